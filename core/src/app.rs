@@ -1,0 +1,320 @@
+//! The operations an admin performs, shared by the CLI and the window: the adapters parse
+//! their input, call one of these, and present the result.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::keys::{self, Key, KeyError, Kind, Scope, SERVER_FIELDS, SUPPORT_FIELDS};
+use crate::model::Config;
+use crate::secrets::{Keychain, Secret, SecretError};
+use crate::store::{Store, StoreError};
+use crate::validate::{validate, Context, Problem, Severity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keychain(#[from] SecretError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// The window's view of the settings it edits (`global.*` and `support.*`).
+#[derive(Serialize, Clone, Debug, TS)]
+#[ts(export)]
+pub struct Form {
+    /// Saved values as text, `""` when unset, for every non-secret key of the form.
+    pub values: BTreeMap<String, String>,
+    /// What an unset key means.
+    pub defaults: BTreeMap<String, String>,
+    /// Whether each secret key holds a value in the keychain (the value itself never leaves).
+    pub secrets: BTreeMap<String, bool>,
+    pub problems: Vec<Problem>,
+    pub config_path: String,
+    /// Something the admin must know about the saved file (e.g. it was unreadable and kept aside).
+    pub notice: Option<String>,
+    /// Why the keychain could not be read, if it could not.
+    pub keychain_error: Option<String>,
+    /// The redirect URI to register in Entra for the delegated sign-in.
+    pub redirect_uri: String,
+}
+
+/// A change to one secret from the window: a new value, or `None` to clear it.
+#[derive(Deserialize, Clone, TS)]
+#[ts(export)]
+pub struct SecretChange {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl std::fmt::Debug for SecretChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretChange {{ key: {}, value: <redacted> }}", self.key)
+    }
+}
+
+pub const REDIRECT_URI: &str = "http://localhost/postdesk/callback";
+
+/// Keys shown in the window.
+pub fn form_keys() -> impl Iterator<Item = Key> {
+    let scoped = |scope: Scope, table: &'static [keys::Field]| table.iter().map(move |field| Key { scope: scope.clone(), field });
+    scoped(Scope::Global, SERVER_FIELDS).chain(scoped(Scope::Support, SUPPORT_FIELDS))
+}
+
+/// Every secret key the document refers to (global, each client, each route).
+pub fn secret_keys(config: &Config) -> Vec<String> {
+    keys::all_keys(config).into_iter().filter(Key::is_secret).map(|k| k.name()).collect()
+}
+
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// Applies `key → text` edits (empty text unsets) to `base`. Edits that cannot be parsed are
+/// reported on their key and leave the old value.
+pub fn apply_edits(base: &Config, edits: &BTreeMap<String, String>) -> (Config, Vec<Problem>) {
+    let mut config = base.clone();
+    let mut problems = Vec::new();
+    for (name, raw) in edits {
+        let problem = |message: String| Problem { key: name.clone(), severity: Severity::Error, message };
+        match Key::parse(name) {
+            Err(e) => problems.push(problem(e.to_string())),
+            Ok(key) if key.is_secret() => problems.push(problem("is a secret: set it with `postdesk secret set`".into())),
+            Ok(key) => match keys::parse_raw(key.field, raw) {
+                Ok(value) => config = key.write(&config, value),
+                Err(message) => problems.push(problem(message)),
+            },
+        }
+    }
+    (config, problems)
+}
+
+/// One installation: its data directory and its keychain entries.
+#[derive(Clone, Debug)]
+pub struct Postdesk {
+    store: Store,
+    keychain: Keychain,
+}
+
+impl Postdesk {
+    pub fn open(data_dir: &Path) -> Postdesk {
+        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir) }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.store.path()
+    }
+
+    pub fn load(&self) -> Result<Config, Error> {
+        Ok(self.store.load()?)
+    }
+
+    /// The value in force for `key`; secrets give `<set>` / `<not set>`.
+    pub fn get(&self, name: &str) -> Result<String, Error> {
+        let key = Key::parse(name)?;
+        if key.is_secret() {
+            let set = self.keychain.get(name)?.is_some();
+            return Ok(if set { "<set>" } else { "<not set>" }.into());
+        }
+        Ok(key.effective(&self.load()?).unwrap_or_default())
+    }
+
+    /// Validates and saves one value. Fails, saving nothing, when the value is invalid or
+    /// makes another value invalid. Returns the warnings that concern `key`.
+    pub fn set(&self, name: &str, raw: &str) -> Result<Vec<Problem>, Error> {
+        let before = self.load()?;
+        let edit = BTreeMap::from([(name.to_string(), raw.to_string())]);
+        let (after, mut problems) = apply_edits(&before, &edit);
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
+        }
+        let ctx = Context { today: today(), secrets_set: None };
+        let old = validate(&before, &ctx);
+        problems = validate(&after, &ctx);
+        let new_errors: Vec<Problem> =
+            problems.iter().filter(|p| p.severity == Severity::Error && !old.contains(p)).cloned().collect();
+        if !new_errors.is_empty() {
+            return Err(Error::Invalid(new_errors));
+        }
+        self.store.save(&after)?;
+        Ok(problems.into_iter().filter(|p| p.key == name && p.severity == Severity::Warning).collect())
+    }
+
+    pub fn unset(&self, name: &str) -> Result<(), Error> {
+        let key = Key::parse(name)?;
+        if key.is_secret() {
+            self.keychain.clear(name)?;
+            return Ok(());
+        }
+        let before = self.load()?;
+        let after = key.write(&before, None);
+        if after != before {
+            self.store.save(&after)?;
+        }
+        Ok(())
+    }
+
+    /// Everything wrong with the saved settings, including missing secrets and CA files.
+    pub fn check(&self) -> Result<Vec<Problem>, Error> {
+        let config = self.load()?;
+        let secrets_set = self.keychain.which_set(secret_keys(&config).iter().map(String::as_str))?;
+        let mut problems = validate(&config, &Context { today: today(), secrets_set: Some(secrets_set) });
+        problems.extend(check_files(&config));
+        Ok(problems)
+    }
+
+    pub fn set_secret(&self, name: &str, secret: &Secret) -> Result<(), Error> {
+        self.secret_key(name)?;
+        if secret.expose().is_empty() {
+            return Err(invalid(name, "is empty: use `postdesk secret clear` to remove it"));
+        }
+        if secret.expose().contains(['\r', '\n', '\0']) {
+            return Err(invalid(name, "must not contain line breaks or NUL"));
+        }
+        Ok(self.keychain.set(name, secret)?)
+    }
+
+    /// Removes a secret; `Ok(false)` when none was set.
+    pub fn clear_secret(&self, name: &str) -> Result<bool, Error> {
+        self.secret_key(name)?;
+        Ok(self.keychain.clear(name)?)
+    }
+
+    /// A stored secret, for handing to an outgoing connection only.
+    pub fn secret(&self, name: &str) -> Result<Option<Secret>, Error> {
+        Ok(self.keychain.get(name)?)
+    }
+
+    fn secret_key(&self, name: &str) -> Result<Key, Error> {
+        let key = Key::parse(name)?;
+        if !key.is_secret() {
+            return Err(invalid(name, "is not a secret: use `postdesk config set`"));
+        }
+        Ok(key)
+    }
+
+    /// The window's starting point. An unreadable file is reported in `notice`, not an error.
+    pub fn form(&self) -> Form {
+        let (config, notice) = match self.load() {
+            Ok(config) => (config, None),
+            Err(e) => (Config::default(), Some(e.to_string())),
+        };
+        let mut form = self.form_for(&config);
+        form.notice = notice;
+        form
+    }
+
+    /// Problems of the window's unsaved values, as the admin types.
+    pub fn preview(&self, edits: &BTreeMap<String, String>, pending_secrets: &[SecretChange]) -> Vec<Problem> {
+        let base = self.load().unwrap_or_default();
+        let (config, mut problems) = apply_edits(&base, edits);
+        let secrets_set = self.secrets_after(&config, pending_secrets).ok();
+        problems.extend(validate(&config, &Context { today: today(), secrets_set }));
+        problems
+    }
+
+    /// Saves the window's values and secret changes together. Nothing is written when a value
+    /// of the form is invalid or missing.
+    pub fn save_form(&self, edits: &BTreeMap<String, String>, secrets: &[SecretChange]) -> Result<Form, Error> {
+        let base = match self.load() {
+            Ok(c) => c,
+            // The unreadable file was kept aside when the window opened; start from defaults.
+            Err(Error::Store(StoreError::Corrupt { .. })) => Config::default(),
+            Err(e) => return Err(e),
+        };
+        let (config, mut problems) = apply_edits(&base, edits);
+        let secrets_set = self.secrets_after(&config, secrets)?;
+        problems.extend(validate(&config, &Context { today: today(), secrets_set: Some(secrets_set) }));
+        let in_form: BTreeSet<String> = form_keys().map(|k| k.name()).collect();
+        let blocking: Vec<Problem> = problems.into_iter().filter(|p| p.is_blocking() && in_form.contains(&p.key)).collect();
+        if !blocking.is_empty() {
+            return Err(Error::Invalid(blocking));
+        }
+        for change in secrets {
+            match &change.value {
+                Some(v) => self.set_secret(&change.key, &Secret::new(v.clone()))?,
+                None => {
+                    self.clear_secret(&change.key)?;
+                }
+            }
+        }
+        self.store.save(&config)?;
+        Ok(self.form_for(&config))
+    }
+
+    fn secrets_after(&self, config: &Config, changes: &[SecretChange]) -> Result<BTreeSet<String>, SecretError> {
+        let mut set = self.keychain.which_set(secret_keys(config).iter().map(String::as_str))?;
+        for change in changes {
+            match change.value.as_deref() {
+                Some(v) if !v.is_empty() => set.insert(change.key.clone()),
+                _ => set.remove(&change.key),
+            };
+        }
+        Ok(set)
+    }
+
+    fn form_for(&self, config: &Config) -> Form {
+        let mut values = BTreeMap::new();
+        let mut defaults = BTreeMap::new();
+        let mut secret_names = Vec::new();
+        for key in form_keys() {
+            let name = key.name();
+            if key.is_secret() {
+                secret_names.push(name);
+                continue;
+            }
+            let stored = key.stored(config).map(|v| keys::display(&v)).unwrap_or_default();
+            values.insert(name.clone(), stored);
+            if let Some(d) = key.field.default {
+                defaults.insert(name, d.to_string());
+            }
+        }
+        let (secrets, keychain_error, secrets_set) = match self.keychain.which_set(secret_names.iter().map(String::as_str)) {
+            Ok(set) => (secret_names.iter().map(|k| (k.clone(), set.contains(k))).collect(), None, Some(set)),
+            Err(e) => (BTreeMap::new(), Some(e.to_string()), None),
+        };
+        let mut problems = validate(config, &Context { today: today(), secrets_set });
+        problems.extend(check_files(config));
+        Form {
+            values,
+            defaults,
+            secrets,
+            problems,
+            config_path: self.store.path().display().to_string(),
+            notice: None,
+            keychain_error,
+            redirect_uri: REDIRECT_URI.into(),
+        }
+    }
+}
+
+fn invalid(key: &str, message: &str) -> Error {
+    Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
+}
+
+/// CA files must exist and be readable (the one validation that looks at the disk).
+pub fn check_files(config: &Config) -> Vec<Problem> {
+    keys::all_keys(config)
+        .into_iter()
+        .filter(|k| k.field.kind == Kind::Path)
+        .filter_map(|k| {
+            let path = k.stored(config).map(|v| keys::display(&v))?;
+            let p = Path::new(&path);
+            if !p.is_absolute() {
+                return None; // reported by validate
+            }
+            match std::fs::read(p) {
+                Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") => None,
+                Ok(_) => Some("is not a PEM certificate file (no BEGIN CERTIFICATE)".to_string()),
+                Err(e) => Some(format!("cannot be read: {e}")),
+            }
+            .map(|message| Problem { key: k.name(), severity: Severity::Error, message })
+        })
+        .collect()
+}

@@ -1,0 +1,17 @@
+//! Postdesk core: the configuration model, its validation, persistence and secrets.
+//!
+//! Tauri-free and UI-free: the window (`src-tauri`) and the command line (`cli`) are thin
+//! adapters over [`app::Postdesk`]. `model`, `keys` and `validate` are pure functions over
+//! values; `store` (disk) and `secrets` (OS keychain) are the edges.
+
+pub mod app;
+pub mod keys;
+pub mod model;
+pub mod secrets;
+pub mod store;
+pub mod validate;
+
+pub use app::{Error, Postdesk};
+pub use model::Config;
+pub use secrets::Secret;
+pub use validate::{Problem, Severity};

@@ -1,0 +1,275 @@
+//! The configuration document: what is saved, exported and imported.
+//!
+//! Every setting is optional in the document: an absent value means "the default" for the
+//! global server and "inherited from the global server" for a client or route. The concrete
+//! values a transport uses come from [`crate::resolve`], never from reading these fields
+//! directly. Secrets are not here: they live in the OS keychain (see [`crate::secrets`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Version written by this build. Older documents are migrated on load (see [`crate::store`]).
+pub const CURRENT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, TS)]
+#[ts(export)]
+pub struct Config {
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "ServerSettings::is_empty")]
+    pub global: ServerSettings,
+    #[serde(default, skip_serializing_if = "SupportSettings::is_empty")]
+    pub support: SupportSettings,
+    /// Client-specific servers, by client ID. Unset keys inherit from `global`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clients: BTreeMap<String, ClientSettings>,
+    /// From-address connectors, by route name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, RouteSettings>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version: CURRENT_VERSION,
+            global: ServerSettings::default(),
+            support: SupportSettings::default(),
+            clients: BTreeMap::new(),
+            routes: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Security {
+    #[default]
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[ts(export)]
+pub enum AuthMethod {
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "password")]
+    Password,
+    /// Microsoft 365 over SMTP with an OAuth access token (XOAUTH2).
+    #[serde(rename = "m365-smtp")]
+    M365Smtp,
+    /// Microsoft 365 through the Graph `sendMail` API.
+    #[serde(rename = "m365-graph")]
+    M365Graph,
+}
+
+impl AuthMethod {
+    pub fn is_m365(self) -> bool {
+        matches!(self, AuthMethod::M365Smtp | AuthMethod::M365Graph)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum M365Flow {
+    /// An administrator signs in once; a refresh token is kept in the keychain.
+    #[default]
+    Delegated,
+    /// Client credentials (application permissions), no user sign-in.
+    App,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[ts(export)]
+pub enum M365Cloud {
+    #[default]
+    #[serde(rename = "global")]
+    Global,
+    #[serde(rename = "usgov")]
+    UsGov,
+    #[serde(rename = "usgov-dod")]
+    UsGovDod,
+    #[serde(rename = "china")]
+    China,
+}
+
+/// A mailbox as typed by the admin: address plus optional display name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct MailboxSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub name: Option<String>,
+}
+
+impl MailboxSettings {
+    pub fn is_empty(&self) -> bool {
+        self.address.is_none() && self.name.is_none()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct M365Settings {
+    /// Directory (tenant) ID: a GUID or a verified domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub tenant: Option<String>,
+    /// Application (client) ID: a GUID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub flow: Option<M365Flow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub cloud: Option<M365Cloud>,
+    /// Overrides the cloud's login host, e.g. `https://login.microsoftonline.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub authority: Option<String>,
+    /// Overrides the cloud's Graph host, e.g. `https://graph.microsoft.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub graph_url: Option<String>,
+    /// Client secret expiry as shown in the Entra portal, `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub secret_expires: Option<String>,
+}
+
+impl M365Settings {
+    pub fn is_empty(&self) -> bool {
+        *self == M365Settings::default()
+    }
+}
+
+/// The settings of one mail server. Used for the global server, a client's own server and a
+/// From-address route alike, so every layer has the same keys.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct ServerSettings {
+    /// Global: "Use mail server" (off ⇒ no mail at all). Client or route: use its own server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub security: Option<Security>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub auth: Option<AuthMethod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "MailboxSettings::is_empty")]
+    pub sender: MailboxSettings,
+    #[serde(skip_serializing_if = "MailboxSettings::is_empty")]
+    pub reply_to: MailboxSettings,
+    /// Raw UTF-8 headers and internationalized addresses (RFC 6531/6532).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub utf8_headers: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub timeout_secs: Option<u32>,
+    /// Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub tls_verify: Option<bool>,
+    #[serde(skip_serializing_if = "M365Settings::is_empty")]
+    pub m365: M365Settings,
+}
+
+impl ServerSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == ServerSettings::default()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct SupportSettings {
+    /// Where support requests go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub address: Option<String>,
+    /// Clients may set their own support address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub allow_client_address: Option<bool>,
+    /// Attach system information to support requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub attach_system_info: Option<bool>,
+}
+
+impl SupportSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == SupportSettings::default()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct ClientSupport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub address: Option<String>,
+}
+
+/// A client (tenant of the admin's organisation) with its optional own server.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct ClientSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "ClientSupport::is_empty")]
+    pub support: ClientSupport,
+    #[serde(flatten)]
+    pub server: ServerSettings,
+}
+
+impl ClientSupport {
+    pub fn is_empty(&self) -> bool {
+        self.address.is_none()
+    }
+}
+
+/// A connector chosen by the From address of a mail.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct RouteSettings {
+    /// `*@example.com` or an exact address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub from: Option<String>,
+    #[serde(flatten)]
+    pub server: ServerSettings,
+}

@@ -1,0 +1,475 @@
+//! Validation of a configuration: pure, no I/O. One function used by the CLI, the window and
+//! import. Every problem names its key.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+use time::Date;
+use ts_rs::TS;
+
+use crate::keys::{all_keys, Key, Kind, Scope};
+use crate::model::{AuthMethod, Config, M365Flow, Security};
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Severity {
+    /// The value itself is wrong.
+    Error,
+    /// A value needed by the other settings is not there yet.
+    Missing,
+    /// Works, but an admin should know.
+    Warning,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, TS)]
+#[ts(export)]
+pub struct Problem {
+    pub key: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(key: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+        Problem { key: key.into(), severity, message: message.into() }
+    }
+    pub fn is_blocking(&self) -> bool {
+        self.severity != Severity::Warning
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.severity {
+            Severity::Warning => write!(f, "{}: warning: {}", self.key, self.message),
+            _ => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// What validation needs from outside the document.
+pub struct Context {
+    pub today: Date,
+    /// Secret keys that are set in the keychain; `None` when not known (then not checked).
+    pub secrets_set: Option<BTreeSet<String>>,
+}
+
+pub const MAX_HOST: usize = 253;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_NAME: usize = 200;
+pub const MAX_TEXT: usize = 256;
+pub const MAX_PATH: usize = 4096;
+
+pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for key in all_keys(config) {
+        let Some(value) = key.stored(config) else { continue };
+        let text = crate::keys::display(&value);
+        let utf8 = key_utf8(config, &key);
+        if let Err(message) = check_value(key.field.kind, &text, utf8) {
+            problems.push(Problem::new(key.name(), Severity::Error, message));
+        }
+    }
+    check_server(config, "global", &Scope::Global, ctx, &mut problems);
+    for id in config.clients.keys() {
+        check_server(config, &format!("client.{id}"), &Scope::Client(id.clone()), ctx, &mut problems);
+    }
+    for (name, route) in &config.routes {
+        check_server(config, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
+        if route.from.is_none() {
+            problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
+        }
+    }
+    if config.support.allow_client_address != Some(true) {
+        for (id, client) in &config.clients {
+            if client.support.address.is_some() {
+                problems.push(Problem::new(
+                    format!("client.{id}.support.address"),
+                    Severity::Warning,
+                    "ignored while support.allow_client_address is off",
+                ));
+            }
+        }
+    }
+    problems.sort_by(|a, b| a.severity.cmp(&b.severity).then_with(|| a.key.cmp(&b.key)));
+    problems.dedup();
+    problems
+}
+
+/// UTF-8 headers in force for the scope a key belongs to (support follows the global server).
+fn key_utf8(config: &Config, key: &Key) -> bool {
+    let scope_key = match &key.scope {
+        Scope::Client(id) => format!("client.{id}.utf8_headers"),
+        Scope::Route(n) => format!("route.{n}.utf8_headers"),
+        Scope::Global | Scope::Support => "global.utf8_headers".into(),
+    };
+    effective(config, &scope_key).as_deref() == Some("true")
+}
+
+fn effective(config: &Config, key: &str) -> Option<String> {
+    Key::parse(key).ok()?.effective(config)
+}
+
+/// Cross-field checks of one server, on its effective (inherited) values.
+fn check_server(config: &Config, prefix: &str, scope: &Scope, ctx: &Context, out: &mut Vec<Problem>) {
+    let get = |name: &str| effective(config, &format!("{prefix}.{name}"));
+    if get("enabled").as_deref() != Some("true") {
+        return;
+    }
+    let k = |name: &str| format!("{prefix}.{name}");
+    let missing = |out: &mut Vec<Problem>, name: &str, why: &str| {
+        if get(name).is_none() {
+            out.push(Problem::new(k(name), Severity::Missing, why));
+        }
+    };
+    let secret_missing = |out: &mut Vec<Problem>, name: &str, why: &str| {
+        let Some(set) = &ctx.secrets_set else { return };
+        // A client or route without its own secret uses the global one.
+        let own = set.contains(&k(name));
+        let inherited = *scope != Scope::Global && set.contains(&format!("global.{name}"));
+        if !own && !inherited {
+            out.push(Problem::new(k(name), Severity::Missing, why));
+        }
+    };
+    let auth: AuthMethod = parse_enum(get("auth"));
+    let security: Security = parse_enum(get("security"));
+    let port: u16 = get("port").and_then(|p| p.parse().ok()).unwrap_or(25);
+
+    if auth != AuthMethod::M365Graph {
+        missing(out, "host", "required when the mail server is used");
+    }
+    missing(out, "sender.address", "required when the mail server is used");
+    match auth {
+        AuthMethod::None => {}
+        AuthMethod::Password => {
+            missing(out, "username", "required for password authentication");
+            secret_missing(out, "password", "not set: `postdesk secret set` or the Security section");
+            if security == Security::None {
+                out.push(Problem::new(k("security"), Severity::Warning, "the password is sent unencrypted: choose STARTTLS or TLS"));
+            }
+        }
+        AuthMethod::M365Smtp | AuthMethod::M365Graph => {
+            missing(out, "m365.tenant", "required for Microsoft 365");
+            missing(out, "m365.client_id", "required for Microsoft 365");
+            let flow: M365Flow = parse_enum(get("m365.flow"));
+            if flow == M365Flow::App {
+                secret_missing(out, "m365.client_secret", "required for the app-only flow");
+            }
+            if auth == AuthMethod::M365Smtp && security == Security::None {
+                out.push(Problem::new(k("security"), Severity::Error, "Microsoft 365 SMTP needs STARTTLS (smtp.office365.com, port 587)"));
+            }
+        }
+    }
+    if auth != AuthMethod::M365Graph {
+        if port == 25 {
+            out.push(Problem::new(k("port"), Severity::Warning, "port 25 is often blocked outbound: prefer 587 (STARTTLS) or 465 (TLS)"));
+        }
+        match (security, port) {
+            (Security::Tls, 587) => out.push(Problem::new(k("port"), Severity::Warning, "587 usually expects STARTTLS; TLS is usually on 465")),
+            (Security::Starttls, 465) => out.push(Problem::new(k("port"), Severity::Warning, "465 usually expects TLS; STARTTLS is usually on 587")),
+            _ => {}
+        }
+        if get("tls_verify").as_deref() == Some("false") && security != Security::None {
+            out.push(Problem::new(k("tls_verify"), Severity::Warning, "TLS certificates are not verified: anyone on the path can read the mail and the password"));
+        }
+    }
+    if let Some(expires) = get("m365.secret_expires").and_then(|d| parse_date(&d).ok()) {
+        if auth.is_m365() {
+            let days = (expires - ctx.today).whole_days();
+            if days < 0 {
+                out.push(Problem::new(k("m365.secret_expires"), Severity::Warning, format!("the client secret expired on {expires}: create a new one in Entra")));
+            } else if days <= 30 {
+                out.push(Problem::new(k("m365.secret_expires"), Severity::Warning, format!("the client secret expires in {days} days ({expires}): create a new one in Entra")));
+            }
+        }
+    }
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
+    v.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()).unwrap_or_default()
+}
+
+/// Checks one value by its kind. `utf8` allows internationalized addresses (RFC 6531/6532).
+pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
+    if v.contains(['\r', '\n']) {
+        return Err("must not contain line breaks (CR or LF)".into());
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err("must not contain control characters".into());
+    }
+    match kind {
+        Kind::Host => check_host(v),
+        Kind::Email => check_email(v, utf8),
+        Kind::DisplayName => {
+            // Non-ASCII names are fine either way: RFC 2047-encoded when UTF-8 headers are off.
+            if v.chars().count() > MAX_NAME {
+                return Err(format!("is too long (at most {MAX_NAME} characters)"));
+            }
+            Ok(())
+        }
+        Kind::CommandText | Kind::Label => {
+            if v.chars().count() > MAX_TEXT {
+                return Err(format!("is too long (at most {MAX_TEXT} characters)"));
+            }
+            Ok(())
+        }
+        Kind::Guid => check_guid(v).then_some(()).ok_or_else(|| "must be a GUID like 00000000-0000-0000-0000-000000000000 (Application (client) ID in Entra)".into()),
+        Kind::Tenant => {
+            if check_guid(v) || (v.contains('.') && check_host(v).is_ok()) {
+                Ok(())
+            } else {
+                Err("must be the Directory (tenant) ID, a GUID, or a domain such as contoso.onmicrosoft.com".into())
+            }
+        }
+        Kind::Url => check_url(v),
+        Kind::Date => parse_date(v).map(|_| ()),
+        Kind::Path => {
+            if v.len() > MAX_PATH {
+                Err(format!("is too long (at most {MAX_PATH} bytes)"))
+            } else if !std::path::Path::new(v).is_absolute() {
+                Err("must be an absolute path to a PEM file".into())
+            } else {
+                Ok(())
+            }
+        }
+        Kind::FromPattern => match v.strip_prefix("*@") {
+            Some(domain) => check_domain(domain).map_err(|e| format!("domain {e}")),
+            None => check_email(v, utf8).map_err(|e| format!("{e}, or *@domain")),
+        },
+        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Enum(_) | Kind::Secret => Ok(()),
+    }
+}
+
+pub fn parse_date(v: &str) -> Result<Date, String> {
+    Date::parse(v, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| "must be a date YYYY-MM-DD".to_string())
+}
+
+fn check_guid(v: &str) -> bool {
+    let groups: Vec<&str> = v.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A host name, an IPv4 address or an IPv6 address (bare or in brackets).
+pub fn check_host(v: &str) -> Result<(), String> {
+    if v.len() > MAX_HOST {
+        return Err(format!("is too long (at most {MAX_HOST} characters)"));
+    }
+    let bare = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
+    if bare.parse::<Ipv6Addr>().is_ok() || v.parse::<Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    if v.contains(':') {
+        return Err("is not a valid IPv6 address; put the port in the Port field".into());
+    }
+    if v.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit())) {
+        return Err("is not a valid IPv4 address".into());
+    }
+    check_domain(v).map_err(|e| format!("is not a valid host name: {e}"))
+}
+
+/// A DNS name; internationalized names are accepted and checked in their ASCII (punycode) form.
+fn check_domain(v: &str) -> Result<(), String> {
+    let ascii = idna::domain_to_ascii_strict(v).map_err(|_| "contains characters a host name cannot have".to_string())?;
+    let ascii = ascii.strip_suffix('.').unwrap_or(&ascii);
+    if ascii.is_empty() || ascii.len() > MAX_HOST {
+        return Err("must be 1 to 253 characters".into());
+    }
+    for label in ascii.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("each part between dots must be 1 to 63 characters".into());
+        }
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err("only letters, digits, '-' and '.' are allowed".into());
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a part may not start or end with '-'".into());
+        }
+    }
+    Ok(())
+}
+
+/// An addr-spec (`local@domain`), no display name. Non-ASCII only with UTF-8 headers on.
+pub fn check_email(v: &str, utf8: bool) -> Result<(), String> {
+    if v.len() > MAX_EMAIL {
+        return Err(format!("is too long (at most {MAX_EMAIL} characters)"));
+    }
+    if !utf8 && !v.is_ascii() {
+        return Err("contains non-ASCII characters: turn on UTF-8 headers (RFC 6532) to use internationalized addresses".into());
+    }
+    if v.contains('<') || v.contains('>') {
+        return Err("must be a bare address like it@example.com; put the name in the name field".into());
+    }
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return Err("is not an e-mail address (like it@example.com)".into());
+    };
+    if local.is_empty() || local.len() > 64 {
+        return Err("has an empty or too long part before the @ (at most 64)".into());
+    }
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || (!c.is_ascii() && utf8);
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") || !local.chars().all(|c| atext(c) || c == '.') {
+        return Err("has characters not allowed before the @".into());
+    }
+    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        let ip_ok = literal.parse::<Ipv4Addr>().is_ok() || literal.strip_prefix("IPv6:").is_some_and(|s| s.parse::<Ipv6Addr>().is_ok());
+        return ip_ok.then_some(()).ok_or_else(|| "has an invalid address literal after the @".into());
+    }
+    check_domain(domain).map_err(|e| format!("has an invalid domain: {e}"))
+}
+
+/// `https://host[:port][/path]`; `http://` only for loopback (test peers).
+fn check_url(v: &str) -> Result<(), String> {
+    let (scheme, rest) = v.split_once("://").ok_or("must be a URL like https://login.microsoftonline.com")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if rest.contains(['?', '#']) {
+        return Err("must not have a query or fragment".into());
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
+            p.parse::<u16>().ok().filter(|n| *n > 0).ok_or("has an invalid port")?;
+            h
+        }
+        _ => authority,
+    };
+    check_host(host).map_err(|e| format!("host {e}"))?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match scheme {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err("must use https:// (http:// only for localhost)".into()),
+        _ => Err("must start with https://".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context { today: time::macros::date!(2026 - 11 - 23), secrets_set: Some(BTreeSet::new()) }
+    }
+
+    fn config_with(pairs: &[(&str, &str)]) -> Config {
+        let mut config = Config::default();
+        for (k, v) in pairs {
+            let key = Key::parse(k).unwrap();
+            let value = crate::keys::parse_raw(key.field, v).unwrap();
+            config = key.write(&config, value);
+        }
+        config
+    }
+
+    fn keys_of(problems: &[Problem], severity: Severity) -> Vec<&str> {
+        problems.iter().filter(|p| p.severity == severity).map(|p| p.key.as_str()).collect()
+    }
+
+    #[test]
+    fn hosts_names_ipv4_ipv6() {
+        for ok in ["smtp.example.com", "localhost", "127.0.0.1", "::1", "[2001:db8::1]", "mail-1.example", "bücher.example"] {
+            assert!(check_host(ok).is_ok(), "{ok}");
+        }
+        for bad in ["smtp..example.com", "-smtp.example.com", "smtp_relay.example.com", "256.1.1.1", "smtp.example.com:587", "a b", &"a".repeat(64)] {
+            assert!(check_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_ascii_unless_utf8_headers() {
+        for ok in ["it@example.com", "first.last+tag@sub.example.co", "x@[127.0.0.1]"] {
+            assert!(check_email(ok, false).is_ok(), "{ok}");
+        }
+        for bad in ["it", "@example.com", "it@", "a..b@example.com", "Name <it@example.com>", "it@exa mple.com"] {
+            assert!(check_email(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_email("jörg@bücher.example", false).unwrap_err().contains("UTF-8 headers"));
+        assert!(check_email("jörg@bücher.example", true).is_ok());
+    }
+
+    #[test]
+    fn header_injection_is_rejected_everywhere() {
+        for kind in [Kind::DisplayName, Kind::CommandText, Kind::Email, Kind::Host, Kind::Label] {
+            let err = check_value(kind, "IT\r\nBcc: victim@example.com", true).unwrap_err();
+            assert!(err.contains("line breaks"), "{kind:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn tenant_and_client_id() {
+        assert!(check_value(Kind::Tenant, "contoso.onmicrosoft.com", false).is_ok());
+        assert!(check_value(Kind::Tenant, "72f988bf-86f1-41af-91ab-2d7cd011db47", false).is_ok());
+        assert!(check_value(Kind::Tenant, "contoso", false).is_err());
+        assert!(check_value(Kind::Guid, "72f988bf-86f1-41af-91ab-2d7cd011db4", false).is_err());
+    }
+
+    #[test]
+    fn urls_https_or_loopback_http() {
+        assert!(check_url("https://login.microsoftonline.us").is_ok());
+        assert!(check_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_url("http://localhost:9/x").is_ok());
+        assert!(check_url("http://login.example.com").is_err());
+        assert!(check_url("ftp://x.example").is_err());
+    }
+
+    #[test]
+    fn enabled_server_needs_host_and_sender() {
+        let problems = validate(&config_with(&[("global.enabled", "true")]), &ctx());
+        assert_eq!(keys_of(&problems, Severity::Missing), ["global.host", "global.sender.address"]);
+        // Switched off: nothing is required.
+        assert!(validate(&config_with(&[("global.port", "587")]), &ctx()).is_empty());
+    }
+
+    #[test]
+    fn warnings_port_25_tls_verify_off_secret_expiring() {
+        let config = config_with(&[
+            ("global.enabled", "true"),
+            ("global.host", "smtp.example.com"),
+            ("global.sender.address", "it@example.com"),
+            ("global.security", "starttls"),
+            ("global.tls_verify", "false"),
+        ]);
+        let problems = validate(&config, &ctx());
+        assert_eq!(keys_of(&problems, Severity::Warning), ["global.port", "global.tls_verify"]);
+        assert!(keys_of(&problems, Severity::Error).is_empty());
+
+        let config = config_with(&[
+            ("global.enabled", "true"),
+            ("global.auth", "m365-graph"),
+            ("global.sender.address", "it@example.com"),
+            ("global.m365.tenant", "contoso.onmicrosoft.com"),
+            ("global.m365.client_id", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            ("global.m365.secret_expires", "2026-12-10"),
+        ]);
+        let problems = validate(&config, &ctx());
+        let expiring: Vec<_> = problems.iter().filter(|p| p.key == "global.m365.secret_expires").collect();
+        assert_eq!(expiring.len(), 1);
+        assert!(expiring[0].message.contains("17 days"), "{}", expiring[0].message);
+    }
+
+    #[test]
+    fn password_auth_needs_username_and_keychain_secret() {
+        let config = config_with(&[
+            ("global.enabled", "true"),
+            ("global.host", "smtp.example.com"),
+            ("global.port", "587"),
+            ("global.security", "starttls"),
+            ("global.sender.address", "it@example.com"),
+            ("global.auth", "password"),
+        ]);
+        let problems = validate(&config, &ctx());
+        assert_eq!(keys_of(&problems, Severity::Missing), ["global.password", "global.username"]);
+        let with_secret = Context { secrets_set: Some(["global.password".to_string()].into()), ..ctx() };
+        assert_eq!(keys_of(&validate(&config, &with_secret), Severity::Missing), ["global.username"]);
+    }
+
+    #[test]
+    fn stored_values_are_checked_with_the_scope_utf8_setting() {
+        let config = config_with(&[("global.sender.address", "jörg@bücher.example")]);
+        assert_eq!(keys_of(&validate(&config, &ctx()), Severity::Error), ["global.sender.address"]);
+        let config = config_with(&[("global.utf8_headers", "true"), ("global.sender.address", "jörg@bücher.example")]);
+        assert!(validate(&config, &ctx()).is_empty());
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Postdesk needs to build, run and test, and nothing that is already there.
+# Usage: scripts/install-deps.sh [run|test]   (test adds the mail peers and test tools)
+set -euo pipefail
+want=${1:-run}
+pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
+      librsvg2-dev libxdo-dev libdbus-1-dev file)
+test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
+           postfix dovecot-core swaks openssl)
+[ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo=(sudo); else
+      echo "postdesk: these Debian packages are missing and I cannot install them without root or sudo:" >&2
+      echo "  ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null; then
+    echo "postdesk: no apt-get here; install these packages (Debian names) yourself: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "postdesk: installing ${missing[*]}"
+  # postfix asks questions on install: answer "No configuration" (tests run their own instance).
+  echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v node >/dev/null && command -v npm >/dev/null || {
+  echo "postdesk: Node.js 20+ and npm are needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "postdesk: Rust (cargo) is needed: see https://rustup.rs" >&2; exit 1; }
