@@ -1,0 +1,47 @@
+# Postdesk: two commands for a newcomer on Debian.
+#   make run   installs what is missing, builds, opens the settings window
+#   make test  installs what is missing, starts the real test peers, runs every test
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/debug/postdesk
+
+.PHONY: run test deps test-deps ui build bindings screenshots clean
+
+run: deps build
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "postdesk: built $(BIN), but there is no display (DISPLAY/WAYLAND_DISPLAY unset) to open the window on."; \
+	  echo "postdesk: run 'make run' from a desktop session, or use the command line: $(BIN) --help"; \
+	  exit 2; fi
+	$(BIN)
+
+test: test-deps
+	scripts/test.sh
+
+deps:
+	@scripts/install-deps.sh run
+
+test-deps:
+	@scripts/install-deps.sh test
+	@command -v tauri-driver >/dev/null || { echo "postdesk: installing tauri-driver (crates.io)"; $(CARGO) install --quiet --locked tauri-driver --version '^2.1'; }
+
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ui: ui/node_modules/.package-lock.json
+	cd ui && npm run --silent build
+
+build: ui
+	$(CARGO) build -p postdesk
+
+# Regenerates the TypeScript types the UI shares with the Rust core (ts-rs).
+bindings:
+	$(CARGO) test -q -p postdesk-core export_bindings
+
+# Copies the end-to-end test's screenshots to docs/ for the README.
+screenshots:
+	mkdir -p docs/screenshots && cp target/screenshots/{base,security,support}.png docs/screenshots/
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist ui/node_modules

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test against real parts: the UI's unit tests, the Rust tests with the real
+# keychain (gnome-keyring in a throwaway D-Bus session) and the real window under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "UI: install, type-check, unit tests, build"
+make --no-print-directory ui/node_modules/.package-lock.json
+(cd ui && npm run --silent check && npm test --silent && npm run --silent build)
+
+step "Rust: build everything once"
+cargo build --workspace --all-targets
+
+step "Generated UI types are up to date"
+cargo test -q -p postdesk-core export_bindings >/dev/null
+if ! git diff --quiet -- ui/src/lib/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/lib/bindings)" ]; then
+  git status --short ui/src/lib/bindings
+  echo "ui/src/lib/bindings changed: run 'make bindings' and commit the result" >&2
+  exit 1
+fi
+
+# A throwaway home for the keyring and the app, so tests never touch the developer's own.
+sandbox=$(mktemp -d /tmp/postdesk-test.XXXXXX)
+chmod 700 "$sandbox"
+cleanup() {
+  [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
+  rm -rf "$sandbox"
+}
+trap cleanup EXIT
+mkdir -p "$sandbox"/{data,config,cache,runtime}
+chmod 700 "$sandbox/runtime"
+
+step "Display: Xvfb"
+display=:$(( 90 + RANDOM % 400 ))
+Xvfb "$display" -screen 0 1280x860x24 -nolisten tcp >"$sandbox/xvfb.log" 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+[ -e "/tmp/.X11-unix/X${display#:}" ] || { cat "$sandbox/xvfb.log"; echo "Xvfb did not start" >&2; exit 1; }
+
+step "Tests (keychain: gnome-keyring over a private D-Bus session)"
+env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
+    XDG_CACHE_HOME="$sandbox/cache" XDG_RUNTIME_DIR="$sandbox/runtime" NO_AT_BRIDGE=1 \
+    POSTDESK_BIN="$root/target/debug/postdesk" \
+  dbus-run-session -- bash -euo pipefail -c '
+    echo -n postdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    cargo test --workspace --exclude postdesk-tests
+    cargo test -p postdesk-tests --test cli --test keychain
+    cargo test -p postdesk-tests --test e2e -- --test-threads=1
+  '

@@ -1,0 +1,71 @@
+//! The settings window: one webview over the `ui/` build, state = one `Postdesk`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use postdesk_core::Postdesk;
+use serde_json::json;
+use tauri::{Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tauri_plugin_store::StoreExt;
+
+/// UI preferences (not the mail configuration): window geometry, last section.
+const PREFS: &str = "ui-prefs.json";
+
+pub fn run(data_dir: PathBuf) -> ExitCode {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!("postdesk: no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.");
+        eprintln!("postdesk: run it from a desktop session, or use the command line: postdesk --help");
+        return ExitCode::from(postdesk_cli::EXIT_CONFIG);
+    }
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .manage(Postdesk::open(&data_dir))
+        .invoke_handler(tauri::generate_handler![crate::commands::load_form, crate::commands::preview, crate::commands::save])
+        .setup(|app| {
+            open_main_window(app.handle())?;
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("postdesk: the window could not start: {e}");
+            ExitCode::from(postdesk_cli::EXIT_FAILED)
+        }
+    }
+}
+
+fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<()> {
+    let prefs = app.store(PREFS).ok();
+    let saved = prefs.as_ref().and_then(|s| s.get("window"));
+    let num = |k: &str| saved.as_ref().and_then(|w| w.get(k)).and_then(|v| v.as_f64());
+    let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+        .title("Postdesk — outgoing mail settings")
+        .inner_size(1040.0, 740.0)
+        .min_inner_size(760.0, 540.0)
+        .build()?;
+    if let (Some(w), Some(h)) = (num("width"), num("height")) {
+        let _ = window.set_size(PhysicalSize::new(w.max(400.0) as u32, h.max(300.0) as u32));
+    }
+    if let (Some(x), Some(y)) = (num("x"), num("y")) {
+        let _ = window.set_position(PhysicalPosition::new(x.max(0.0) as i32, y.max(0.0) as i32));
+    }
+    let handle = window.clone();
+    window.on_window_event(move |event| {
+        if matches!(event, WindowEvent::Resized(_) | WindowEvent::Moved(_)) {
+            remember_geometry(&handle);
+        }
+    });
+    Ok(())
+}
+
+fn remember_geometry(window: &tauri::WebviewWindow) {
+    let (Ok(size), Ok(pos)) = (window.inner_size(), window.outer_position()) else { return };
+    if window.is_minimized().unwrap_or(false) {
+        return;
+    }
+    if let Ok(store) = window.app_handle().store(PREFS) {
+        store.set("window", json!({"width": size.width, "height": size.height, "x": pos.x, "y": pos.y}));
+    }
+}

@@ -1,0 +1,184 @@
+//! The command-line contract (../shared/CLI.md): names, exit codes, messages, nothing saved
+//! on error. Runs the real binary against a throwaway data directory.
+
+use postdesk_tests::{files_containing, postdesk, require_keychain};
+use serde_json::Value;
+
+fn data() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn set_get_unset_round_trip() {
+    let d = data();
+    for (key, value) in [
+        ("global.host", "smtp.example.com"),
+        ("global.port", "587"),
+        ("global.security", "starttls"),
+        ("global.sender.address", "it@example.com"),
+        ("global.sender.name", "IT Service Desk"),
+        ("support.address", "help@example.com"),
+        ("client.acme.host", "mail.acme.test"),
+    ] {
+        let r = postdesk(d.path(), &["config", "set", key, value], None);
+        assert_eq!(r.code, 0, "set {key}: {r:?}");
+        let r = postdesk(d.path(), &["config", "get", key], None);
+        assert_eq!((r.code, r.stdout.trim()), (0, value), "get {key}");
+    }
+    assert_eq!(postdesk(d.path(), &["config", "unset", "global.port"], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.port"], None).stdout.trim(), "25", "default after unset");
+    // A client key falls back to the global one when unset.
+    assert_eq!(postdesk(d.path(), &["config", "get", "client.acme.sender.address"], None).stdout.trim(), "it@example.com");
+    assert_eq!(postdesk(d.path(), &["config", "unset", "client.acme.host"], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["config", "get", "client.acme.host"], None).stdout.trim(), "smtp.example.com");
+}
+
+#[test]
+fn invalid_value_exits_2_names_the_key_and_saves_nothing() {
+    let d = data();
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.port", "587"], None).code, 0);
+    let before = std::fs::read(d.path().join("config.json")).unwrap();
+    for (key, value, says) in [
+        ("global.port", "70000", "1 to 65535"),
+        ("global.port", "abc", "1 to 65535"),
+        ("global.host", "smtp..example.com", "host name"),
+        ("global.sender.address", "not-an-address", "e-mail address"),
+        ("global.sender.name", "IT\r\nBcc: x@example.com", "line breaks"),
+        ("global.security", "ssl", "none, starttls, tls"),
+        ("global.m365.client_id", "abc", "GUID"),
+        ("global.m365.tenant", "contoso", "tenant"),
+        ("global.m365.secret_expires", "2026-02-30", "YYYY-MM-DD"),
+        ("global.m365.authority", "http://login.example.com", "https"),
+    ] {
+        let r = postdesk(d.path(), &["config", "set", key, value], None);
+        assert_eq!(r.code, 2, "{key}={value:?}: {r:?}");
+        assert!(r.stderr.contains(key), "{key}: stderr names the key: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{key}: stderr says why: {}", r.stderr);
+        assert_eq!(std::fs::read(d.path().join("config.json")).unwrap(), before, "{key}: nothing saved");
+    }
+}
+
+#[test]
+fn unknown_key_exits_2() {
+    let d = data();
+    for args in [&["config", "set", "global.hots", "x"][..], &["config", "get", "global.nope"], &["config", "unset", "nope"]] {
+        let r = postdesk(d.path(), args, None);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("unknown key"), "{}", r.stderr);
+    }
+    assert!(!d.path().join("config.json").exists());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = data();
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.host"], None).code, 2);
+    assert_eq!(postdesk(d.path(), &["frobnicate"], None).code, 2);
+}
+
+#[test]
+fn utf8_addresses_need_utf8_headers() {
+    let d = data();
+    let r = postdesk(d.path(), &["config", "set", "global.sender.address", "jörg@bücher.example"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("UTF-8 headers"), "{}", r.stderr);
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.utf8_headers", "true"], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.sender.address", "jörg@bücher.example"], None).code, 0);
+    // Turning UTF-8 headers off would make the saved address invalid: refused, named.
+    let r = postdesk(d.path(), &["config", "set", "global.utf8_headers", "false"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("global.sender.address"), "{}", r.stderr);
+}
+
+#[test]
+fn check_reports_each_problem_and_exit_code() {
+    require_keychain();
+    let d = data();
+    let r = postdesk(d.path(), &["check"], None);
+    assert_eq!(r.code, 0, "empty config is fine while the server is off: {r:?}");
+    postdesk(d.path(), &["config", "set", "global.enabled", "true"], None);
+    let r = postdesk(d.path(), &["check"], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("global.host: required"), "{}", r.stdout);
+    assert!(r.stdout.contains("global.sender.address: required"), "{}", r.stdout);
+    for (k, v) in [("global.host", "smtp.example.com"), ("global.sender.address", "it@example.com")] {
+        assert_eq!(postdesk(d.path(), &["config", "set", k, v], None).code, 0);
+    }
+    // Warnings (port 25) do not change the exit code.
+    let r = postdesk(d.path(), &["check", "--json"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    let problems = json["problems"].as_array().unwrap();
+    assert!(problems.iter().any(|p| p["key"] == "global.port" && p["severity"] == "warning"), "{problems:?}");
+    // Password auth without a password in the keychain is an error.
+    postdesk(d.path(), &["config", "set", "global.auth", "password"], None);
+    postdesk(d.path(), &["config", "set", "global.username", "it"], None);
+    let r = postdesk(d.path(), &["check"], None);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("global.password: not set"), "{}", r.stdout);
+}
+
+#[test]
+fn check_names_a_missing_ca_file() {
+    require_keychain();
+    let d = data();
+    let missing = d.path().join("no-such-ca.pem");
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.ca_file", missing.to_str().unwrap()], None).code, 0);
+    let r = postdesk(d.path(), &["check"], None);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("global.ca_file: cannot be read"), "{}", r.stdout);
+}
+
+#[test]
+fn corrupt_file_exits_2_and_is_kept_and_named() {
+    let d = data();
+    std::fs::write(d.path().join("config.json"), "{ this is not json").unwrap();
+    let r = postdesk(d.path(), &["config", "get", "global.host"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("config.json.corrupt-"), "{}", r.stderr);
+    let kept: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("config.json.corrupt-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), "{ this is not json");
+    assert!(r.stderr.contains(&kept[0].display().to_string()));
+}
+
+#[test]
+fn config_show_masks_secrets() {
+    require_keychain();
+    let d = data();
+    postdesk(d.path(), &["config", "set", "global.host", "smtp.example.com"], None);
+    assert_eq!(postdesk(d.path(), &["secret", "set", "global.password"], Some("S3cr3t-show\n")).code, 0);
+    let text = postdesk(d.path(), &["config", "show"], None);
+    assert_eq!(text.code, 0);
+    assert!(text.stdout.contains("global.host = smtp.example.com\n"), "{}", text.stdout);
+    assert!(text.stdout.contains("global.port = 25  (default)"), "{}", text.stdout);
+    assert!(text.stdout.contains("global.password = <set>"), "{}", text.stdout);
+    let json = postdesk(d.path(), &["config", "show", "--json"], None);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["global"]["host"], "smtp.example.com");
+    assert_eq!(doc["global"]["password"], "<set>");
+    assert_eq!(doc["global"]["m365"]["client_secret"], "<not set>");
+    for out in [&text.stdout, &text.stderr, &json.stdout, &json.stderr] {
+        assert!(!out.contains("S3cr3t-show"));
+    }
+    assert!(files_containing(d.path(), "S3cr3t-show").is_empty());
+    postdesk(d.path(), &["secret", "clear", "global.password"], None);
+}
+
+#[test]
+fn secrets_cannot_be_set_as_plain_values() {
+    let d = data();
+    let r = postdesk(d.path(), &["config", "set", "global.password", "hunter2"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("secret set"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"));
+    let r = postdesk(d.path(), &["secret", "set", "global.host"], Some("x"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a secret"), "{}", r.stderr);
+}

@@ -1,0 +1,249 @@
+//! End-to-end: the real window (WebKitGTK under Xvfb) driven through tauri-driver and
+//! WebKitWebDriver, the real keychain (Secret Service), a throwaway data directory.
+//! `make test` provides the display, the D-Bus session with gnome-keyring and tauri-driver.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use postdesk_core::secrets::Keychain;
+use postdesk_tests::{files_containing, postdesk_bin, require_keychain, root};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// tauri-driver in front of WebKitWebDriver; stopped with SIGTERM so WebKitWebDriver goes too.
+struct TauriDriver {
+    child: Child,
+    port: u16,
+}
+
+impl TauriDriver {
+    fn start(env: &[(&str, &Path)]) -> TauriDriver {
+        let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin} does not start ({e}): `make test` installs it with cargo install tauri-driver"));
+        TauriDriver { child, port }
+    }
+
+    async fn session(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("tauri:options".into(), json!({ "application": postdesk_bin() }));
+        caps.insert("browserName".into(), json!("wry"));
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match ClientBuilder::rustls().expect("rustls").capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return client,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("no WebDriver session with the app: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}
+
+fn key(k: &str) -> String {
+    format!("[data-key=\"{k}\"]")
+}
+
+async fn find(c: &Client, selector: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(WAIT).for_element(css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"))
+}
+
+/// Clears a field and types `value` into it, as a person would.
+async fn type_into(c: &Client, selector: &str, value: &str) {
+    let el = find(c, selector).await;
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, selector: &str) {
+    let el = find(c, selector).await;
+    if el.click().await.is_err() {
+        // A styled switch may hide the native checkbox: click it the way a label would.
+        c.execute("arguments[0].click()", vec![serde_json::to_value(&el).unwrap()]).await.unwrap();
+    }
+}
+
+async fn choose(c: &Client, key_name: &str, value: &str) {
+    click(c, &format!("{} option[value=\"{value}\"]", key(key_name))).await;
+}
+
+async fn value_of(c: &Client, selector: &str) -> String {
+    find(c, selector).await.prop("value").await.unwrap().unwrap_or_default()
+}
+
+async fn wait_text(c: &Client, selector: &str, expected: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(el) = c.find(css(selector)).await {
+            last = el.text().await.unwrap_or_default();
+            if last.contains(expected) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{selector} never said {expected:?}; last: {last:?}");
+}
+
+async fn wait_gone(c: &Client, selector: &str) {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if c.find(css(selector)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{selector} is still there");
+}
+
+async fn section(c: &Client, name: &str) {
+    click(c, &format!("[data-section=\"{name}\"]")).await;
+    find(c, &format!("[data-panel=\"{name}\"]")).await;
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    // Two animation frames so what is shown is what was just changed.
+    c.execute_async("requestAnimationFrame(() => requestAnimationFrame(() => arguments[0]()))", vec![]).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("POSTDESK_SCREENSHOTS").map(PathBuf::from).unwrap_or_else(|| root().join("target/screenshots"))
+}
+
+const PASSWORD: &str = "e2e-Pa55word!";
+
+#[tokio::test]
+async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let driver = TauriDriver::start(&[
+        ("POSTDESK_DATA_DIR", data.path()),
+        ("XDG_DATA_HOME", &home.path().join("data")),
+        ("XDG_CONFIG_HOME", &home.path().join("config")),
+        ("XDG_CACHE_HOME", &home.path().join("cache")),
+    ]);
+
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "base").await;
+
+    // An invalid port is named under the field; fixing it clears the message.
+    type_into(&c, &key("global.port"), "99999").await;
+    wait_text(&c, "[data-problem-for=\"global.port\"]", "65535").await;
+    type_into(&c, &key("global.port"), "587").await;
+    wait_gone(&c, "[data-problem-for=\"global.port\"]").await;
+
+    click(&c, &key("global.enabled")).await;
+    choose(&c, "global.auth", "password").await;
+    type_into(&c, &key("global.host"), "smtp.example.test").await;
+    type_into(&c, &key("global.sender.address"), "it@example.test").await;
+    type_into(&c, &key("global.sender.name"), "IT Service Desk").await;
+    wait_text(&c, "#status", "Unsaved").await;
+    screenshot(&c, "base").await;
+
+    section(&c, "security").await;
+    choose(&c, "global.security", "starttls").await;
+    type_into(&c, &key("global.username"), "it@example.test").await;
+    click(&c, "[data-secret-replace=\"global.password\"]").await;
+    type_into(&c, "[data-secret=\"global.password\"]", PASSWORD).await;
+    screenshot(&c, "security").await;
+
+    section(&c, "support").await;
+    type_into(&c, &key("support.address"), "helpdesk@example.test").await;
+    click(&c, &key("support.attach_system_info")).await;
+    screenshot(&c, "support").await;
+
+    // Closing with unsaved changes asks first; Cancel keeps the window and the edits.
+    c.execute("window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' })", vec![]).await.unwrap();
+    find(&c, "#close-dialog").await;
+    click(&c, "[data-dialog=\"cancel\"]").await;
+    wait_gone(&c, "#close-dialog").await;
+    assert_eq!(value_of(&c, &key("support.address")).await, "helpdesk@example.test");
+
+    click(&c, "#save").await;
+    wait_text(&c, "#status", "Saved").await;
+    c.close().await.unwrap();
+
+    // The password is in Secret Service, and in no file Postdesk wrote.
+    let stored = Keychain::for_data_dir(data.path()).get("global.password").unwrap().expect("password in the keychain");
+    assert_eq!(stored.expose(), PASSWORD);
+    assert!(files_containing(data.path(), PASSWORD).is_empty(), "password in a file under the data dir");
+    assert!(files_containing(home.path(), PASSWORD).is_empty(), "password in a file under the app's home dirs");
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("smtp.example.test"), "{saved}");
+
+    // Start the app again: the values are back, the password shows as set, never as text.
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "base").await;
+    assert_eq!(value_of(&c, &key("global.host")).await, "smtp.example.test");
+    assert_eq!(value_of(&c, &key("global.port")).await, "587");
+    assert_eq!(value_of(&c, &key("global.sender.address")).await, "it@example.test");
+    assert_eq!(value_of(&c, &key("global.sender.name")).await, "IT Service Desk");
+    section(&c, "security").await;
+    assert_eq!(value_of(&c, &key("global.security")).await, "starttls");
+    assert_eq!(value_of(&c, &key("global.username")).await, "it@example.test");
+    wait_text(&c, "[data-secret-status=\"global.password\"]", "Set").await;
+    let html = c.source().await.unwrap();
+    assert!(!html.contains(PASSWORD), "the page never holds the stored password");
+    section(&c, "support").await;
+    assert_eq!(value_of(&c, &key("support.address")).await, "helpdesk@example.test");
+    c.close().await.unwrap();
+
+    Keychain::for_data_dir(data.path()).clear("global.password").unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupt_configuration_is_reported_in_the_window() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("config.json"), "{\"version\": 1, \"global\": {").unwrap();
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    let notice = wait_text(&c, "#notice", "config.json.corrupt-").await;
+    assert!(notice.contains("could not be read"), "{notice}");
+    screenshot(&c, "corrupt-notice").await;
+    c.close().await.unwrap();
+    let kept: Vec<_> = std::fs::read_dir(data.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("config.json.corrupt-")).collect();
+    assert_eq!(kept.len(), 1, "the unreadable file is kept");
+    assert_eq!(std::fs::read_to_string(kept[0].path()).unwrap(), "{\"version\": 1, \"global\": {");
+}

@@ -1,0 +1,268 @@
+import { cleanup, render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import App from './App.svelte';
+import * as api from './lib/api';
+import type { Form } from './lib/bindings/Form';
+import { makeForm } from './test/fixtures';
+
+vi.mock('./lib/api', () => ({
+  loadForm: vi.fn(),
+  preview: vi.fn(),
+  save: vi.fn(),
+  onCloseRequested: vi.fn(),
+  destroyWindow: vi.fn(),
+  getPref: vi.fn(),
+  setPref: vi.fn(),
+  copyText: vi.fn(),
+}));
+
+const mocked = vi.mocked(api);
+
+const saved = makeForm(
+  {
+    'global.enabled': 'true',
+    'global.host': 'smtp.example.com',
+    'global.port': '587',
+    'global.security': 'starttls',
+    'global.auth': 'password',
+    'global.username': 'mailer',
+    'global.sender.address': 'it@example.com',
+  },
+  { secrets: { 'global.password': true, 'global.m365.client_secret': false } },
+);
+
+let closeHandler: ((e: { preventDefault(): void }) => void | Promise<void>) | undefined;
+
+async function start(form: Form = saved) {
+  mocked.loadForm.mockResolvedValue(structuredClone(form));
+  const user = userEvent.setup();
+  const result = render(App);
+  await waitFor(() => expect(document.body.dataset.ready).toBe('true'));
+  return { user, ...result };
+}
+
+const q = <T extends Element = HTMLElement>(selector: string) => document.querySelector<T & HTMLElement>(selector);
+
+beforeEach(() => {
+  vi.resetAllMocks();
+  closeHandler = undefined;
+  mocked.preview.mockResolvedValue([]);
+  mocked.getPref.mockResolvedValue(undefined);
+  mocked.setPref.mockResolvedValue();
+  mocked.destroyWindow.mockResolvedValue();
+  mocked.onCloseRequested.mockImplementation(async (handler) => {
+    closeHandler = handler;
+    return () => {};
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  delete document.body.dataset.ready;
+});
+
+describe('App', () => {
+  it('shows the saved values with labels, defaults as placeholders, and the settings file', async () => {
+    await start(makeForm({ ...saved.values, 'global.port': '' }, { secrets: saved.secrets }));
+    expect(q('[data-panel="base"]')).toBeInTheDocument();
+    expect(screen.getByLabelText('Mail server host')).toHaveValue('smtp.example.com');
+    const port = q<HTMLInputElement>('[data-key="global.port"]')!;
+    expect(port).toHaveValue('');
+    expect(port).toHaveAttribute('placeholder', '25');
+    expect(screen.getByLabelText('Use mail server')).toBeChecked();
+    expect(screen.getByLabelText('Authentication')).toHaveValue('password');
+    expect(screen.getByText(saved.config_path)).toBeInTheDocument();
+    expect(q('#status')).toHaveTextContent('No unsaved changes');
+    expect(q('#save')).toBeDisabled();
+  });
+
+  it('opens on the remembered section', async () => {
+    mocked.getPref.mockResolvedValue('support');
+    await start();
+    expect(q('[data-panel="support"]')).toBeInTheDocument();
+    expect(q('[data-panel="base"]')).toBeNull();
+    expect(q('[data-section="support"]')).toHaveAttribute('aria-selected', 'true');
+  });
+
+  it('validates as the admin types and shows the problem under the field', async () => {
+    const { user } = await start();
+    mocked.preview.mockImplementation(async (edits) =>
+      edits['global.port'] === '99999'
+        ? [{ key: 'global.port', severity: 'error', message: 'must be a whole number from 1 to 65535' }]
+        : [],
+    );
+    const port = q<HTMLInputElement>('[data-key="global.port"]')!;
+    await user.clear(port);
+    await user.type(port, '99999');
+    await waitFor(() => expect(q('[data-problem-for="global.port"]')).toHaveTextContent('must be a whole number from 1 to 65535'));
+    expect(mocked.preview).toHaveBeenLastCalledWith({ 'global.port': '99999' }, []);
+    expect(port).toHaveAttribute('aria-invalid', 'true');
+    const message = q('[data-problem-for="global.port"]')!.closest('p')!;
+    expect(port.getAttribute('aria-describedby')?.split(' ')).toContain(message.id);
+    expect(q('#status')).toHaveTextContent('1 problem to fix');
+    expect(q('#save')).toBeDisabled();
+    expect(q('[data-section="base"] .badge')).toHaveTextContent('1');
+  });
+
+  it('counts problems of other sections on their tab and moves between tabs with arrow keys', async () => {
+    const { user } = await start();
+    mocked.preview.mockResolvedValue([{ key: 'global.username', severity: 'missing', message: 'required for password authentication' }]);
+    await user.clear(q('[data-key="global.port"]')!);
+    await waitFor(() => expect(q('[data-section="security"] .badge')).toHaveTextContent('1'));
+    q('[data-section="base"]')!.focus();
+    await user.keyboard('{ArrowDown}');
+    expect(q('[data-section="security"]')).toHaveFocus();
+    expect(q('[data-panel="security"]')).toBeInTheDocument();
+    expect(q('[data-problem-for="global.username"]')).toHaveTextContent('required for password authentication');
+    expect(mocked.setPref).toHaveBeenCalledWith('lastSection', 'security');
+    await user.keyboard('{End}');
+    expect(q('[data-panel="support"]')).toBeInTheDocument();
+  });
+
+  it('shows only the fields of the chosen authentication', async () => {
+    const { user } = await start();
+    await user.click(q('[data-section="security"]')!);
+    expect(q('[data-key="global.username"]')).toBeInTheDocument();
+    expect(q('[data-secret-status="global.password"]')).toHaveTextContent('Set');
+    expect(q('[data-key="global.m365.tenant"]')).toBeNull();
+
+    await user.click(q('[data-section="base"]')!);
+    await user.selectOptions(q('[data-key="global.auth"]')!, 'm365-graph');
+    expect(q('[data-key="global.host"]')).toBeNull();
+    await user.click(q('[data-section="security"]')!);
+    expect(q('[data-key="global.m365.tenant"]')).toBeInTheDocument();
+    expect(q('[data-key="global.security"]')).toBeNull();
+    expect(q('[data-key="global.username"]')).toBeNull();
+    expect(screen.getByLabelText('Redirect URI')).toHaveValue(saved.redirect_uri);
+
+    // The transport on the Security section is the same choice.
+    await user.click(screen.getByLabelText(/^SMTP/));
+    expect(q('[data-key="global.security"]')).toBeInTheDocument();
+    expect(q('#status')).toHaveTextContent('Unsaved changes');
+  });
+
+  it('replaces a secret without ever showing it, and saves it', async () => {
+    const { user } = await start();
+    await user.click(q('[data-section="security"]')!);
+    expect(q('[data-secret="global.password"]')).toBeNull();
+    await user.click(q('[data-secret-replace="global.password"]')!);
+    const input = q<HTMLInputElement>('[data-secret="global.password"]')!;
+    expect(input).toHaveAttribute('type', 'password');
+    expect(input).toHaveValue('');
+    expect(input).toHaveFocus();
+    await user.type(input, 'n3w-pass');
+    expect(q('#save')).toBeEnabled();
+
+    mocked.save.mockResolvedValue(structuredClone(saved));
+    await user.click(q('#save')!);
+    await waitFor(() => expect(q('#status')).toHaveTextContent('Saved'));
+    expect(mocked.save).toHaveBeenCalledWith({}, [{ key: 'global.password', value: 'n3w-pass' }]);
+    expect(q('[data-secret="global.password"]')).toBeNull();
+    expect(q('#save')).toBeDisabled();
+  });
+
+  it('marks a secret for clearing until saved', async () => {
+    const { user } = await start();
+    await user.click(q('[data-section="security"]')!);
+    await user.click(q('[data-secret-clear="global.password"]')!);
+    expect(screen.getByText('Will be cleared when you save')).toBeInTheDocument();
+    expect(q('[data-secret-status="global.password"]')).toHaveTextContent('Set');
+    mocked.save.mockResolvedValue(makeForm(saved.values, { secrets: { ...saved.secrets, 'global.password': false } }));
+    await user.keyboard('{Control>}s{/Control}');
+    await waitFor(() => expect(q('[data-secret-status="global.password"]')).toHaveTextContent('Not set'));
+    expect(mocked.save).toHaveBeenCalledWith({}, [{ key: 'global.password', value: null }]);
+  });
+
+  it('shows the problems of a refused save', async () => {
+    const { user } = await start();
+    await user.clear(q('[data-key="global.sender.name"]')!);
+    await user.type(q('[data-key="global.sender.name"]')!, 'IT');
+    mocked.save.mockRejectedValue({
+      message: 'global.host: required when the mail server is used',
+      problems: [{ key: 'global.host', severity: 'missing', message: 'required when the mail server is used' }],
+    });
+    await user.click(q('#save')!);
+    await waitFor(() => expect(q('[data-problem-for="global.host"]')).toHaveTextContent('required when the mail server is used'));
+    const alert = q('#save-error')!;
+    expect(alert).toHaveAttribute('role', 'alert');
+    expect(within(alert).getByRole('button', { name: /Mail server host/ })).toBeInTheDocument();
+    expect(q('#status')).toHaveTextContent('1 problem to fix');
+  });
+
+  it('reverts to the saved values', async () => {
+    const { user } = await start();
+    const host = q<HTMLInputElement>('[data-key="global.host"]')!;
+    await user.clear(host);
+    await user.type(host, 'other.example.com');
+    expect(q('#status')).toHaveTextContent('Unsaved changes');
+    await user.click(q('#revert')!);
+    expect(q<HTMLInputElement>('[data-key="global.host"]')).toHaveValue('smtp.example.com');
+    expect(q('#status')).toHaveTextContent('No unsaved changes');
+  });
+
+  it('shows the notice and keychain error as dismissible alerts', async () => {
+    const { user } = await start(
+      makeForm(saved.values, {
+        notice: 'the configuration file could not be read; it was kept as config.json.bad',
+        keychain_error: 'no secret service',
+      }),
+    );
+    const notice = q('#notice')!;
+    expect(notice).toHaveAttribute('role', 'alert');
+    expect(notice).toHaveTextContent('it was kept as config.json.bad');
+    expect(screen.getByText('no secret service')).toBeInTheDocument();
+    await user.click(within(notice).getByRole('button', { name: 'Dismiss' }));
+    expect(q('#notice')).toBeNull();
+  });
+
+  it('asks before closing with unsaved changes; Escape cancels, Discard closes', async () => {
+    const { user } = await start();
+    const clean = { preventDefault: vi.fn() };
+    await closeHandler!(clean);
+    expect(clean.preventDefault).not.toHaveBeenCalled();
+
+    await user.type(q('[data-key="global.sender.name"]')!, 'IT');
+    const dirty = { preventDefault: vi.fn() };
+    await closeHandler!(dirty);
+    expect(dirty.preventDefault).toHaveBeenCalled();
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveAttribute('id', 'close-dialog');
+    expect(dialog).toHaveAttribute('aria-modal', 'true');
+    expect(q('[data-dialog="save"]')).toHaveFocus();
+    const app = q('.app') as HTMLElement & { inert?: boolean };
+    expect(app.inert === true || app.hasAttribute('inert')).toBe(true);
+
+    // Focus stays in the dialog.
+    await user.tab();
+    expect(dialog).toContainElement(document.activeElement as HTMLElement);
+    await user.keyboard('{Escape}');
+    expect(q('#close-dialog')).toBeNull();
+    await waitFor(() => expect(q('[data-key="global.sender.name"]')).toHaveFocus());
+    expect(mocked.destroyWindow).not.toHaveBeenCalled();
+
+    await closeHandler!({ preventDefault: vi.fn() });
+    await user.click(await screen.findByRole('button', { name: 'Discard' }));
+    expect(mocked.destroyWindow).toHaveBeenCalledTimes(1);
+    expect(mocked.save).not.toHaveBeenCalled();
+  });
+
+  it('saves from the close dialog, then closes', async () => {
+    const { user } = await start();
+    await user.type(q('[data-key="global.sender.name"]')!, 'IT');
+    mocked.save.mockResolvedValue(makeForm({ ...saved.values, 'global.sender.name': 'IT' }, { secrets: saved.secrets }));
+    await closeHandler!({ preventDefault: vi.fn() });
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(mocked.destroyWindow).toHaveBeenCalledTimes(1));
+    expect(mocked.save).toHaveBeenCalledWith({ 'global.sender.name': 'IT' }, []);
+  });
+
+  it('copies the redirect URI', async () => {
+    mocked.copyText.mockResolvedValue(true);
+    const { user } = await start(makeForm({ ...saved.values, 'global.auth': 'm365-smtp' }, { secrets: saved.secrets }));
+    await user.click(q('[data-section="security"]')!);
+    await user.click(screen.getByRole('button', { name: 'Copy' }));
+    expect(mocked.copyText).toHaveBeenCalledWith(saved.redirect_uri);
+    expect(await screen.findByRole('button', { name: 'Copied' })).toBeInTheDocument();
+  });
+});

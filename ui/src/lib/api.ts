@@ -1,0 +1,129 @@
+// Every call from the window to the outside: backend commands, the window itself, UI
+// preferences, the clipboard. Tests mock this module.
+
+import { invoke } from '@tauri-apps/api/core';
+import { getCurrentWindow } from '@tauri-apps/api/window';
+import { load, type Store } from '@tauri-apps/plugin-store';
+import type { Form } from './bindings/Form';
+import type { Problem } from './bindings/Problem';
+import type { SecretChange } from './bindings/SecretChange';
+
+export interface Backend {
+  loadForm(): Promise<Form>;
+  preview(edits: Record<string, string>, secrets: SecretChange[]): Promise<Problem[]>;
+  /** Rejects with `{ message, problems }` when nothing was saved. */
+  save(edits: Record<string, string>, secrets: SecretChange[]): Promise<Form>;
+}
+
+const tauri: Backend = {
+  loadForm: () => invoke<Form>('load_form'),
+  preview: (edits, secrets) => invoke<Problem[]>('preview', { edits, secrets }),
+  save: (edits, secrets) => invoke<Form>('save', { edits, secrets }),
+};
+
+function inTauri(): boolean {
+  return typeof window !== 'undefined' && (window as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__ !== undefined;
+}
+
+// A plain browser during development (`npm run dev` without Tauri) gets an in-memory demo
+// backend. `import.meta.env.DEV` is false in a production build, so the demo is not bundled.
+let demo: Promise<Backend> | undefined;
+function backend(): Backend | Promise<Backend> {
+  if (import.meta.env.DEV && !inTauri()) {
+    demo ??= import('./demo').then((m) => m.createDemoBackend());
+    return demo;
+  }
+  return tauri;
+}
+
+export async function loadForm(): Promise<Form> {
+  return (await backend()).loadForm();
+}
+
+export async function preview(edits: Record<string, string>, secrets: SecretChange[]): Promise<Problem[]> {
+  return (await backend()).preview(edits, secrets);
+}
+
+export async function save(edits: Record<string, string>, secrets: SecretChange[]): Promise<Form> {
+  return (await backend()).save(edits, secrets);
+}
+
+// --- The window -------------------------------------------------------------------------
+
+export interface CloseRequest {
+  preventDefault(): void;
+}
+
+/**
+ * Calls `handler` when the admin closes the window. Unless the handler calls
+ * `preventDefault()`, the window then closes. Returns the function that stops listening.
+ */
+export async function onCloseRequested(handler: (event: CloseRequest) => void | Promise<void>): Promise<() => void> {
+  if (!inTauri()) return () => {};
+  return getCurrentWindow().onCloseRequested(handler);
+}
+
+/** Closes the window without asking again. */
+export async function destroyWindow(): Promise<void> {
+  if (!inTauri()) return;
+  await getCurrentWindow().destroy();
+}
+
+// --- UI preferences (tauri-plugin-store) ------------------------------------------------
+
+const PREFS_FILE = 'ui-prefs.json';
+let prefs: Promise<Store> | undefined;
+
+function prefsStore(): Promise<Store> {
+  prefs ??= load(PREFS_FILE, { autoSave: 200, defaults: {} });
+  return prefs;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+/** A remembered preference, or `undefined` when there is none or the store is unavailable. */
+export async function getPref(key: string): Promise<unknown> {
+  if (!inTauri()) return undefined;
+  try {
+    return await withTimeout(
+      prefsStore().then((s) => s.get(key)),
+      1500,
+    );
+  } catch (e) {
+    console.warn('postdesk: preferences unavailable:', e);
+    prefs = undefined;
+    return undefined;
+  }
+}
+
+export async function setPref(key: string, value: unknown): Promise<void> {
+  if (!inTauri()) return;
+  try {
+    const store = await withTimeout(prefsStore(), 1500);
+    await store.set(key, value);
+  } catch (e) {
+    console.warn('postdesk: preference not saved:', e);
+    prefs = undefined;
+  }
+}
+
+// --- Clipboard --------------------------------------------------------------------------
+
+/** Copies text; false when the clipboard refused (the caller then lets the admin copy by hand). */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (!navigator.clipboard) return false;
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
