@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test against real parts: the UI's unit tests, the Rust tests with the real
 # keychain (gnome-keyring in a throwaway D-Bus session) and the real window under Xvfb.
+#
+#   scripts/test.sh                 everything (what `make test` runs)
+#   scripts/test.sh CMD [ARG...]    only CMD, inside the same display and keychain sandbox,
+#                                   e.g. scripts/test.sh cargo test -p postdesk-tests --test e2e
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -8,6 +12,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n== %s\n' "$*"; }
 
+if [ $# -eq 0 ]; then
 step "UI: install, type-check, unit tests, build"
 make --no-print-directory ui/node_modules/.package-lock.json
 (cd ui && npm run --silent check && npm test --silent && npm run --silent build)
@@ -21,6 +26,7 @@ if ! git diff --quiet -- ui/src/lib/bindings || [ -n "$(git ls-files --others --
   git status --short ui/src/lib/bindings
   echo "ui/src/lib/bindings changed: run 'make bindings' and commit the result" >&2
   exit 1
+fi
 fi
 
 # A throwaway home for the keyring and the app, so tests never touch the developer's own.
@@ -47,7 +53,8 @@ env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/c
     POSTDESK_BIN="$root/target/debug/postdesk" \
   dbus-run-session -- bash -euo pipefail -c '
     echo -n postdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    if [ $# -gt 0 ]; then exec "$@"; fi
     cargo test --workspace --exclude postdesk-tests
     cargo test -p postdesk-tests --test cli --test keychain
     cargo test -p postdesk-tests --test e2e -- --test-threads=1
-  '
+  ' postdesk-tests "$@"
