@@ -175,29 +175,47 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     type_into(&c, &key("global.sender.address"), "it@example.test").await;
     type_into(&c, &key("global.sender.name"), "IT Service Desk").await;
     wait_text(&c, "#status", "Unsaved").await;
-    screenshot(&c, "base").await;
 
     section(&c, "security").await;
     choose(&c, "global.security", "starttls").await;
     type_into(&c, &key("global.username"), "it@example.test").await;
     click(&c, "[data-secret-replace=\"global.password\"]").await;
     type_into(&c, "[data-secret=\"global.password\"]", PASSWORD).await;
-    screenshot(&c, "security").await;
+    // With username, password and STARTTLS given, the preview drops its earlier complaints.
+    wait_gone(&c, "[data-problem-for=\"global.username\"]").await;
+    wait_gone(&c, "[data-problem-for=\"global.password\"]").await;
 
     section(&c, "support").await;
     type_into(&c, &key("support.address"), "helpdesk@example.test").await;
     click(&c, &key("support.attach_system_info")).await;
-    screenshot(&c, "support").await;
 
     // Closing with unsaved changes asks first; Cancel keeps the window and the edits.
     c.execute("window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' })", vec![]).await.unwrap();
     find(&c, "#close-dialog").await;
+    screenshot(&c, "close-dialog").await;
     click(&c, "[data-dialog=\"cancel\"]").await;
     wait_gone(&c, "#close-dialog").await;
     assert_eq!(value_of(&c, &key("support.address")).await, "helpdesk@example.test");
 
     click(&c, "#save").await;
     wait_text(&c, "#status", "Saved").await;
+    for name in ["base", "security", "support"] {
+        section(&c, name).await;
+        screenshot(&c, name).await;
+    }
+    // UI preferences (not settings) go to tauri-plugin-store in the app-data dir: the last
+    // section and the window's size after the admin resizes it.
+    c.set_window_size(1100, 780).await.unwrap();
+    let prefs_file = home.path().join("data/com.postdesk.desktop/ui-prefs.json");
+    let deadline = Instant::now() + WAIT;
+    let prefs = loop {
+        let text = std::fs::read_to_string(&prefs_file).unwrap_or_default();
+        if (text.contains("\"lastSection\": \"support\"") && text.contains("\"width\": 1100")) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(prefs.contains("\"lastSection\": \"support\"") && prefs.contains("\"width\": 1100"), "{prefs_file:?}: {prefs}");
     c.close().await.unwrap();
 
     // The password is in Secret Service, and in no file Postdesk wrote.
@@ -211,6 +229,9 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     // Start the app again: the values are back, the password shows as set, never as text.
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
+    find(&c, "[data-panel=\"support\"]").await; // the last section comes back
+    let (w, h) = c.get_window_size().await.unwrap();
+    assert!((1090..=1110).contains(&w) && (770..=790).contains(&h), "window size restored: {w}x{h}");
     section(&c, "base").await;
     assert_eq!(value_of(&c, &key("global.host")).await, "smtp.example.test");
     assert_eq!(value_of(&c, &key("global.port")).await, "587");
@@ -222,6 +243,24 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     wait_text(&c, "[data-secret-status=\"global.password\"]", "Set").await;
     let html = c.source().await.unwrap();
     assert!(!html.contains(PASSWORD), "the page never holds the stored password");
+    // Microsoft 365 shows its own fields and the redirect URI to register; Revert undoes it.
+    section(&c, "base").await;
+    choose(&c, "global.auth", "m365-smtp").await;
+    section(&c, "security").await;
+    find(&c, &key("global.m365.tenant")).await;
+    find(&c, &key("global.m365.client_id")).await;
+    find(&c, "[data-secret-status=\"global.m365.client_secret\"]").await;
+    assert!(c.find(css(&key("global.username"))).await.is_err(), "password fields hidden for Microsoft 365");
+    type_into(&c, &key("global.m365.tenant"), "contoso.onmicrosoft.com").await;
+    type_into(&c, &key("global.m365.client_id"), "not-a-guid").await;
+    wait_text(&c, "[data-problem-for=\"global.m365.client_id\"]", "GUID").await;
+    type_into(&c, &key("global.m365.client_id"), "72f988bf-86f1-41af-91ab-2d7cd011db47").await;
+    wait_gone(&c, "[data-problem-for=\"global.m365.client_id\"]").await;
+    screenshot(&c, "security-m365").await;
+    click(&c, "#revert").await;
+    wait_text(&c, "#status", "No unsaved changes").await;
+    section(&c, "base").await;
+    assert_eq!(value_of(&c, &key("global.auth")).await, "password");
     section(&c, "support").await;
     assert_eq!(value_of(&c, &key("support.address")).await, "helpdesk@example.test");
     c.close().await.unwrap();

@@ -145,7 +145,7 @@ fn check_server(config: &Config, prefix: &str, scope: &Scope, ctx: &Context, out
         AuthMethod::None => {}
         AuthMethod::Password => {
             missing(out, "username", "required for password authentication");
-            secret_missing(out, "password", "not set: `postdesk secret set` or the Security section");
+            secret_missing(out, "password", "not set: enter it under Security (or run `postdesk secret set`)");
             if security == Security::None {
                 out.push(Problem::new(k("security"), Severity::Warning, "the password is sent unencrypted: choose STARTTLS or TLS"));
             }
