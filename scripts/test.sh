@@ -54,7 +54,8 @@ env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/c
   dbus-run-session -- bash -euo pipefail -c '
     echo -n postdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     if [ $# -gt 0 ]; then exec "$@"; fi
-    cargo test --workspace --exclude postdesk-tests
-    cargo test -p postdesk-tests --test cli --test keychain
-    cargo test -p postdesk-tests --test e2e -- --test-threads=1
+    # Always --workspace: the same feature set as the build above, so nothing is rebuilt.
+    cargo test --workspace --lib --bins
+    cargo test --workspace --test cli --test keychain
+    cargo test --workspace --test e2e -- --test-threads=1
   ' postdesk-tests "$@"

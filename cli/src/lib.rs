@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use postdesk_core::app::{secret_keys, Error};
 use postdesk_core::keys::{all_keys, display};
 use postdesk_core::store::StoreError;
+use postdesk_core::diagnosis::{step_line, Progress, Stage};
+use postdesk_core::mail::{self, Request};
+use postdesk_core::resolve::{resolve_route, Route};
 use postdesk_core::{Postdesk, Problem, Secret};
+use std::time::Duration;
 use serde_json::{json, Value};
 
 /// Postdesk: set up, test and ship your organization's outgoing mail settings.
@@ -40,6 +44,47 @@ pub enum Command {
     /// Store or remove a secret in the OS keychain.
     #[command(subcommand)]
     Secret(SecretCmd),
+    /// Send a test mail through the resolved server, printing each step as it happens.
+    TestMail {
+        #[arg(long, value_name = "ADDR")]
+        to: String,
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        #[arg(long, value_name = "ADDR")]
+        from: Option<String>,
+        /// Seconds for each network step (default: the server's timeout).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which server would send this mail, and why.
+    Route {
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        #[arg(long, value_name = "ADDR")]
+        from: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// sendmail-compatible: read an RFC 5322 message on stdin and send it.
+    Send {
+        /// Take the recipients from the To, Cc and Bcc headers (Bcc is removed).
+        #[arg(short = 't')]
+        from_headers: bool,
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        /// Envelope sender (default: the server's sender address).
+        #[arg(short = 'f', value_name = "FROM")]
+        from: Option<String>,
+        /// Accepted for sendmail compatibility (a lone dot never ends the message here).
+        #[arg(short = 'i', hide = true)]
+        ignore_dots: bool,
+        /// Accepted for sendmail compatibility (`-oi`, `-oem`…) and ignored.
+        #[arg(short = 'o', hide = true, value_name = "OPTION")]
+        options: Vec<String>,
+        recipients: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,9 +159,100 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             app.set_secret(&key, &secret)?;
             eprintln!("postdesk: {key} stored in the OS keychain");
         }
+        Command::TestMail { to, client, from, timeout, json } => {
+            let request = Request { to: vec![to], client, from, timeout: timeout.map(Duration::from_secs), message: None };
+            return deliver(app, request, if json { Output::Json } else { Output::Steps });
+        }
+        Command::Route { client, from, json } => return route(app, client, &from, json),
+        Command::Send { from_headers, client, from, recipients, .. } => {
+            let mut message = Vec::new();
+            if let Err(e) = std::io::stdin().lock().read_to_end(&mut message) {
+                eprintln!("postdesk: cannot read the message from stdin: {e}");
+                return Ok(EXIT_FAILED);
+            }
+            let mut to = recipients;
+            if from_headers {
+                let (headers_to, without_bcc) = postdesk_core::message::recipients_from_headers(&message);
+                to.extend(headers_to);
+                message = without_bcc;
+            }
+            let request = Request { to, client, from, timeout: None, message: Some(message) };
+            return deliver(app, request, Output::Quiet);
+        }
         Command::Secret(SecretCmd::Clear { key }) => {
             let removed = app.clear_secret(&key)?;
             eprintln!("postdesk: {key} {}", if removed { "removed from the OS keychain" } else { "was not set" });
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Output {
+    /// Each step as it finishes, then the outcome and hint.
+    Steps,
+    /// One JSON report at the end.
+    Json,
+    /// Nothing on success (sendmail); the failure and hint on stderr.
+    Quiet,
+}
+
+/// Sends through the core and reports; exit 0 delivered, 1 failed, 2 settings, 3 keychain.
+fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error> {
+    let config = app.load()?;
+    let lookup = |key: &str| app.secret(key).map_err(|e| e.to_string());
+    let mut progress = |p: Progress| {
+        if let (Output::Steps, Progress::Finished { step }) = (output, p) {
+            println!("{}", step_line(&step));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let report = runtime.block_on(mail::send(&config, &lookup, request, &mut progress, std::future::pending()));
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
+        Output::Steps if report.ok => println!("\nDelivered: the server accepted the message."),
+        _ => {}
+    }
+    if let (Some(stage), Some(error)) = (report.failed_stage, &report.error) {
+        if output != Output::Json {
+            let to = if output == Output::Steps { "\n" } else { "" };
+            eprintln!("{to}postdesk: failed at {}: {error}", stage.as_str());
+            if let Some(hint) = &report.hint {
+                eprintln!("postdesk: what to do: {hint}");
+            }
+        }
+        return Ok(match stage {
+            _ if error.contains("keychain is not available") => EXIT_KEYCHAIN,
+            Stage::Config => EXIT_CONFIG,
+            _ => EXIT_FAILED,
+        });
+    }
+    Ok(0)
+}
+
+fn route(app: &Postdesk, client: Option<String>, from: &str, json: bool) -> Result<u8, Error> {
+    let config = app.load()?;
+    if let Err(e) = postdesk_core::validate::check_email(from, true) {
+        eprintln!("postdesk: --from {from}: {e}");
+        return Ok(EXIT_CONFIG);
+    }
+    let (route, reason) = match resolve_route(&config, client.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("postdesk: {e}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let value = match &route {
+        Route::Send(server) => json!({"source": server.source, "server": server.summary(), "reason": reason}),
+        Route::NoMail => json!({"source": null, "reason": reason}),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+    } else {
+        match &route {
+            Route::Send(s) => println!("{} via {}:{} ({reason})", s.source, s.host, s.port),
+            Route::NoMail => println!("no mail would be sent: {reason}"),
         }
     }
     Ok(0)

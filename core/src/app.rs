@@ -294,6 +294,31 @@ impl Postdesk {
     }
 }
 
+impl Postdesk {
+    /// Sends a test mail with the window's unsaved values and secrets, as they would be saved.
+    pub async fn test_draft(
+        &self,
+        edits: &BTreeMap<String, String>,
+        pending: &[SecretChange],
+        to: String,
+        progress: &mut (dyn FnMut(crate::diagnosis::Progress) + Send),
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> crate::diagnosis::Report {
+        let base = self.load().unwrap_or_default();
+        let (config, unparsed) = apply_edits(&base, edits);
+        let request = crate::mail::Request { to: vec![to], client: None, from: None, timeout: None, message: None };
+        if !unparsed.is_empty() {
+            let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            return crate::mail::config_failure(error, progress);
+        }
+        let lookup = |key: &str| match pending.iter().find(|c| c.key == key) {
+            Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
+            None => self.secret(key).map_err(|e| e.to_string()),
+        };
+        crate::mail::send(&config, &lookup, request, progress, cancel).await
+    }
+}
+
 fn invalid(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }

@@ -52,6 +52,7 @@ const fn f(name: &'static str, kind: Kind, default: Option<&'static str>, label:
     Field { name, kind, default, label }
 }
 
+pub const EMAIL_TYPE_CHOICES: &[&str] = &["smtp", "sendmail"];
 pub const SECURITY_CHOICES: &[&str] = &["none", "starttls", "tls"];
 pub const AUTH_CHOICES: &[&str] = &["none", "password", "m365-smtp", "m365-graph"];
 pub const FLOW_CHOICES: &[&str] = &["delegated", "app"];
@@ -60,6 +61,8 @@ pub const CLOUD_CHOICES: &[&str] = &["global", "usgov", "usgov-dod", "china"];
 /// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
 pub const SERVER_FIELDS: &[Field] = &[
     f("enabled", Kind::Bool, Some("false"), "Use mail server"),
+    f("email_type", Kind::Enum(EMAIL_TYPE_CHOICES), Some("smtp"), "Email type"),
+    f("sendmail_path", Kind::Path, Some("/usr/sbin/sendmail"), "sendmail program"),
     f("host", Kind::Host, None, "Mail server"),
     f("port", Kind::Port, Some("25"), "Port"),
     f("security", Kind::Enum(SECURITY_CHOICES), Some("none"), "Encryption"),

@@ -5,9 +5,15 @@
 //! values; `store` (disk) and `secrets` (OS keychain) are the edges.
 
 pub mod app;
+pub mod diagnosis;
+pub mod hints;
 pub mod keys;
+pub mod mail;
+pub mod message;
 pub mod model;
+pub mod resolve;
 pub mod secrets;
+pub mod smtp;
 pub mod store;
 pub mod validate;
 

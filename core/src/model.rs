@@ -44,6 +44,15 @@ impl Default for Config {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
+pub enum EmailType {
+    #[default]
+    Smtp,
+    Sendmail,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum Security {
     #[default]
     None,
@@ -165,6 +174,14 @@ pub struct ServerSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub enabled: Option<bool>,
+    /// SMTP (default) or a local sendmail program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub email_type: Option<EmailType>,
+    /// The sendmail-compatible program (default `/usr/sbin/sendmail`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub sendmail_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub host: Option<String>,

@@ -133,6 +133,10 @@ fn check_server(config: &Config, prefix: &str, scope: &Scope, ctx: &Context, out
             out.push(Problem::new(k(name), Severity::Missing, why));
         }
     };
+    if get("email_type").as_deref() == Some("sendmail") {
+        missing(out, "sender.address", "required when the mail server is used");
+        return; // The sendmail program does the rest; host, port and login do not apply.
+    }
     let auth: AuthMethod = parse_enum(get("auth"));
     let security: Security = parse_enum(get("security"));
     let port: u16 = get("port").and_then(|p| p.parse().ok()).unwrap_or(25);

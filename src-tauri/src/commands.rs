@@ -2,10 +2,19 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Mutex;
+
 use postdesk_core::app::{Form, SecretChange};
+use postdesk_core::diagnosis::{Progress, Report};
 use postdesk_core::{Postdesk, Problem};
 use serde::Serialize;
+use tauri::ipc::Channel;
 use tauri::State;
+use tokio::sync::oneshot;
+
+/// The running test mail's cancel switch (one test at a time per window).
+#[derive(Default)]
+pub struct RunningTest(Mutex<Option<oneshot::Sender<()>>>);
 
 /// What a failed command gives the window: a message and the problems by key.
 #[derive(Serialize, Debug)]
@@ -40,4 +49,34 @@ pub fn save(app: State<'_, Postdesk>, edits: BTreeMap<String, String>, secrets: 
         eprintln!("postdesk: save failed: {e}");
         e.into()
     })
+}
+
+#[tauri::command]
+pub async fn test_mail(
+    app: State<'_, Postdesk>,
+    running: State<'_, RunningTest>,
+    edits: BTreeMap<String, String>,
+    secrets: Vec<SecretChange>,
+    to: String,
+    on_progress: Channel<Progress>,
+) -> Result<Report, CommandError> {
+    let (cancel_tx, cancel_rx) = oneshot::channel();
+    *running.0.lock().expect("lock") = Some(cancel_tx);
+    // Only an explicit cancel stops the test; a dropped switch does not.
+    let cancel = async {
+        if cancel_rx.await.is_err() {
+            std::future::pending::<()>().await
+        }
+    };
+    let mut progress = |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    Ok(app.test_draft(&edits, &secrets, to, &mut progress, cancel).await)
+}
+
+#[tauri::command]
+pub fn cancel_test_mail(running: State<'_, RunningTest>) {
+    if let Some(cancel) = running.0.lock().expect("lock").take() {
+        let _ = cancel.send(());
+    }
 }

@@ -21,7 +21,14 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .manage(Postdesk::open(&data_dir))
-        .invoke_handler(tauri::generate_handler![crate::commands::load_form, crate::commands::preview, crate::commands::save])
+        .manage(crate::commands::RunningTest::default())
+        .invoke_handler(tauri::generate_handler![
+            crate::commands::load_form,
+            crate::commands::preview,
+            crate::commands::save,
+            crate::commands::test_mail,
+            crate::commands::cancel_test_mail
+        ])
         .setup(|app| {
             open_main_window(app.handle())?;
             Ok(())

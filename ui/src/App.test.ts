@@ -15,6 +15,8 @@ vi.mock('./lib/api', () => ({
   getPref: vi.fn(),
   setPref: vi.fn(),
   copyText: vi.fn(),
+  testMail: vi.fn(),
+  cancelTestMail: vi.fn(),
 }));
 
 const mocked = vi.mocked(api);
@@ -140,6 +142,55 @@ describe('App', () => {
     await user.click(screen.getByLabelText(/^SMTP/));
     expect(q('[data-key="global.security"]')).toBeInTheDocument();
     expect(q('#status')).toHaveTextContent('Unsaved changes');
+  });
+
+  it('with sendmail, asks for the program and hides the server, sign-in and encryption', async () => {
+    const { user } = await start();
+    const type = q<HTMLSelectElement>('[data-key="global.email_type"]')!;
+    expect(type).toHaveValue('smtp');
+    expect(screen.getByLabelText('Email type')).toBe(type);
+    // Right after "Use mail server", at the top of the Mail server card.
+    const keys = [...q('[data-panel="base"] .group')!.querySelectorAll('[data-key]')].map((e) => e.getAttribute('data-key'));
+    expect(keys.slice(0, 3)).toEqual(['global.enabled', 'global.email_type', 'global.auth']);
+    expect(q('[data-key="global.sendmail_path"]')).toBeNull();
+
+    await user.selectOptions(type, 'sendmail');
+    const path = q<HTMLInputElement>('[data-key="global.sendmail_path"]')!;
+    expect(path).toHaveAttribute('placeholder', '/usr/sbin/sendmail');
+    for (const k of ['global.host', 'global.port', 'global.auth']) expect(q(`[data-key="${k}"]`)).toBeNull();
+    expect(q('[data-key="global.reply_to.address"]')).toBeInTheDocument();
+    expect(q('[data-key="global.sender.address"]')).toBeInTheDocument();
+    await waitFor(() => expect(mocked.preview).toHaveBeenLastCalledWith({ 'global.email_type': 'sendmail' }, []));
+
+    await user.click(q('[data-section="security"]')!);
+    const panel = q('[data-panel="security"]')!;
+    expect(panel).toHaveTextContent('The sendmail program handles delivery; nothing to set here.');
+    expect(panel.querySelector('[data-key], [data-secret-status]')).toBeNull();
+  });
+
+  it('has a Test card at the bottom of Base with the remembered recipient', async () => {
+    mocked.getPref.mockImplementation(async (key) => (key === 'lastTestRecipient' ? 'admin@example.com' : undefined));
+    await start();
+    const groups = document.querySelectorAll('[data-panel="base"] .group');
+    const last = groups[groups.length - 1];
+    expect(within(last as HTMLElement).getByRole('heading', { name: 'Test' })).toBeInTheDocument();
+    await waitFor(() => expect(q('[data-test-mail-to]')).toHaveValue('admin@example.com'));
+    expect(q('#test-mail-send')).toBeEnabled();
+  });
+
+  it('keeps a running test (and shows its result) while another section is shown', async () => {
+    mocked.getPref.mockImplementation(async (key) => (key === 'lastTestRecipient' ? 'admin@example.com' : undefined));
+    let finish: (r: Awaited<ReturnType<typeof api.testMail>>) => void = () => {};
+    mocked.testMail.mockImplementation(() => new Promise((resolve) => (finish = resolve)));
+    const { user } = await start();
+    await waitFor(() => expect(q('[data-test-mail-to]')).toHaveValue('admin@example.com'));
+    await user.click(q('#test-mail-send')!);
+    await user.click(q('[data-section="support"]')!);
+    await user.type(q('[data-key="support.address"]')!, 'help@example.com');
+    finish({ ok: true, server: null, steps: [], failed_stage: null, error: null, hint: null, transcript: [] });
+    await user.click(q('[data-section="base"]')!);
+    await waitFor(() => expect(q('#test-mail-result')).toHaveAttribute('data-ok', 'true'));
+    expect(q('#test-mail-cancel')).toBeNull();
   });
 
   it('replaces a secret without ever showing it, and saves it', async () => {

@@ -1,11 +1,13 @@
 // Every call from the window to the outside: backend commands, the window itself, UI
 // preferences, the clipboard. Tests mock this module.
 
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 import { getCurrentWindow } from '@tauri-apps/api/window';
 import { load, type Store } from '@tauri-apps/plugin-store';
 import type { Form } from './bindings/Form';
 import type { Problem } from './bindings/Problem';
+import type { Progress } from './bindings/Progress';
+import type { Report } from './bindings/Report';
 import type { SecretChange } from './bindings/SecretChange';
 
 export interface Backend {
@@ -13,12 +15,31 @@ export interface Backend {
   preview(edits: Record<string, string>, secrets: SecretChange[]): Promise<Problem[]>;
   /** Rejects with `{ message, problems }` when nothing was saved. */
   save(edits: Record<string, string>, secrets: SecretChange[]): Promise<Form>;
+  /**
+   * Sends a test mail with the saved settings plus these edits and secret changes (nothing is
+   * saved). Resolves with the report whether the mail went out or not; rejects only when the
+   * test could not run at all.
+   */
+  testMail(
+    edits: Record<string, string>,
+    secrets: SecretChange[],
+    to: string,
+    onProgress: (p: Progress) => void,
+  ): Promise<Report>;
+  /** Stops the running test; it then resolves with a failed report ("Cancelled"). */
+  cancelTestMail(): Promise<void>;
 }
 
 const tauri: Backend = {
   loadForm: () => invoke<Form>('load_form'),
   preview: (edits, secrets) => invoke<Problem[]>('preview', { edits, secrets }),
   save: (edits, secrets) => invoke<Form>('save', { edits, secrets }),
+  testMail: (edits, secrets, to, onProgress) => {
+    const channel = new Channel<Progress>();
+    channel.onmessage = onProgress;
+    return invoke<Report>('test_mail', { edits, secrets, to, onProgress: channel });
+  },
+  cancelTestMail: () => invoke<void>('cancel_test_mail'),
 };
 
 function inTauri(): boolean {
@@ -46,6 +67,19 @@ export async function preview(edits: Record<string, string>, secrets: SecretChan
 
 export async function save(edits: Record<string, string>, secrets: SecretChange[]): Promise<Form> {
   return (await backend()).save(edits, secrets);
+}
+
+export async function testMail(
+  edits: Record<string, string>,
+  secrets: SecretChange[],
+  to: string,
+  onProgress: (p: Progress) => void,
+): Promise<Report> {
+  return (await backend()).testMail(edits, secrets, to, onProgress);
+}
+
+export async function cancelTestMail(): Promise<void> {
+  return (await backend()).cancelTestMail();
 }
 
 // --- The window -------------------------------------------------------------------------

@@ -4,11 +4,18 @@
 import type { Backend } from './api';
 import type { Form } from './bindings/Form';
 import type { Problem } from './bindings/Problem';
+import type { Progress } from './bindings/Progress';
+import type { Report } from './bindings/Report';
 import type { SecretChange } from './bindings/SecretChange';
+import type { ServerSummary } from './bindings/ServerSummary';
+import type { Stage } from './bindings/Stage';
+import type { Step } from './bindings/Step';
 import { FIELDS } from './fields';
 
 const DEFAULTS: Record<string, string> = {
   'global.enabled': 'false',
+  'global.email_type': 'smtp',
+  'global.sendmail_path': '/usr/sbin/sendmail',
   'global.port': '25',
   'global.security': 'none',
   'global.auth': 'none',
@@ -22,6 +29,7 @@ const DEFAULTS: Record<string, string> = {
 };
 
 const ENUMS: Record<string, string[]> = {
+  'global.email_type': ['smtp', 'sendmail'],
   'global.auth': ['none', 'password', 'm365-smtp', 'm365-graph'],
   'global.security': ['none', 'starttls', 'tls'],
   'global.m365.flow': ['delegated', 'app'],
@@ -51,6 +59,7 @@ function checkValue(key: string, v: string): string | null {
     return 'must start with https://';
   if (key === 'global.m365.secret_expires' && !/^\d{4}-\d{2}-\d{2}$/.test(v)) return 'must be a date YYYY-MM-DD';
   if (key === 'global.ca_file' && !v.startsWith('/')) return 'must be an absolute path to a PEM file';
+  if (key === 'global.sendmail_path' && !v.startsWith('/')) return 'must be an absolute path to the sendmail program';
   return null;
 }
 
@@ -65,9 +74,10 @@ function validate(values: Record<string, string>, secrets: Record<string, boolea
   const missing = (key: string, message: string) => {
     if (!get(key)) out.push({ key, severity: 'missing', message });
   };
+  missing('global.sender.address', 'required when the mail server is used');
+  if (get('global.email_type') === 'sendmail') return out;
   const auth = get('global.auth');
   if (auth !== 'm365-graph') missing('global.host', 'required when the mail server is used');
-  missing('global.sender.address', 'required when the mail server is used');
   if (auth === 'password') {
     missing('global.username', 'required for password authentication');
     if (!secrets['global.password'])
@@ -92,6 +102,137 @@ function validate(values: Record<string, string>, secrets: Record<string, boolea
       message: 'TLS certificates are not verified: anyone on the path can read the mail and the password',
     });
   return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// serde sends the u64 as a JSON number; ts-rs types it bigint.
+const mkStep = (stage: Stage, ok: boolean, ms: number, detail: string): Step => ({ stage, ok, ms: ms as unknown as bigint, detail });
+
+class Cancelled extends Error {}
+
+/**
+ * A made-up test mail with a few steps and delays. A recipient containing "fail" is refused
+ * at RCPT TO; "slow" makes every step take a few seconds (to try Cancel).
+ */
+function fakeTestMail(
+  values: Record<string, string>,
+  secrets: Record<string, boolean>,
+  to: string,
+  onProgress: (p: Progress) => void,
+  cancelled: () => boolean,
+): Promise<Report> {
+  const get = (k: string) => (values[k] ?? '') || (DEFAULTS[k] ?? '');
+  const sendmail = get('global.email_type') === 'sendmail';
+  const auth = get('global.auth');
+  const security = get('global.security');
+  const host = auth === 'm365-graph' ? 'graph.microsoft.com' : get('global.host');
+  const port = auth === 'm365-graph' ? 443 : +get('global.port');
+  const server: ServerSummary | null =
+    get('global.enabled') !== 'true'
+      ? null
+      : sendmail
+        ? { host: get('global.sendmail_path'), port: 0, security: 'none', auth: 'none', source: 'global' }
+        : { host, port, security, auth, source: 'global' };
+  const from = get('global.sender.address');
+  const steps: Step[] = [];
+  const transcript: string[] = [];
+  const slow = to.includes('slow') ? 2500 : 0;
+  let current: Stage = 'config';
+
+  const wait = async (ms: number) => {
+    const end = Date.now() + ms + slow;
+    while (Date.now() < end) {
+      if (cancelled()) throw new Cancelled();
+      await sleep(Math.min(50, end - Date.now()));
+    }
+    if (cancelled()) throw new Cancelled();
+  };
+  const step = async (stage: Stage, ms: number, detail: string, ok = true) => {
+    current = stage;
+    onProgress({ kind: 'started', stage });
+    await wait(ms);
+    const s = mkStep(stage, ok, ms + slow, detail);
+    steps.push(s);
+    onProgress({ kind: 'finished', step: s });
+  };
+  const say = (...lines: string[]) => transcript.push(...lines);
+  const report = (failed: Stage | null, error: string | null, hint: string | null): Report => ({
+    ok: failed === null,
+    server,
+    steps,
+    failed_stage: failed,
+    error,
+    hint,
+    transcript,
+  });
+
+  const run = async (): Promise<Report> => {
+    const problems = validate(values, secrets).filter((p) => p.severity !== 'warning');
+    if (!server) {
+      await step('config', 1, 'the mail server is off', false);
+      return report('config', '“Use mail server” is off: no mail would be sent.', 'Turn on “Use mail server” under Base.');
+    }
+    if (problems.length) {
+      const text = problems.map((p) => `${p.key}: ${p.message}`).join('\n');
+      await step('config', 2, text, false);
+      return report('config', text, 'Fix the settings marked in the window, then test again.');
+    }
+    if (sendmail) {
+      await step('config', 2, `sendmail program ${server.host}`);
+      await step('data', 400, `${server.host} -i -f ${from} -- ${to}`);
+      await step('delivered', 0, 'exit status 0');
+      return report(null, null, null);
+    }
+    await step('config', 2, `global server ${host}:${port}, ${security}, ${auth}`);
+    if (auth === 'm365-graph') {
+      await step('token', 500, 'login.microsoftonline.com: token for https://graph.microsoft.com/.default');
+      await step('graph', 700, `POST /v1.0/users/${from}/sendMail\n202 Accepted`);
+      await step('delivered', 0, `accepted for ${to}`);
+      return report(null, null, null);
+    }
+    await step('dns', 120, `${host} → 192.0.2.25`);
+    await step('connect', 180, `192.0.2.25:${port}`);
+    say(`S: 220 ${host} ESMTP Postfix (Debian/GNU)`);
+    await step('banner', 90, `220 ${host} ESMTP Postfix (Debian/GNU)`);
+    const caps = ['250-' + host, '250-PIPELINING', '250-SIZE 52428800', '250-STARTTLS', '250-AUTH PLAIN LOGIN', '250-ENHANCEDSTATUSCODES', '250 SMTPUTF8'];
+    say('C: EHLO postdesk.local', ...caps.map((l) => 'S: ' + l));
+    await step('ehlo', 60, caps.join('\n'));
+    if (security !== 'none') {
+      if (security === 'starttls') say('C: STARTTLS', 'S: 220 2.0.0 Ready to start TLS');
+      await step('tls', 240, `TLSv1.3 TLS_AES_256_GCM_SHA384\ncertificate CN=${host}, issued by R11, valid until 2026-02-14`);
+      say('C: EHLO postdesk.local', 'S: 250-' + host, 'S: 250-AUTH PLAIN LOGIN', 'S: 250 SMTPUTF8');
+      await step('ehlo', 60, `250-${host}\n250-AUTH PLAIN LOGIN\n250 SMTPUTF8`);
+    }
+    if (auth === 'password') {
+      say('C: AUTH PLAIN <redacted>', 'S: 235 2.7.0 Authentication successful');
+      await step('auth', 150, `${get('global.username')}: 235 2.7.0 Authentication successful`);
+    }
+    say(`C: MAIL FROM:<${from}>`, 'S: 250 2.1.0 Ok');
+    await step('mail_from', 40, `<${from}>: 250 2.1.0 Ok`);
+    say(`C: RCPT TO:<${to}>`);
+    if (to.includes('fail') || !to.includes('@')) {
+      const reply = `550 5.1.1 <${to}>: Recipient address rejected: User unknown in virtual mailbox table`;
+      say('S: ' + reply, 'C: QUIT', 'S: 221 2.0.0 Bye');
+      await step('rcpt_to', 70, `<${to}>: ${reply}`, false);
+      return report(
+        'rcpt_to',
+        reply,
+        'The server does not accept mail for this recipient: check the address, or whether the server relays to other domains for this sender.',
+      );
+    }
+    say('S: 250 2.1.5 Ok');
+    await step('rcpt_to', 45, `<${to}>: 250 2.1.5 Ok`);
+    say('C: DATA', 'S: 354 End data with <CR><LF>.<CR><LF>', 'C: <message, 612 bytes>', 'C: .', 'S: 250 2.0.0 Ok: queued as 4Xk2Lm0RzQz9sWN');
+    await step('data', 210, '612 bytes\n250 2.0.0 Ok: queued as 4Xk2Lm0RzQz9sWN');
+    say('C: QUIT', 'S: 221 2.0.0 Bye');
+    await step('delivered', 0, `accepted for <${to}>`);
+    return report(null, null, null);
+  };
+
+  return run().catch((e) => {
+    if (e instanceof Cancelled) return report(current, 'Cancelled by the administrator.', 'Send the test again when ready.');
+    throw e;
+  });
 }
 
 export function createDemoBackend(): Backend {
@@ -127,6 +268,7 @@ export function createDemoBackend(): Backend {
     redirect_uri: 'http://localhost/postdesk/callback',
   });
   const later = <T>(v: T) => new Promise<T>((r) => setTimeout(() => r(v), 60));
+  let cancel = false;
 
   return {
     loadForm: () => later(form()),
@@ -142,6 +284,13 @@ export function createDemoBackend(): Backend {
       Object.assign(values, next);
       Object.assign(secrets, s);
       return form();
+    },
+    testMail: (edits, changes, to, onProgress) => {
+      cancel = false;
+      return fakeTestMail(apply(edits), secretsAfter(changes), to, onProgress, () => cancel);
+    },
+    cancelTestMail: async () => {
+      cancel = true;
     },
   };
 }

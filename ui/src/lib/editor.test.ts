@@ -13,6 +13,8 @@ vi.mock('./api', () => ({
   getPref: vi.fn(),
   setPref: vi.fn(),
   copyText: vi.fn(),
+  testMail: vi.fn(),
+  cancelTestMail: vi.fn(),
 }));
 
 const mocked = vi.mocked(api);

@@ -4,6 +4,7 @@
 
 import type { FullAutoFill } from 'svelte/elements';
 import type { AuthMethod } from './bindings/AuthMethod';
+import type { EmailType } from './bindings/EmailType';
 import type { M365Cloud } from './bindings/M365Cloud';
 import type { M365Flow } from './bindings/M365Flow';
 import type { Security } from './bindings/Security';
@@ -46,6 +47,11 @@ export interface FieldDef {
   autocomplete?: FullAutoFill;
 }
 
+export const EMAIL_TYPE_CHOICES: readonly Choice<EmailType>[] = [
+  { value: 'smtp', label: 'SMTP', hint: 'Postdesk talks to a mail server (or Microsoft 365) itself.' },
+  { value: 'sendmail', label: 'sendmail', hint: 'Postdesk hands each mail to a local sendmail-compatible program.' },
+];
+
 export const AUTH_CHOICES: readonly Choice<AuthMethod>[] = [
   { value: 'none', label: 'None' },
   { value: 'password', label: 'Username & password' },
@@ -80,7 +86,15 @@ export const isM365 = (auth: string): boolean => auth === 'm365-smtp' || auth ==
 /** SMTP is spoken to a mail server: every method except the Graph API. */
 export const usesSmtp = (auth: string): boolean => auth !== 'm365-graph';
 
-const auth = (get: Lookup): string => get('global.auth') || 'none';
+/** A local sendmail program delivers: no server, sign-in or encryption settings apply. */
+export const usesSendmail = (get: Lookup): boolean => get('global.email_type') === 'sendmail';
+
+/** The authentication in force; `"sendmail"` when the sendmail program delivers instead. */
+const auth = (get: Lookup): string => (usesSendmail(get) ? 'sendmail' : get('global.auth') || 'none');
+/** Postdesk speaks to a server itself (SMTP or Graph): not with sendmail. */
+const server = (get: Lookup): boolean => !usesSendmail(get);
+/** SMTP to a mail server: neither sendmail nor the Graph API. */
+const smtp = (get: Lookup): boolean => server(get) && usesSmtp(auth(get));
 
 export const FIELDS: readonly FieldDef[] = [
   // Base
@@ -91,13 +105,37 @@ export const FIELDS: readonly FieldDef[] = [
     control: 'switch',
     help: 'When off, Postdesk sends no mail at all.',
   },
-  { key: 'global.auth', label: 'Authentication', section: 'base', control: 'select', choices: AUTH_CHOICES },
+  {
+    key: 'global.email_type',
+    label: 'Email type',
+    section: 'base',
+    control: 'select',
+    choices: EMAIL_TYPE_CHOICES,
+    help: (get) => EMAIL_TYPE_CHOICES.find((c) => c.value === (get('global.email_type') || 'smtp'))?.hint,
+  },
+  {
+    key: 'global.sendmail_path',
+    label: 'sendmail program',
+    section: 'base',
+    control: 'text',
+    autocomplete: 'off',
+    applies: usesSendmail,
+    help: 'Absolute path to a sendmail-compatible program (sendmail, Postfix, Exim, msmtp…).',
+  },
+  {
+    key: 'global.auth',
+    label: 'Authentication',
+    section: 'base',
+    control: 'select',
+    choices: AUTH_CHOICES,
+    applies: server,
+  },
   {
     key: 'global.host',
     label: 'Mail server host',
     section: 'base',
     control: 'text',
-    applies: (get) => usesSmtp(auth(get)),
+    applies: smtp,
     help: (get) =>
       auth(get) === 'm365-smtp' ? 'For Microsoft 365: smtp.office365.com' : 'Host name or IP address, without the port.',
   },
@@ -106,7 +144,7 @@ export const FIELDS: readonly FieldDef[] = [
     label: 'Port',
     section: 'base',
     control: 'number',
-    applies: (get) => usesSmtp(auth(get)),
+    applies: smtp,
     help: 'Usually 587 with STARTTLS or 465 with TLS.',
   },
   { key: 'global.sender.address', label: 'Sender address', section: 'base', control: 'email', autocomplete: 'off' },
@@ -144,7 +182,7 @@ export const FIELDS: readonly FieldDef[] = [
     section: 'security',
     control: 'select',
     choices: SECURITY_CHOICES,
-    applies: (get) => usesSmtp(auth(get)),
+    applies: smtp,
     help: (get) =>
       auth(get) === 'm365-smtp'
         ? 'Microsoft 365 SMTP needs STARTTLS (port 587).'
@@ -233,7 +271,7 @@ export const FIELDS: readonly FieldDef[] = [
     label: 'Timeout (seconds)',
     section: 'security',
     control: 'number',
-    applies: (get) => usesSmtp(auth(get)),
+    applies: smtp,
     help: 'How long to wait for the mail server, 1 to 600 seconds.',
   },
   {
@@ -241,7 +279,7 @@ export const FIELDS: readonly FieldDef[] = [
     label: 'Verify TLS certificates',
     section: 'security',
     control: 'switch',
-    applies: (get) => usesSmtp(auth(get)),
+    applies: smtp,
     help: 'Check that the server’s certificate is valid and matches the host name.',
   },
   {
@@ -250,7 +288,7 @@ export const FIELDS: readonly FieldDef[] = [
     section: 'security',
     control: 'text',
     autocomplete: 'off',
-    applies: (get) => usesSmtp(auth(get)),
+    applies: smtp,
     help: 'Absolute path to a PEM certificate to trust besides the system’s, e.g. for an internal CA.',
   },
 

@@ -146,6 +146,41 @@ describe('fields shown for each authentication', () => {
     expect(base).toContain('global.sender.address');
   });
 
+  it('SMTP is the default email type: no sendmail program field', () => {
+    const base = keysOf(visibleFields('base', withAuth('password')));
+    expect(base.slice(0, 3)).toEqual(['global.enabled', 'global.email_type', 'global.auth']);
+    expect(base).not.toContain('global.sendmail_path');
+    expect(keysOf(visibleFields('base', withAuth('password', { 'global.email_type': 'smtp' })))).toEqual(base);
+  });
+
+  it('sendmail: the program path and the sender, nothing about a server, sign-in or encryption', () => {
+    for (const auth of ['none', 'password', 'm365-smtp', 'm365-graph']) {
+      const get = withAuth(auth, { 'global.email_type': 'sendmail' });
+      expect(keysOf(visibleFields('base', get))).toEqual([
+        'global.enabled',
+        'global.email_type',
+        'global.sendmail_path',
+        'global.sender.address',
+        'global.sender.name',
+        'global.reply_to.address',
+        'global.reply_to.name',
+        'global.utf8_headers',
+      ]);
+      expect(keysOf(visibleFields('security', get))).toEqual([]);
+    }
+  });
+
+  it('sets aside the problems of server settings while sendmail delivers', () => {
+    const get = withAuth('password', { 'global.email_type': 'sendmail' });
+    const problems: Problem[] = [
+      { key: 'global.host', severity: 'error', message: 'is not a valid host name' },
+      { key: 'global.sendmail_path', severity: 'error', message: 'must be an absolute path' },
+    ];
+    expect(unplacedProblems(problems, get).hidden.map((x) => x.key)).toEqual(['global.host']);
+    expect(sectionCounts(problems, get).base).toEqual({ blocking: 1, warnings: 0 });
+    expect(sectionCounts(problems, get).security).toEqual({ blocking: 0, warnings: 0 });
+  });
+
   it('support fields never depend on the authentication', () => {
     for (const auth of ['none', 'password', 'm365-smtp', 'm365-graph']) {
       expect(keysOf(visibleFields('support', withAuth(auth)))).toEqual([
@@ -159,8 +194,9 @@ describe('fields shown for each authentication', () => {
   it('covers every key of the form exactly once', () => {
     const keys = FIELDS.map((f) => f.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(26);
+    expect(keys).toHaveLength(28);
     expect(fieldFor('global.m365.secret_expires')?.control).toBe('date');
+    expect(fieldFor('global.email_type')?.choices?.map((c) => c.value)).toEqual(['smtp', 'sendmail']);
   });
 });
 

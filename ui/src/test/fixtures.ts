@@ -1,8 +1,13 @@
 import type { Form } from '../lib/bindings/Form';
+import type { Report } from '../lib/bindings/Report';
+import type { Stage } from '../lib/bindings/Stage';
+import type { Step } from '../lib/bindings/Step';
 import { FIELDS } from '../lib/fields';
 
 export const DEFAULTS: Record<string, string> = {
   'global.enabled': 'false',
+  'global.email_type': 'smtp',
+  'global.sendmail_path': '/usr/sbin/sendmail',
   'global.port': '25',
   'global.security': 'none',
   'global.auth': 'none',
@@ -30,3 +35,48 @@ export function makeForm(values: Record<string, string> = {}, over: Partial<Form
     ...over,
   };
 }
+
+/** A step as the backend sends it: serde writes the `u64` as a JSON number (ts-rs says bigint). */
+export function step(stage: Stage, ok: boolean, ms: number, detail: string): Step {
+  return { stage, ok, ms: ms as unknown as bigint, detail };
+}
+
+/** A test refused at RCPT TO, with EHLO twice (before and after STARTTLS). */
+export const failedReport: Report = {
+  ok: false,
+  server: { host: 'smtp.example.com', port: 587, security: 'starttls', auth: 'password', source: 'global' },
+  steps: [
+    step('config', true, 0, 'global server smtp.example.com:587'),
+    step('dns', true, 3, 'smtp.example.com → 192.0.2.25'),
+    step('connect', true, 12, '192.0.2.25:587'),
+    step('banner', true, 40, '220 smtp.example.com ESMTP'),
+    step('ehlo', true, 5, '250-smtp.example.com\n250-STARTTLS\n250 SMTPUTF8'),
+    step('tls', true, 230, 'TLSv1.3'),
+    step('ehlo', true, 6, '250-smtp.example.com\n250 AUTH PLAIN LOGIN'),
+    step('auth', true, 150, 'mailer: 235 2.7.0 Authentication successful'),
+    step('mail_from', true, 4, '<it@example.com>: 250 2.1.0 Ok'),
+    step('rcpt_to', false, 70, '<nobody@example.org>: 550 5.1.1 User unknown'),
+  ],
+  failed_stage: 'rcpt_to',
+  error: '550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown',
+  hint: 'Check the recipient address.',
+  transcript: [
+    'S: 220 smtp.example.com ESMTP',
+    'C: EHLO postdesk.local',
+    'S: 250-smtp.example.com',
+    'C: AUTH PLAIN <redacted>',
+    'S: 235 2.7.0 Authentication successful',
+    'C: RCPT TO:<nobody@example.org>',
+    'S: 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown',
+  ],
+};
+
+export const deliveredReport: Report = {
+  ok: true,
+  server: { host: 'smtp.example.com', port: 587, security: 'starttls', auth: 'password', source: 'global' },
+  steps: [step('connect', true, 12, '192.0.2.25:587'), step('data', true, 210, '250 2.0.0 Ok: queued'), step('delivered', true, 0, '')],
+  failed_stage: null,
+  error: null,
+  hint: null,
+  transcript: ['C: DATA', 'S: 250 2.0.0 Ok: queued'],
+};

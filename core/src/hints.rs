@@ -1,0 +1,87 @@
+//! What a failure means and what to do: the table of ERRORS.md, matched on the stage plus
+//! reply codes or stable substrings of what was seen (never on whole messages).
+
+use crate::diagnosis::Stage;
+
+/// `(stage, needles, hint)`: the first row whose stage matches and one of whose needles occurs
+/// (case-insensitively) in the error text wins, so specific rows come before general ones.
+const HINTS: &[(Stage, &[&str], &str)] = &[
+    (Stage::Config, &["global mail server is off"], "No mail is sent at all while the global server is off, client servers included."),
+    (Stage::Config, &["port 25"], "Many networks block port 25 outbound: prefer 587 (STARTTLS) or 465 (TLS)."),
+    (Stage::Config, &["not set in the keychain"], "Enter the secret in the Security section (or `postdesk secret set`), then test again."),
+    (Stage::Config, &["keychain is not available"], "Unlock or start the OS keychain (GNOME Keyring, KWallet), then test again."),
+    (Stage::Dns, &["does not resolve", "no address"], "Host name is wrong or not resolvable from this machine."),
+    (Stage::Connect, &["refused"], "Nothing listens on that port: check host and port; 587 for STARTTLS, 465 for TLS."),
+    (Stage::Connect, &["timed out"], "A firewall drops the traffic, or the host is wrong. Many providers block port 25 outbound: use 587 or 465."),
+    (Stage::Connect, &["reset", "closed the connection"], "The server or a middlebox closed the connection: check the port and IP allowlist on the server."),
+    (Stage::Connect, &["unreachable"], "No route to that address from this machine: check the host, VPN and firewall."),
+    (Stage::Banner, &["no greeting"], "The port answers but does not speak SMTP, or expects implicit TLS (try TLS on 465)."),
+    (Stage::Banner, &["not an smtp reply"], "This port is not an SMTP server."),
+    (Stage::Banner, &["421 "], "The server refuses service now: retry later or check its limits."),
+    (Stage::Banner, &["554 "], "The server refuses this client: check the server's IP allowlist or blocklists."),
+    (Stage::Tls, &["does not offer starttls"], "Choose TLS (465) or none, or enable STARTTLS on the server."),
+    (Stage::Tls, &["expired"], "The server's certificate has expired: renew it on the server. Do not turn verification off."),
+    (Stage::Tls, &["not valid for"], "The certificate is for another name: use the host name on the certificate."),
+    (Stage::Tls, &["unknown issuer", "unknownissuer"], "Signed by a CA this machine does not trust: add the CA file in this server's settings."),
+    (Stage::Tls, &["no greeting", "timed out", "handshake"], "The TLS handshake did not complete: the port may not speak TLS (465 is TLS, 587 is STARTTLS)."),
+    (Stage::Ehlo, &["smtputf8"], "The server cannot take internationalized addresses: turn UTF-8 headers off or use another server."),
+    (Stage::Auth, &["token rejected", "does not expect a challenge"], "The access token was refused: wrong scope, wrong account, or SMTP.Send not consented."),
+    (Stage::Auth, &["5.7.139"], "SMTP AUTH is disabled for the tenant or mailbox: enable Authenticated SMTP in Microsoft 365 admin, or use Graph."),
+    (Stage::Auth, &["5.7.3 "], "Wrong user/password, or basic auth is blocked (security defaults): use OAuth."),
+    (Stage::Auth, &["5.7.8 ", "5.7.0 ", "535 "], "Username or password not accepted."),
+    (Stage::Auth, &["no auth", "offers no login"], "The server offers no login here: TLS may be required first, or auth is not enabled on this port."),
+    (Stage::MailFrom, &["5.7.60", "5.2.252", "sendasdenied"], "This account may not send as that From address: grant Send As, or make From equal to the authenticated user (XOAUTH2 requires it)."),
+    (Stage::MailFrom, &["552 ", "5.3.4"], "The message exceeds the server's size limit."),
+    (Stage::RcptTo, &["5.1.1"], "The recipient does not exist."),
+    (Stage::RcptTo, &["5.7.1 ", "relay"], "The server does not relay for this sender: authenticate, or allowlist this IP."),
+    (Stage::Data, &["552 ", "5.3.4", "too large"], "The message exceeds the server's size limit."),
+    (Stage::Token, &["aadsts7000215"], "Invalid client secret: paste the secret's Value, not its ID."),
+    (Stage::Token, &["aadsts7000222"], "The client secret has expired: create a new one and update the expiry date here."),
+    (Stage::Token, &["aadsts700016"], "Application (client) ID not found in this tenant."),
+    (Stage::Token, &["aadsts90002"], "Tenant not found: check the tenant ID or domain, and the cloud (global / US Gov / China)."),
+    (Stage::Token, &["aadsts50011"], "Redirect URI mismatch: register exactly the URI shown here."),
+    (Stage::Token, &["aadsts65001"], "Consent missing: an admin must grant consent for the permissions."),
+    (Stage::Token, &["aadsts700082", "invalid_grant"], "Refresh token expired or revoked: sign in again."),
+    (Stage::Token, &["aadsts53003", "aadsts530035"], "Blocked by Conditional Access: sign in with the system browser, or ask for a policy exception."),
+    (Stage::Token, &["aadsts50173", "aadsts54005"], "The grant or code was already used or revoked: sign in again."),
+    (Stage::Token, &["not signed in", "sign-in is not available"], "Microsoft 365 sign-in is not set up yet for this server."),
+    (Stage::Graph, &["401"], "Token not valid for Graph: check the cloud and the scope `https://graph.microsoft.com/.default`."),
+    (Stage::Graph, &["403"], "Mail.Send application permission missing, or an application access policy blocks this mailbox."),
+    (Stage::Graph, &["404"], "The From mailbox does not exist in this tenant."),
+];
+
+pub fn hint_for(stage: Stage, error: &str) -> Option<&'static str> {
+    let text = error.to_lowercase();
+    HINTS
+        .iter()
+        .find(|(s, needles, _)| *s == stage && needles.iter().any(|n| text.contains(n)))
+        .map(|(_, _, hint)| *hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specific_codes_win_over_general_ones() {
+        let m365 = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.";
+        assert!(hint_for(Stage::Auth, m365).unwrap().contains("Authenticated SMTP"));
+        assert!(hint_for(Stage::Auth, "535 5.7.3 Authentication unsuccessful").unwrap().contains("security defaults"));
+        assert!(hint_for(Stage::Auth, "535 5.7.8 Error: authentication failed").unwrap().contains("not accepted"));
+        assert!(hint_for(Stage::RcptTo, "550 5.1.1 <nobody@example.test>: Recipient address rejected").unwrap().contains("does not exist"));
+        assert!(hint_for(Stage::RcptTo, "554 5.7.1 <x@other.example>: Relay access denied").unwrap().contains("relay"));
+    }
+
+    #[test]
+    fn a_refused_token_is_not_a_wrong_password() {
+        let seen = "token rejected: 535 5.7.3 Authentication unsuccessful {\"status\":\"401\"}";
+        assert!(hint_for(Stage::Auth, seen).unwrap().contains("access token was refused"));
+    }
+
+    #[test]
+    fn the_stage_matters() {
+        assert_eq!(hint_for(Stage::Data, "550 5.1.1 whatever"), None);
+        assert!(hint_for(Stage::Banner, "421 4.3.2 Service shutting down").is_some());
+        assert_eq!(hint_for(Stage::Banner, "250 fine"), None);
+    }
+}

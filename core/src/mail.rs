@@ -1,0 +1,277 @@
+//! Sending a mail (a test mail or a message from `postdesk send`) through the resolved server,
+//! as a diagnosis: the `config` step, then the transport's steps, then `delivered`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::diagnosis::{Progress, Report, Stage};
+use crate::hints::hint_for;
+use crate::message::{render, Draft, Mailbox};
+use crate::model::{AuthMethod, Config, EmailType};
+use crate::resolve::{resolve_route, Route, Server};
+use crate::secrets::Secret;
+use crate::smtp::{self, Credentials, Endpoint, Envelope, Failure, Recorder};
+use crate::validate::{check_email, validate, Context};
+
+/// Looks up a secret by key (`global.password`); `Err` when the keychain is unavailable.
+pub type SecretLookup<'a> = &'a (dyn Fn(&str) -> Result<Option<Secret>, String> + Sync);
+
+pub struct Request {
+    pub to: Vec<String>,
+    pub client: Option<String>,
+    /// Overrides the server's sender address.
+    pub from: Option<String>,
+    /// Overrides the server's timeout.
+    pub timeout: Option<Duration>,
+    /// A complete RFC 5322 message to send; `None` sends Postdesk's test mail.
+    pub message: Option<Vec<u8>>,
+}
+
+/// Sends and reports every step. `cancel` completing stops the attempt where it is.
+pub async fn send(
+    config: &Config,
+    secrets: SecretLookup<'_>,
+    request: Request,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    cancel: impl Future<Output = ()>,
+) -> Report {
+    let mut rec = Recorder::new(progress);
+    let mut server_summary = None;
+    let outcome = {
+        let attempt = attempt(config, secrets, &request, &mut rec, &mut server_summary);
+        tokio::select! {
+            r = attempt => r,
+            _ = cancel => Err(Failure { stage: Stage::Config, error: "Cancelled by the user".into() }),
+        }
+    };
+    let outcome = match outcome {
+        Err(f) if f.error == "Cancelled by the user" => {
+            // The stage that was running when cancelled.
+            let stage = rec.running().unwrap_or(f.stage);
+            rec.cancel_running();
+            Err(Failure { stage, error: f.error })
+        }
+        other => other,
+    };
+    match outcome {
+        Ok(()) => Report {
+            ok: true,
+            server: server_summary,
+            steps: rec.steps,
+            failed_stage: None,
+            error: None,
+            hint: None,
+            transcript: rec.transcript,
+        },
+        Err(f) => Report {
+            ok: false,
+            server: server_summary,
+            hint: hint_for(f.stage, &f.error).map(String::from),
+            failed_stage: Some(f.stage),
+            error: Some(f.error),
+            steps: rec.steps,
+            transcript: rec.transcript,
+        },
+    }
+}
+
+/// A report for a mail that could not even be prepared (e.g. a value that does not parse).
+pub fn config_failure(error: String, progress: &mut (dyn FnMut(Progress) + Send)) -> Report {
+    let mut rec = Recorder::new(progress);
+    rec.start(Stage::Config);
+    let f = rec.fail_at(Stage::Config, error);
+    Report {
+        ok: false,
+        server: None,
+        hint: hint_for(f.stage, &f.error).map(String::from),
+        failed_stage: Some(f.stage),
+        error: Some(f.error),
+        steps: rec.steps,
+        transcript: rec.transcript,
+    }
+}
+
+async fn attempt(
+    config: &Config,
+    secrets: SecretLookup<'_>,
+    request: &Request,
+    rec: &mut Recorder<'_>,
+    summary: &mut Option<crate::diagnosis::ServerSummary>,
+) -> Result<(), Failure> {
+    rec.start(Stage::Config);
+    let prepared = match prepare(config, secrets, request) {
+        Ok(p) => p,
+        Err(error) => return Err(rec.fail_at(Stage::Config, error)),
+    };
+    *summary = Some(prepared.server.summary());
+    if prepared.server.auth.is_m365() {
+        rec.finish(true, prepared.detail.clone());
+        rec.start(Stage::Token);
+        return Err(rec.fail_at(Stage::Token, "Microsoft 365 sign-in is not available in this version yet (not signed in)".into()));
+    }
+    rec.finish(true, prepared.detail.clone());
+    let Prepared { server, envelope, message, credentials, .. } = prepared;
+    let reply = match server.email_type {
+        EmailType::Sendmail => sendmail(&server, &envelope, &message, rec).await?,
+        EmailType::Smtp => {
+            let endpoint = Endpoint {
+                host: server.host.clone(),
+                port: server.port,
+                security: server.security,
+                tls_verify: server.tls_verify,
+                ca_file: server.ca_file.as_ref().map(Into::into),
+                timeout: request.timeout.unwrap_or(server.timeout),
+            };
+            smtp::send(&endpoint, credentials.as_ref(), &envelope, &message, rec).await?
+        }
+    };
+    rec.start(Stage::Delivered);
+    rec.finish(true, reply);
+    Ok(())
+}
+
+struct Prepared {
+    server: Server,
+    envelope: Envelope,
+    message: Vec<u8>,
+    credentials: Option<Credentials>,
+    detail: String,
+}
+
+/// The `config` step: route, validation of what this mail needs, secrets, the message.
+fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Result<Prepared, String> {
+    let (route, reason) = resolve_route(config, request.client.as_deref()).map_err(|e| e.to_string())?;
+    let Route::Send(server) = route else { return Err(reason) };
+    let server = *server;
+    let problems: Vec<String> = validate(config, &Context { today: crate::app::today(), secrets_set: None })
+        .into_iter()
+        .filter(|p| p.is_blocking() && (p.key.starts_with(&format!("{}.", server.prefix)) || p.key.starts_with("global.")))
+        .map(|p| p.to_string())
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let from = match (&request.from, &server.sender) {
+        (Some(f), _) => f.clone(),
+        (None, Some(s)) => s.address.clone(),
+        (None, None) => return Err(format!("{}.sender.address: required to send mail", server.prefix)),
+    };
+    check_email(&from, server.utf8_headers).map_err(|e| format!("from address {from}: {e}"))?;
+    if request.to.is_empty() {
+        return Err("no recipient given".into());
+    }
+    for to in &request.to {
+        check_email(to, server.utf8_headers).map_err(|e| format!("recipient {to}: {e}"))?;
+    }
+    let credentials = match server.auth {
+        AuthMethod::Password if server.email_type == EmailType::Smtp => {
+            let key = format!("{}.password", server.prefix);
+            let password = lookup(secrets, &key)?.or(if server.prefix != "global" { lookup(secrets, "global.password")? } else { None });
+            let password = password.ok_or_else(|| format!("{key}: not set in the keychain"))?;
+            Some(Credentials::Password { username: server.username.clone(), password })
+        }
+        _ => None,
+    };
+    let message = match &request.message {
+        Some(m) => m.clone(),
+        None => test_message(&server, &from, &request.to),
+    };
+    let smtputf8 = server.utf8_headers;
+    let detail = format!(
+        "{} via {}: {reason}",
+        if request.message.is_some() { "message" } else { "test mail" },
+        match server.email_type {
+            EmailType::Sendmail => server.sendmail_path.clone(),
+            EmailType::Smtp => format!("{}:{}", server.host, server.port),
+        }
+    );
+    let envelope = Envelope { from, to: request.to.clone(), smtputf8 };
+    Ok(Prepared { server, envelope, message, credentials, detail })
+}
+
+fn lookup(secrets: SecretLookup<'_>, key: &str) -> Result<Option<Secret>, String> {
+    secrets(key).map_err(|e| format!("the OS keychain is not available: {e}"))
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".into())
+}
+
+/// Postdesk's test mail: says which server and settings sent it.
+fn test_message(server: &Server, from: &str, to: &[String]) -> Vec<u8> {
+    let now = time::OffsetDateTime::now_utc();
+    let where_ = match server.email_type {
+        EmailType::Sendmail => format!("the sendmail program {}", server.sendmail_path),
+        EmailType::Smtp => format!("{}:{}", server.host, server.port),
+    };
+    let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let body = format!(
+        "This is a test mail from Postdesk.\n\n\
+         It was sent from {host} with these settings:\n\
+         \x20 Server:          {where_} ({source})\n\
+         \x20 Encryption:      {security}\n\
+         \x20 Authentication:  {auth}\n\
+         \x20 Sender:          {from}\n\
+         \x20 UTF-8 headers:   {utf8}\n\n\
+         If you can read this, the outgoing mail settings work.\n",
+        host = this_host(),
+        source = server.source,
+        security = word(serde_json::to_value(server.security).expect("enum")),
+        auth = word(serde_json::to_value(server.auth).expect("enum")),
+        utf8 = if server.utf8_headers { "on (RFC 6532)" } else { "off" },
+    );
+    let draft = Draft {
+        from: Mailbox { name: server.sender.as_ref().and_then(|s| s.name.clone()), address: from.to_string() },
+        reply_to: server.reply_to.clone(),
+        to: to.to_vec(),
+        subject: format!("Postdesk test mail ✓ {where_}"),
+        body,
+        utf8_headers: server.utf8_headers,
+    };
+    render(&draft, now)
+}
+
+/// Hands the message to a sendmail-compatible program (`-i -f FROM -- RCPT…`).
+async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mut Recorder<'_>) -> Result<String, Failure> {
+    use tokio::io::AsyncWriteExt;
+    rec.start(Stage::Data);
+    let fail = |rec: &mut Recorder<'_>, e: String| rec.fail_at(Stage::Data, e);
+    let mut child = match tokio::process::Command::new(&server.sendmail_path)
+        .args(["-i", "-f", &envelope.from, "--"])
+        .args(&envelope.to)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return Err(fail(rec, format!("cannot run {}: {e}", server.sendmail_path))),
+    };
+    // sendmail takes local line ends.
+    let text = String::from_utf8_lossy(message).replace("\r\n", "\n");
+    let mut stdin = child.stdin.take().expect("piped");
+    let run = async {
+        stdin.write_all(text.as_bytes()).await?;
+        drop(stdin);
+        child.wait_with_output().await
+    };
+    match tokio::time::timeout(server.timeout, run).await {
+        Err(_) => Err(fail(rec, format!("{} did not finish within {} s", server.sendmail_path, server.timeout.as_secs()))),
+        Ok(Err(e)) => Err(fail(rec, format!("{}: {e}", server.sendmail_path))),
+        Ok(Ok(out)) if out.status.success() => {
+            rec.finish(true, format!("{} bytes handed to {}", message.len(), server.sendmail_path));
+            Ok(format!("accepted by {}", server.sendmail_path))
+        }
+        Ok(Ok(out)) => {
+            let err = String::from_utf8_lossy(&out.stderr).lines().take(3).collect::<Vec<_>>().join(" ");
+            Err(fail(rec, format!("{} exited with {}: {err}", server.sendmail_path, out.status)))
+        }
+    }
+}
