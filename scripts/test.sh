@@ -32,13 +32,18 @@ fi
 # A throwaway home for the keyring and the app, so tests never touch the developer's own.
 sandbox=$(mktemp -d /tmp/postdesk-test.XXXXXX)
 chmod 700 "$sandbox"
+mailstack=$(mktemp -d /tmp/pdm.XXXXXX)
 cleanup() {
   [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
-  rm -rf "$sandbox"
+  tests/mailstack/stop.sh "$mailstack" >/dev/null 2>&1 || true
+  rm -rf "$sandbox" "$mailstack"
 }
 trap cleanup EXIT
 mkdir -p "$sandbox"/{data,config,cache,runtime}
 chmod 700 "$sandbox/runtime"
+
+step "Mail peers: Postfix + Dovecot on loopback"
+tests/mailstack/start.sh "$mailstack" >/dev/null
 
 step "Display: Xvfb"
 display=:$(( 90 + RANDOM % 400 ))
@@ -50,12 +55,12 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 step "Tests (keychain: gnome-keyring over a private D-Bus session)"
 env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
     XDG_CACHE_HOME="$sandbox/cache" XDG_RUNTIME_DIR="$sandbox/runtime" NO_AT_BRIDGE=1 \
-    POSTDESK_BIN="$root/target/debug/postdesk" \
+    POSTDESK_BIN="$root/target/debug/postdesk" POSTDESK_MAILSTACK_ENV="$mailstack/env" \
   dbus-run-session -- bash -euo pipefail -c '
     echo -n postdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     if [ $# -gt 0 ]; then exec "$@"; fi
     # Always --workspace: the same feature set as the build above, so nothing is rebuilt.
     cargo test --workspace --lib --bins
-    cargo test --workspace --test cli --test keychain
+    cargo test --workspace --test cli --test keychain --test mail
     cargo test --workspace --test e2e -- --test-threads=1
   ' postdesk-tests "$@"

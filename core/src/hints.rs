@@ -11,6 +11,7 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::Config, &["not set in the keychain"], "Enter the secret in the Security section (or `postdesk secret set`), then test again."),
     (Stage::Config, &["keychain is not available"], "Unlock or start the OS keychain (GNOME Keyring, KWallet), then test again."),
     (Stage::Dns, &["does not resolve", "no address"], "Host name is wrong or not resolvable from this machine."),
+    (Stage::Dns, &["timed out"], "No answer from the DNS server: check this machine's network and DNS settings, or use the server's IP address."),
     (Stage::Connect, &["refused"], "Nothing listens on that port: check host and port; 587 for STARTTLS, 465 for TLS."),
     (Stage::Connect, &["timed out"], "A firewall drops the traffic, or the host is wrong. Many providers block port 25 outbound: use 587 or 465."),
     (Stage::Connect, &["reset", "closed the connection"], "The server or a middlebox closed the connection: check the port and IP allowlist on the server."),

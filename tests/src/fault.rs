@@ -47,6 +47,25 @@ pub fn start(fault: Fault) -> u16 {
     port
 }
 
+/// A port whose SYNs are dropped: a listener that never accepts, with its one-slot accept
+/// queue already full. A connect to it hangs like one to a black-holed host, without leaving
+/// loopback. The returned guard keeps it so.
+pub fn black_hole() -> (u16, Vec<TcpStream>, socket2::Socket) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket.listen(0).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    // Fill the queue; later SYNs are dropped (net.ipv4.tcp_abort_on_overflow = 0).
+    let mut fillers = Vec::new();
+    for _ in 0..3 {
+        if let Ok(s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(300)) {
+            fillers.push(s);
+        }
+    }
+    (port, fillers, socket)
+}
+
 /// A port on which nothing listens.
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

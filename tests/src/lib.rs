@@ -1,6 +1,9 @@
 //! Shared harness for Postdesk's integration tests: the built `postdesk` binary, run with a
 //! throwaway data directory, against the real keychain (Secret Service under `make test`).
 
+pub mod fault;
+
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -83,4 +86,50 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// The real mail peers started by `make test` (tests/mailstack/start.sh): its `env` file.
+pub fn mailstack() -> HashMap<String, String> {
+    let path = std::env::var_os("POSTDESK_MAILSTACK_ENV")
+        .expect("POSTDESK_MAILSTACK_ENV is not set: run the mail tests with `make test`, which starts Postfix and Dovecot");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string()))
+        .collect()
+}
+
+/// Writes settings straight through the core, as `config set` would.
+pub fn configure(data_dir: &Path, pairs: &[(&str, &str)]) {
+    let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let store = postdesk_core::store::Store::new(data_dir);
+    let (config, problems) = postdesk_core::app::apply_edits(&store.load().unwrap(), &edits);
+    assert!(problems.is_empty(), "{problems:?}");
+    store.save(&config).unwrap();
+}
+
+/// Waits (at most 5 s) for a message containing `needle` in the Maildir sink; returns it.
+pub fn wait_for_mail(maildir: &Path, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        for sub in ["new", "cur"] {
+            for entry in std::fs::read_dir(maildir.join(sub)).into_iter().flatten().flatten() {
+                if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                    if text.contains(needle) {
+                        return text;
+                    }
+                }
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail with {needle:?} in {}", maildir.display());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A fresh recipient address, so each test finds its own mail.
+pub fn unique_local(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
