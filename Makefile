@@ -40,8 +40,15 @@ bindings:
 
 # Copies the end-to-end test's screenshots to docs/ for the README.
 screenshots:
-	mkdir -p docs/screenshots && cp target/screenshots/{base,security,support}.png docs/screenshots/
+	mkdir -p docs/screenshots && cp target/screenshots/{base,security,support,test-mail-delivered,test-mail-failed}.png docs/screenshots/
 
 clean:
 	$(CARGO) clean
 	rm -rf ui/dist ui/node_modules
+
+# Times one test mail through a local STARTTLS + AUTH server: Postdesk (release build) against
+# msmtp and swaks (bench/README.md). Not part of `make test`; takes about a minute once built.
+.PHONY: bench
+bench:
+	@scripts/install-deps.sh test
+	scripts/bench.sh

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use postdesk_core::secrets::Keychain;
 use postdesk_tests::{files_containing, postdesk_bin, require_keychain, root};
 use serde_json::json;
@@ -46,7 +47,7 @@ impl TauriDriver {
         let url = format!("http://127.0.0.1:{}", self.port);
         let deadline = Instant::now() + WAIT;
         loop {
-            match ClientBuilder::rustls().expect("rustls").capabilities(caps.clone()).connect(&url).await {
+            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
                 Ok(client) => return client,
                 Err(e) if Instant::now() < deadline => {
                     let _ = e;
@@ -129,6 +130,14 @@ async fn wait_gone(c: &Client, selector: &str) {
 async fn section(c: &Client, name: &str) {
     click(c, &format!("[data-section=\"{name}\"]")).await;
     find(c, &format!("[data-panel=\"{name}\"]")).await;
+}
+
+/// Scrolls the content pane so the Test card (recipient, steps, result) is in view.
+async fn show_test_card(c: &Client) {
+    let script = "document.querySelector('[data-test-mail-to]').scrollIntoView({block: 'start'});";
+    c.execute(script, vec![]).await.unwrap();
+    let scrolled: serde_json::Value = c.execute("return document.scrollingElement.scrollTop", vec![]).await.unwrap();
+    assert_eq!(scrolled, json!(0), "the window itself never scrolls, only the content pane");
 }
 
 async fn screenshot(c: &Client, name: &str) {
@@ -285,4 +294,53 @@ async fn a_corrupt_configuration_is_reported_in_the_window() {
     let kept: Vec<_> = std::fs::read_dir(data.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("config.json.corrupt-")).collect();
     assert_eq!(kept.len(), 1, "the unreadable file is kept");
     assert_eq!(std::fs::read_to_string(kept[0].path()).unwrap(), "{\"version\": 1, \"global\": {");
+}
+
+#[tokio::test]
+async fn a_test_mail_from_the_window_lands_in_the_sink_and_a_failure_shows_its_hint() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let env = postdesk_tests::mailstack();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "127.0.0.1"),
+            ("global.port", &env["MAIL_PLAIN_PORT"]),
+            ("global.sender.address", "it@example.test"),
+            ("global.sender.name", "IT Service Desk"),
+        ],
+    );
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "base").await;
+
+    let to = format!("{}@example.test", postdesk_tests::unique_local("gui"));
+    type_into(&c, "[data-test-mail-to]", &to).await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"true\"]").await;
+    find(&c, "[data-step=\"delivered\"][data-state=\"ok\"]").await;
+    let mail = postdesk_tests::wait_for_mail(std::path::Path::new(&env["MAIL_SINK"]), &format!("To: {to}"));
+    assert!(mail.contains("This is a test mail from Postdesk."), "{mail}");
+    show_test_card(&c).await;
+    screenshot(&c, "test-mail-delivered").await;
+
+    // Unsaved values are what is tested: a closed port, typed but not saved.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    type_into(&c, &key("global.port"), &closed.to_string()).await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"false\"]").await;
+    find(&c, "[data-step=\"connect\"][data-state=\"failed\"]").await;
+    let hint = wait_text(&c, "#test-mail-hint", "Nothing listens on that port").await;
+    assert!(hint.contains("587"), "{hint}");
+    wait_text(&c, "#test-mail-error", "connection refused").await;
+    show_test_card(&c).await;
+    screenshot(&c, "test-mail-failed").await;
+    // Nothing was saved by testing.
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains(&env["MAIL_PLAIN_PORT"]) && !saved.contains(&closed.to_string()), "{saved}");
+    c.close().await.unwrap();
 }
