@@ -182,3 +182,34 @@ fn secrets_cannot_be_set_as_plain_values() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("not a secret"), "{}", r.stderr);
 }
+
+#[test]
+fn route_names_the_server_or_says_why_no_mail_is_sent() {
+    let d = data();
+    let r = postdesk(d.path(), &["route", "--from", "it@example.com", "--json"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(json["source"].is_null(), "{json}");
+    assert!(json["reason"].as_str().unwrap().contains("global mail server is off"), "{json}");
+    for (k, v) in [("global.enabled", "true"), ("global.host", "smtp.example.com"), ("global.port", "587"), ("global.security", "starttls"), ("client.acme.name", "ACME")] {
+        assert_eq!(postdesk(d.path(), &["config", "set", k, v], None).code, 0);
+    }
+    let json: Value = serde_json::from_str(&postdesk(d.path(), &["route", "--client", "acme", "--from", "it@example.com", "--json"], None).stdout).unwrap();
+    assert_eq!(json["source"], "global");
+    assert_eq!(json["server"]["host"], "smtp.example.com");
+    assert_eq!(json["server"]["port"], 587);
+    assert_eq!(json["server"]["security"], "starttls");
+    assert!(json["reason"].as_str().unwrap().contains("acme"), "{json}");
+    let r = postdesk(d.path(), &["route", "--client", "nope", "--from", "it@example.com"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("client.nope"), "{}", r.stderr);
+}
+
+#[test]
+fn test_mail_with_the_server_off_exits_2_at_config() {
+    let d = data();
+    let r = postdesk(d.path(), &["test-mail", "--to", "a@example.com"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("✗ config"), "{}", r.stdout);
+    assert!(r.stderr.contains("No mail is sent at all"), "{}", r.stderr);
+}
