@@ -58,6 +58,32 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the JSON Schema of the export format.
+    Schema,
+    /// Write the configuration to FILE; secrets are left out unless asked for, and then only
+    /// encrypted with the passphrase.
+    Export {
+        file: PathBuf,
+        #[arg(long, requires = "passphrase_file")]
+        with_secrets: bool,
+        /// File holding the passphrase (first line).
+        #[arg(long, value_name = "F")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Validate FILE, print the differences, and apply it atomically.
+    Import {
+        #[arg(required_unless_present = "undo")]
+        file: Option<PathBuf>,
+        /// Only print the differences.
+        #[arg(long)]
+        dry_run: bool,
+        /// File holding the passphrase of the encrypted secrets (first line).
+        #[arg(long, value_name = "F")]
+        passphrase_file: Option<PathBuf>,
+        /// Restore the configuration (and secrets) from before the last import.
+        #[arg(long, conflicts_with_all = ["file", "dry_run"])]
+        undo: bool,
+    },
     /// Which server would send this mail, and why.
     Route {
         #[arg(long, value_name = "ID")]
@@ -164,6 +190,53 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             return deliver(app, request, if json { Output::Json } else { Output::Steps });
         }
         Command::Route { client, from, json } => return route(app, client, &from, json),
+        Command::Schema => println!("{}", serde_json::to_string_pretty(&postdesk_core::transfer::schema()).expect("json")),
+        Command::Export { file, with_secrets, passphrase_file } => {
+            let passphrase = match (with_secrets, &passphrase_file) {
+                (true, Some(f)) => Some(read_passphrase(f)?),
+                _ => None,
+            };
+            let (text, needed) = app.export(passphrase.as_ref())?;
+            write_export(&file, &text)?;
+            eprintln!("postdesk: exported to {}{}", file.display(), if with_secrets { " (secrets encrypted)" } else { "" });
+            if !with_secrets && !needed.is_empty() {
+                eprintln!("postdesk: secrets are not in the file; the target machine needs: {}", needed.join(", "));
+            }
+        }
+        Command::Import { undo: true, .. } => {
+            let undone = app.undo_import()?;
+            eprintln!("postdesk: {}", if undone { "the last import was undone" } else { "there is no import to undo" });
+            return Ok(if undone { 0 } else { EXIT_FAILED });
+        }
+        Command::Import { file, dry_run, passphrase_file, .. } => {
+            let file = file.expect("clap requires FILE");
+            let passphrase = passphrase_file.as_deref().map(read_passphrase).transpose()?;
+            let bytes = match read_limited(&file) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("postdesk: {}: {e}", file.display());
+                    return Ok(EXIT_FAILED);
+                }
+            };
+            let plan = match app.plan_import(&bytes, passphrase.as_ref()) {
+                Ok(plan) => plan,
+                Err(Error::Invalid(problems)) => {
+                    for p in problems {
+                        eprintln!("postdesk: {p}");
+                    }
+                    eprintln!("postdesk: nothing was changed");
+                    return Ok(EXIT_FAILED);
+                }
+                Err(e) => return Err(e),
+            };
+            print_changes(&plan);
+            if dry_run {
+                eprintln!("postdesk: dry run: nothing was changed");
+            } else {
+                app.apply_import(&plan)?;
+                eprintln!("postdesk: imported {} ({} changes); undo with `postdesk import --undo`", file.display(), plan.changes.len());
+            }
+        }
         Command::Send { from_headers, client, from, recipients, .. } => {
             let mut message = Vec::new();
             if let Err(e) = std::io::stdin().lock().read_to_end(&mut message) {
@@ -185,6 +258,53 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         }
     }
     Ok(0)
+}
+
+fn print_changes(plan: &postdesk_core::transfer::ImportPlan) {
+    use postdesk_core::transfer::ChangeKind;
+    if plan.changes.is_empty() {
+        println!("no changes");
+    }
+    for c in &plan.changes {
+        let show = |v: &Option<String>| v.clone().unwrap_or_default();
+        match c.kind {
+            ChangeKind::Added => println!("+ {} = {}", c.key, show(&c.new)),
+            ChangeKind::Removed => println!("- {} (was {})", c.key, show(&c.old)),
+            ChangeKind::Changed => println!("~ {}: {} -> {}", c.key, show(&c.old), show(&c.new)),
+            ChangeKind::SecretSet => println!("* {}: will be set in the keychain", c.key),
+        }
+    }
+    for k in &plan.secrets_missing {
+        println!("! {k}: needed, not in the file (set it with `postdesk secret set {k}`)");
+    }
+}
+
+/// The passphrase: the first line of the file, which must not be empty.
+fn read_passphrase(path: &std::path::Path) -> Result<Secret, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| invalid_arg("--passphrase-file", &format!("{}: {e}", path.display())))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        return Err(invalid_arg("--passphrase-file", "the passphrase is empty"));
+    }
+    Ok(Secret::new(line))
+}
+
+fn invalid_arg(key: &str, message: &str) -> Error {
+    Error::Invalid(vec![Problem { key: key.into(), severity: postdesk_core::Severity::Error, message: message.into() }])
+}
+
+/// Reads at most one byte more than the import limit (the core names the size).
+fn read_limited(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(postdesk_core::transfer::MAX_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn write_export(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().ok_or_else(|| invalid_arg("FILE", "is not a file name"))?.to_string_lossy().to_string();
+    postdesk_core::store::write_atomic(dir, &name, text.as_bytes())?;
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

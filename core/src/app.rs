@@ -319,6 +319,114 @@ impl Postdesk {
     }
 }
 
+/// Where the configuration before the last import is kept (secrets: in the keychain).
+const UNDO_FILE: &str = "undo-import.json";
+const UNDO_PREFIX: &str = "undo-import#";
+
+#[derive(Serialize, Deserialize)]
+struct UndoImport {
+    config: Config,
+    /// Secret keys the import wrote; their previous values are kept under `undo-import#<key>`.
+    secrets: Vec<String>,
+}
+
+/// What the window shows before an import is applied.
+#[derive(Serialize, Clone, Debug, TS)]
+#[ts(export)]
+pub struct ImportPreview {
+    pub changes: Vec<crate::transfer::Change>,
+    /// Secrets the file says are needed but does not carry (set them after importing).
+    pub secrets_missing: Vec<String>,
+    /// Whether the file carries encrypted secrets (then a passphrase is needed).
+    pub encrypted_secrets: bool,
+}
+
+impl Postdesk {
+    /// The export file: settings, which secrets are needed, and (with a passphrase) the
+    /// secrets themselves, encrypted.
+    /// Returns the file's text and the secret keys it names as needed.
+    pub fn export(&self, passphrase: Option<&Secret>) -> Result<(String, Vec<String>), Error> {
+        let config = self.load()?;
+        let mut set = BTreeMap::new();
+        for key in secret_keys(&config) {
+            if let Some(secret) = self.keychain.get(&key)? {
+                set.insert(key, secret);
+            }
+        }
+        let text = crate::transfer::export(&config, &set, passphrase).map_err(|e| invalid("passphrase", &e))?;
+        Ok((text, set.into_keys().collect()))
+    }
+
+    /// Checks a file and computes what importing it would change. Nothing is changed.
+    pub fn plan_import(&self, bytes: &[u8], passphrase: Option<&Secret>) -> Result<crate::transfer::ImportPlan, Error> {
+        let (config, secrets, secrets_missing) = crate::transfer::parse(bytes, passphrase, today()).map_err(Error::Invalid)?;
+        let current = self.load()?;
+        let changes = crate::transfer::diff(&current, &config, &secrets);
+        Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes })
+    }
+
+    /// Whether a file carries encrypted secrets (to ask for a passphrase first).
+    pub fn file_has_encrypted_secrets(bytes: &[u8]) -> bool {
+        crate::transfer::strict_json(std::str::from_utf8(bytes).unwrap_or(""))
+            .ok()
+            .is_some_and(|v| v.pointer("/secrets/encrypted").is_some_and(|e| e.is_string()))
+    }
+
+    /// Applies a checked import: the previous configuration (and the previous values of the
+    /// secrets it replaces) are kept for [`Postdesk::undo_import`].
+    pub fn apply_import(&self, plan: &crate::transfer::ImportPlan) -> Result<(), Error> {
+        let current = self.load()?;
+        let mut touched = Vec::new();
+        for (key, _) in &plan.secrets {
+            let backup = format!("{UNDO_PREFIX}{key}");
+            match self.keychain.get(key)? {
+                Some(old) => self.keychain.set(&backup, &old)?,
+                None => {
+                    self.keychain.clear(&backup)?;
+                }
+            }
+            touched.push(key.clone());
+        }
+        let undo = UndoImport { config: current, secrets: touched };
+        crate::store::write_atomic(self.store.dir(), UNDO_FILE, serde_json::to_string_pretty(&undo).expect("json").as_bytes())?;
+        for (key, secret) in &plan.secrets {
+            self.keychain.set(key, secret)?;
+        }
+        self.store.save(&plan.config)?;
+        Ok(())
+    }
+
+    /// Restores the configuration and secrets from before the last import.
+    pub fn undo_import(&self) -> Result<bool, Error> {
+        let path = self.store.dir().join(UNDO_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(StoreError::Io { action: "cannot read", path, source: e }.into()),
+        };
+        let undo: UndoImport = serde_json::from_str(&text).map_err(|e| invalid("undo", &format!("{} is damaged: {e}", path.display())))?;
+        for key in &undo.secrets {
+            let backup = format!("{UNDO_PREFIX}{key}");
+            match self.keychain.get(&backup)? {
+                Some(old) => {
+                    self.keychain.set(key, &old)?;
+                    self.keychain.clear(&backup)?;
+                }
+                None => {
+                    self.keychain.clear(key)?;
+                }
+            }
+        }
+        self.store.save(&undo.config)?;
+        std::fs::remove_file(&path).map_err(|e| StoreError::Io { action: "cannot remove", path, source: e })?;
+        Ok(true)
+    }
+
+    pub fn can_undo_import(&self) -> bool {
+        self.store.dir().join(UNDO_FILE).exists()
+    }
+}
+
 fn invalid(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }

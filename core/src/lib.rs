@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod secrets;
 pub mod smtp;
 pub mod store;
+pub mod transfer;
 pub mod validate;
 
 pub use app::{Error, Postdesk};

@@ -7,13 +7,14 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Version written by this build. Older documents are migrated on load (see [`crate::store`]).
 pub const CURRENT_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, TS, JsonSchema)]
 #[ts(export)]
 pub struct Config {
     pub version: u32,
@@ -41,7 +42,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum EmailType {
@@ -50,7 +51,7 @@ pub enum EmailType {
     Sendmail,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum Security {
@@ -60,7 +61,7 @@ pub enum Security {
     Tls,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[ts(export)]
 pub enum AuthMethod {
     #[default]
@@ -82,7 +83,7 @@ impl AuthMethod {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum M365Flow {
@@ -93,7 +94,7 @@ pub enum M365Flow {
     App,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[ts(export)]
 pub enum M365Cloud {
     #[default]
@@ -108,7 +109,7 @@ pub enum M365Cloud {
 }
 
 /// A mailbox as typed by the admin: address plus optional display name.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct MailboxSettings {
@@ -126,7 +127,7 @@ impl MailboxSettings {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct M365Settings {
@@ -166,7 +167,7 @@ impl M365Settings {
 
 /// The settings of one mail server. Used for the global server, a client's own server and a
 /// From-address route alike, so every layer has the same keys.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default)]
 #[ts(export)]
 pub struct ServerSettings {
@@ -225,7 +226,7 @@ impl ServerSettings {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct SupportSettings {
@@ -249,7 +250,7 @@ impl SupportSettings {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct ClientSupport {
@@ -259,7 +260,7 @@ pub struct ClientSupport {
 }
 
 /// A client (tenant of the admin's organisation) with its optional own server.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default)]
 #[ts(export)]
 pub struct ClientSettings {
@@ -279,7 +280,7 @@ impl ClientSupport {
 }
 
 /// A connector chosen by the From address of a mail.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default)]
 #[ts(export)]
 pub struct RouteSettings {

@@ -169,7 +169,7 @@ fn parse(bytes: &[u8]) -> Result<Config, Unreadable> {
 
 /// Brings an older document up to [`CURRENT_VERSION`], one version step at a time.
 /// Each future format change adds a step here and a test with a saved old document.
-fn migrate(doc: &mut Value, from: u64) {
+pub(crate) fn migrate(doc: &mut Value, from: u64) {
     #[allow(clippy::reversed_empty_ranges)]
     for step in from..u64::from(CURRENT_VERSION) {
         match step {

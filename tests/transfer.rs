@@ -1,0 +1,226 @@
+//! Export and import through the real binary and the real keychain: round trips, secrets
+//! only ever encrypted, every hostile file refused with its key named and nothing changed.
+
+use std::path::Path;
+
+use postdesk_core::secrets::Keychain;
+use postdesk_tests::{files_containing, postdesk, require_keychain, root, Run};
+use serde_json::Value;
+
+const CANARY: &str = "canary-S3cret-4711";
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn configured() -> tempfile::TempDir {
+    require_keychain();
+    let d = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("global.enabled", "true"),
+        ("global.host", "smtp.example.com"),
+        ("global.port", "587"),
+        ("global.security", "starttls"),
+        ("global.auth", "password"),
+        ("global.username", "it@example.com"),
+        ("global.sender.address", "it@example.com"),
+        ("global.sender.name", "IT Service Desk"),
+        ("support.address", "helpdesk@example.com"),
+        ("client.acme.name", "ACME"),
+        ("client.acme.host", "smtp.acme.test"),
+    ] {
+        assert_eq!(postdesk(d.path(), &["config", "set", k, v], None).code, 0, "{k}");
+    }
+    assert_eq!(postdesk(d.path(), &["secret", "set", "global.password"], Some(CANARY)).code, 0);
+    d
+}
+
+fn passphrase_file(dir: &Path, text: &str) -> String {
+    let p = dir.join("passphrase.txt");
+    std::fs::write(&p, format!("{text}\n")).unwrap();
+    p.display().to_string()
+}
+
+fn show(d: &Path) -> Value {
+    serde_json::from_str(&postdesk(d, &["config", "show", "--json"], None).stdout).unwrap()
+}
+
+fn no_canary(runs: &[&Run]) {
+    for r in runs {
+        assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY), "{r:?}");
+    }
+}
+
+#[test]
+fn round_trip_with_encrypted_secrets_to_an_empty_machine() {
+    let a = configured();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("export.json");
+    let pass = passphrase_file(out.path(), PASSPHRASE);
+    let e = postdesk(a.path(), &["export", file.to_str().unwrap(), "--with-secrets", "--passphrase-file", &pass], None);
+    assert_eq!(e.code, 0, "{e:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(CANARY), "secret in clear in the export");
+    assert!(text.contains("-----BEGIN AGE ENCRYPTED FILE-----"), "{text}");
+
+    let b = tempfile::tempdir().unwrap();
+    let i = postdesk(b.path(), &["import", file.to_str().unwrap(), "--passphrase-file", &pass], None);
+    assert_eq!(i.code, 0, "{i:?}");
+    assert!(i.stdout.contains("+ global.host = smtp.example.com"), "{}", i.stdout);
+    assert!(i.stdout.contains("* global.password: will be set"), "{}", i.stdout);
+    no_canary(&[&e, &i]);
+    assert_eq!(show(b.path()), show(a.path()), "same configuration on the target");
+    assert_eq!(Keychain::for_data_dir(b.path()).get("global.password").unwrap().unwrap().expose(), CANARY);
+    assert!(files_containing(b.path(), CANARY).is_empty() && files_containing(out.path(), CANARY).is_empty());
+    for d in [a.path(), b.path()] {
+        postdesk(d, &["secret", "clear", "global.password"], None);
+    }
+}
+
+#[test]
+fn without_secrets_the_file_names_what_the_target_needs() {
+    let a = configured();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("plain.json");
+    let e = postdesk(a.path(), &["export", file.to_str().unwrap()], None);
+    assert_eq!(e.code, 0, "{e:?}");
+    assert!(e.stderr.contains("needs: global.password"), "{}", e.stderr);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(CANARY));
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["format"], "postdesk-config");
+    assert_eq!(doc["secrets"]["needed"], serde_json::json!(["global.password"]));
+    assert!(doc["secrets"].get("encrypted").is_none());
+    // Stable bytes: a second export is identical (diffs cleanly in git).
+    let again = out.path().join("again.json");
+    postdesk(a.path(), &["export", again.to_str().unwrap()], None);
+    assert_eq!(std::fs::read(&again).unwrap(), text.as_bytes());
+
+    let b = tempfile::tempdir().unwrap();
+    let i = postdesk(b.path(), &["import", file.to_str().unwrap()], None);
+    assert_eq!(i.code, 0, "{i:?}");
+    assert!(i.stdout.contains("! global.password: needed"), "{}", i.stdout);
+    assert_eq!(postdesk(b.path(), &["config", "get", "global.password"], None).stdout.trim(), "<not set>");
+    no_canary(&[&e, &i]);
+    postdesk(a.path(), &["secret", "clear", "global.password"], None);
+}
+
+#[test]
+fn wrong_passphrase_and_truncated_secrets_change_nothing() {
+    let a = configured();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("export.json");
+    let pass = passphrase_file(out.path(), PASSPHRASE);
+    assert_eq!(postdesk(a.path(), &["export", file.to_str().unwrap(), "--with-secrets", "--passphrase-file", &pass], None).code, 0);
+    let b = tempfile::tempdir().unwrap();
+    let wrong = passphrase_file(b.path(), "not the passphrase");
+    let r = postdesk(b.path(), &["import", file.to_str().unwrap(), "--passphrase-file", &wrong], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("secrets.encrypted: wrong passphrase"), "{}", r.stderr);
+    assert!(!b.path().join("config.json").exists(), "nothing changed");
+    // Without a passphrase: refused, named.
+    let r = postdesk(b.path(), &["import", file.to_str().unwrap()], None);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("give the passphrase"), "{}", r.stderr);
+    // Truncated age data.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = text.find("-----END AGE").unwrap() - 40;
+    let truncated = format!("{}\\n-----END AGE ENCRYPTED FILE-----\"\n  }}\n}}\n", &text[..cut]);
+    let tfile = out.path().join("truncated.json");
+    std::fs::write(&tfile, truncated).unwrap();
+    let r = postdesk(b.path(), &["import", tfile.to_str().unwrap(), "--passphrase-file", &pass], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("damaged or truncated"), "{}", r.stderr);
+    assert!(!b.path().join("config.json").exists());
+    no_canary(&[&r]);
+    postdesk(a.path(), &["secret", "clear", "global.password"], None);
+}
+
+#[test]
+fn dry_run_prints_the_differences_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    postdesk(d.path(), &["config", "set", "global.host", "old.example.com"], None);
+    let before = std::fs::read(d.path().join("config.json")).unwrap();
+    let fixture = root().join("tests/fixtures/config-v1.json");
+    let r = postdesk(d.path(), &["import", fixture.to_str().unwrap(), "--dry-run"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("~ global.host: old.example.com -> smtp.example.com"), "{}", r.stdout);
+    assert!(r.stdout.contains("+ client.acme.host = smtp.acme.test"), "{}", r.stdout);
+    assert!(r.stderr.contains("dry run"), "{}", r.stderr);
+    assert_eq!(std::fs::read(d.path().join("config.json")).unwrap(), before);
+}
+
+#[test]
+fn a_version_1_file_imports() {
+    let d = tempfile::tempdir().unwrap();
+    let fixture = root().join("tests/fixtures/config-v1.json");
+    let r = postdesk(d.path(), &["import", fixture.to_str().unwrap()], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(postdesk(d.path(), &["config", "get", "client.acme.host"], None).stdout.trim(), "smtp.acme.test");
+    assert_eq!(postdesk(d.path(), &["config", "get", "support.attach_system_info"], None).stdout.trim(), "true");
+}
+
+#[test]
+fn undo_restores_the_configuration_and_the_secrets() {
+    let d = configured();
+    let before = show(d.path());
+    let out = tempfile::tempdir().unwrap();
+    // A file that changes the host and carries a different password.
+    let other = tempfile::tempdir().unwrap();
+    postdesk(other.path(), &["config", "set", "global.host", "smtp.other.test"], None);
+    postdesk(other.path(), &["secret", "set", "global.password"], Some("other-password"));
+    let file = out.path().join("other.json");
+    let pass = passphrase_file(out.path(), PASSPHRASE);
+    assert_eq!(postdesk(other.path(), &["export", file.to_str().unwrap(), "--with-secrets", "--passphrase-file", &pass], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["import", file.to_str().unwrap(), "--passphrase-file", &pass], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.host"], None).stdout.trim(), "smtp.other.test");
+    assert_eq!(Keychain::for_data_dir(d.path()).get("global.password").unwrap().unwrap().expose(), "other-password");
+
+    let r = postdesk(d.path(), &["import", "--undo"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(show(d.path()), before);
+    assert_eq!(Keychain::for_data_dir(d.path()).get("global.password").unwrap().unwrap().expose(), CANARY);
+    assert_eq!(postdesk(d.path(), &["import", "--undo"], None).code, 1, "nothing left to undo");
+    for dir in [d.path(), other.path()] {
+        postdesk(dir, &["secret", "clear", "global.password"], None);
+    }
+}
+
+#[test]
+fn hostile_files_are_refused_with_the_key_named_and_nothing_changed() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let head = r#""format": "postdesk-config", "version": 1"#;
+    let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+        ("duplicate", format!(r#"{{{head}, "global": {{"host": "a.example", "host": "b.example"}}}}"#).into_bytes(), &["duplicate key \"host\""]),
+        ("deep", format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(), &["nested more than"]),
+        ("utf8", b"{\"format\": \"postdesk-config\", \"version\": 1, \"global\": {\"host\": \"\xff\"}}".to_vec(), &["not UTF-8"]),
+        ("unknown", format!(r#"{{{head}, "global": {{"hots": "x"}}, "surprise": 1}}"#).into_bytes(), &["global.hots: unknown key", "surprise: unknown key"]),
+        ("invalid", format!(r#"{{{head}, "global": {{"host": "bad..host", "sender": {{"address": "nope"}}}}}}"#).into_bytes(), &["global.host:", "global.sender.address:"]),
+        ("newer", br#"{"format": "postdesk-config", "version": 7}"#.to_vec(), &["newer Postdesk"]),
+        ("not ours", br#"{"hello": "world"}"#.to_vec(), &["format: this is not a Postdesk configuration file"]),
+        ("truncated", format!(r#"{{{head}, "global": {{"host": "#).into_bytes(), &["EOF"]),
+        ("huge", vec![b' '; postdesk_core::transfer::MAX_BYTES + 10], &["more than the"]),
+    ];
+    for (name, bytes, expected) in cases {
+        let f = dir.path().join(format!("{}.json", name.replace(' ', "-")));
+        std::fs::write(&f, &bytes).unwrap();
+        let t0 = std::time::Instant::now();
+        let r = postdesk(d.path(), &["import", f.to_str().unwrap()], None);
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5), "{name}: took {:?}", t0.elapsed());
+        assert_eq!(r.code, 1, "{name}: {r:?}");
+        for e in expected {
+            assert!(r.stderr.contains(e), "{name}: stderr lacks {e:?}: {}", r.stderr);
+        }
+        assert!(r.stderr.contains("nothing was changed"), "{name}");
+        assert!(!d.path().join("config.json").exists(), "{name}: nothing changed");
+    }
+}
+
+#[test]
+fn schema_is_generated_json_schema() {
+    let d = tempfile::tempdir().unwrap();
+    let r = postdesk(d.path(), &["schema"], None);
+    assert_eq!(r.code, 0);
+    let schema: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(schema["$id"], postdesk_core::transfer::SCHEMA_ID);
+    assert!(schema["$schema"].as_str().unwrap().contains("json-schema.org"), "{schema}");
+    assert!(schema["properties"]["global"].is_object() && schema["properties"]["secrets"].is_object());
+}
