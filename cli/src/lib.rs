@@ -197,7 +197,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 _ => None,
             };
             let (text, needed) = app.export(passphrase.as_ref())?;
-            write_export(&file, &text)?;
+            Postdesk::write_export_file(&file, &text)?;
             eprintln!("postdesk: exported to {}{}", file.display(), if with_secrets { " (secrets encrypted)" } else { "" });
             if !with_secrets && !needed.is_empty() {
                 eprintln!("postdesk: secrets are not in the file; the target machine needs: {}", needed.join(", "));
@@ -211,10 +211,10 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         Command::Import { file, dry_run, passphrase_file, .. } => {
             let file = file.expect("clap requires FILE");
             let passphrase = passphrase_file.as_deref().map(read_passphrase).transpose()?;
-            let bytes = match read_limited(&file) {
+            let bytes = match Postdesk::read_import_file(&file) {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("postdesk: {}: {e}", file.display());
+                    eprintln!("postdesk: {e}");
                     return Ok(EXIT_FAILED);
                 }
             };
@@ -291,20 +291,6 @@ fn read_passphrase(path: &std::path::Path) -> Result<Secret, Error> {
 
 fn invalid_arg(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: postdesk_core::Severity::Error, message: message.into() }])
-}
-
-/// Reads at most one byte more than the import limit (the core names the size).
-fn read_limited(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(postdesk_core::transfer::MAX_BYTES as u64 + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-fn write_export(path: &std::path::Path, text: &str) -> Result<(), Error> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().ok_or_else(|| invalid_arg("FILE", "is not a file name"))?.to_string_lossy().to_string();
-    postdesk_core::store::write_atomic(dir, &name, text.as_bytes())?;
-    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -43,6 +43,8 @@ pub struct Form {
     pub keychain_error: Option<String>,
     /// The redirect URI to register in Entra for the delegated sign-in.
     pub redirect_uri: String,
+    /// An import can be undone.
+    pub can_undo_import: bool,
 }
 
 /// A change to one secret from the window: a new value, or `None` to clear it.
@@ -290,6 +292,7 @@ impl Postdesk {
             notice: None,
             keychain_error,
             redirect_uri: REDIRECT_URI.into(),
+            can_undo_import: self.can_undo_import(),
         }
     }
 }
@@ -424,6 +427,25 @@ impl Postdesk {
 
     pub fn can_undo_import(&self) -> bool {
         self.store.dir().join(UNDO_FILE).exists()
+    }
+
+    /// Reads a configuration file for import (at most one byte over the limit, which the
+    /// parser then names).
+    pub fn read_import_file(path: &Path) -> Result<Vec<u8>, Error> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(crate::transfer::MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(|e| invalid("file", &format!("{}: {e}", path.display())))?;
+        Ok(bytes)
+    }
+
+    /// Writes an export file atomically.
+    pub fn write_export_file(path: &Path, text: &str) -> Result<(), Error> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = path.file_name().ok_or_else(|| invalid("file", "is not a file name"))?.to_string_lossy().to_string();
+        crate::store::write_atomic(dir, &name, text.as_bytes())?;
+        Ok(())
     }
 }
 

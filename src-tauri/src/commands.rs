@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use std::sync::Mutex;
 
-use postdesk_core::app::{Form, SecretChange};
+use postdesk_core::app::{Form, ImportPreview, SecretChange};
 use postdesk_core::diagnosis::{Progress, Report};
 use postdesk_core::{Postdesk, Problem};
 use serde::Serialize;
@@ -79,4 +79,40 @@ pub fn cancel_test_mail(running: State<'_, RunningTest>) {
     if let Some(cancel) = running.0.lock().expect("lock").take() {
         let _ = cancel.send(());
     }
+}
+
+fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {
+    p.filter(|p| !p.is_empty()).map(postdesk_core::Secret::new)
+}
+
+#[tauri::command(async)]
+pub fn export_config(app: State<'_, Postdesk>, path: String, passphrase: Option<String>) -> Result<(), CommandError> {
+    let (text, _) = app.export(self::passphrase(passphrase).as_ref())?;
+    Ok(Postdesk::write_export_file(std::path::Path::new(&path), &text)?)
+}
+
+#[tauri::command(async)]
+pub fn import_needs_passphrase(path: String) -> Result<bool, CommandError> {
+    Ok(Postdesk::file_has_encrypted_secrets(&Postdesk::read_import_file(std::path::Path::new(&path))?))
+}
+
+#[tauri::command(async)]
+pub fn preview_import(app: State<'_, Postdesk>, path: String, passphrase: Option<String>) -> Result<ImportPreview, CommandError> {
+    let bytes = Postdesk::read_import_file(std::path::Path::new(&path))?;
+    let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
+    Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes) })
+}
+
+#[tauri::command(async)]
+pub fn apply_import(app: State<'_, Postdesk>, path: String, passphrase: Option<String>) -> Result<Form, CommandError> {
+    let bytes = Postdesk::read_import_file(std::path::Path::new(&path))?;
+    let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
+    app.apply_import(&plan)?;
+    Ok(app.form())
+}
+
+#[tauri::command(async)]
+pub fn undo_import(app: State<'_, Postdesk>) -> Result<Form, CommandError> {
+    app.undo_import()?;
+    Ok(app.form())
 }

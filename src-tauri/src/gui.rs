@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use postdesk_core::Postdesk;
 use serde_json::json;
-use tauri::{Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, SubmenuBuilder};
+use tauri::{Emitter, Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_store::StoreExt;
 
 /// UI preferences (not the mail configuration): window geometry, last section.
@@ -20,6 +21,7 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
     }
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
+        .plugin(tauri_plugin_dialog::init())
         .manage(Postdesk::open(&data_dir))
         .manage(crate::commands::RunningTest::default())
         .invoke_handler(tauri::generate_handler![
@@ -27,11 +29,24 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::preview,
             crate::commands::save,
             crate::commands::test_mail,
-            crate::commands::cancel_test_mail
+            crate::commands::cancel_test_mail,
+            crate::commands::export_config,
+            crate::commands::import_needs_passphrase,
+            crate::commands::preview_import,
+            crate::commands::apply_import,
+            crate::commands::undo_import
         ])
         .setup(|app| {
+            app.set_menu(app_menu(app.handle())?)?;
             open_main_window(app.handle())?;
             Ok(())
+        })
+        .on_menu_event(|app, event| {
+            // The window runs the flows (dialogs, passphrase, preview): tell it which.
+            let id = event.id().as_ref();
+            if matches!(id, "export" | "import" | "undo-import") {
+                let _ = app.emit("menu", id);
+            }
         })
         .run(tauri::generate_context!());
     match result {
@@ -41,6 +56,18 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             ExitCode::from(postdesk_cli::EXIT_FAILED)
         }
     }
+}
+
+fn app_menu(app: &tauri::AppHandle) -> tauri::Result<Menu<tauri::Wry>> {
+    let file = SubmenuBuilder::new(app, "File")
+        .item(&MenuItemBuilder::with_id("export", "Export…").accelerator("CmdOrCtrl+E").build(app)?)
+        .item(&MenuItemBuilder::with_id("import", "Import…").accelerator("CmdOrCtrl+O").build(app)?)
+        .item(&MenuItemBuilder::with_id("undo-import", "Undo last import").build(app)?)
+        .separator()
+        .quit()
+        .build()?;
+    let edit = SubmenuBuilder::new(app, "Edit").undo().redo().separator().cut().copy().paste().select_all().build()?;
+    MenuBuilder::new(app).item(&file).item(&edit).build()
 }
 
 fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<()> {

@@ -28,4 +28,8 @@ keychain_error: string | null,
 /**
  * The redirect URI to register in Entra for the delegated sign-in.
  */
-redirect_uri: string, };
+redirect_uri: string, 
+/**
+ * An import can be undone.
+ */
+can_undo_import: boolean, };
