@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/postdesk
 
-.PHONY: run test deps test-deps ui build bindings screenshots clean
+.PHONY: run test deps test-deps ui build bindings screenshots fuzz clean
 
 run: deps build
 	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
@@ -23,6 +23,7 @@ deps:
 test-deps:
 	@scripts/install-deps.sh test
 	@command -v tauri-driver >/dev/null || { echo "postdesk: installing tauri-driver (crates.io)"; $(CARGO) install --quiet --locked tauri-driver --version '^2.1'; }
+	@command -v cargo-fuzz >/dev/null || { echo "postdesk: installing cargo-fuzz (crates.io)"; $(CARGO) install --quiet --locked cargo-fuzz; }
 
 ui/node_modules/.package-lock.json: ui/package-lock.json
 	cd ui && npm ci --no-audit --no-fund --loglevel=error
@@ -37,6 +38,11 @@ build: ui
 # Regenerates the TypeScript types the UI shares with the Rust core (ts-rs).
 bindings:
 	$(CARGO) test -q -p postdesk-core export_bindings
+
+# Fuzzes the import path for FUZZ_SECONDS (make test runs it for 15 s).
+FUZZ_SECONDS ?= 600
+fuzz: test-deps
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run import --sanitizer none -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 corpus/import
 
 # Copies the end-to-end test's screenshots to docs/ for the README.
 screenshots:

@@ -249,19 +249,22 @@ jq -n --slurpfile hf "$out/hyperfine.json" \
 step "Results ($RUNS runs each after $WARMUP warm-up; wall time of the whole process)"
 jq -r '
   def ms: . * 1000 | . * 10 | round / 10 | tostring | if test("\\.") then . else . + ".0" end;
-  def row($label; $t): [$label, "\($t.mean_s | ms) ± \($t.stddev_s | ms)", "\($t.median_s | ms)",
+  def row($name; $t): [$name, "\($t.mean_s | ms) ± \($t.stddev_s | ms)", "\($t.median_s | ms)",
                        "\($t.min_s | ms) … \($t.max_s | ms)", "\($t.user_s | ms) / \($t.system_s | ms)"];
-  def r2: . * 100 | round / 100 | tostring;
-  (["tool", "mean ± σ [ms]", "median", "min … max", "user / sys"],
+  (["tool", "mean ± σ [ms]", "median", "min … max", "user / sys [ms]"],
    row("postdesk test-mail"; .tools.postdesk), row("msmtp"; .tools.msmtp), row("swaks"; .tools.swaks),
-   row("(postdesk --version)"; .tools.postdesk_version)) | @tsv,
-  "",
+   row("(postdesk --version)"; .tools.postdesk_version)) | @tsv
+' "$out/results.json" | column -t -s $'\t'
+echo
+jq -r '
+  def r2: . * 100 | round / 100 | tostring;
   (["ratio", "value", "target", "result"] | @tsv),
   (.ratios | to_entries[] | [(.key | sub("_"; " / ")), "\(.value.value | r2)× ± \(.value.stddev | r2)",
-     "≤ \(.value.target_max | tostring)×", (if .value.met then "met" else "NOT MET" end)] | @tsv),
-  "",
-  "targets: \(if .targets_met then "all met" else "NOT all met" end)"
+     "≤ \(.value.target_max | tostring | if test("\\.") then . else . + ".0" end)×",
+     (if .value.met then "met" else "NOT MET" end)] | @tsv)
 ' "$out/results.json" | column -t -s $'\t'
+echo
+jq -r '"Targets: \(if .targets_met then "all met" else "NOT all met" end)."' "$out/results.json"
 echo
 echo "Wrote $out/results.json and $out/hyperfine.json"
 

@@ -20,6 +20,18 @@ make --no-print-directory ui/node_modules/.package-lock.json
 step "Rust: build everything once"
 cargo build --workspace --all-targets
 
+step "Fuzz the import path briefly (make fuzz runs it longer)"
+# cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+fuzz_log=$(mktemp)
+if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run import --sanitizer none -- \
+        -max_total_time=15 -rss_limit_mb=2048 corpus/import) >"$fuzz_log" 2>&1; then
+  tail -40 "$fuzz_log"
+  echo "the fuzzer found a crash: the input is in fuzz/artifacts/import" >&2
+  exit 1
+fi
+grep -E '^Done' "$fuzz_log"
+rm -f "$fuzz_log"
+
 step "Generated UI types are up to date"
 cargo test -q -p postdesk-core export_bindings >/dev/null
 if ! git diff --quiet -- ui/src/lib/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/lib/bindings)" ]; then

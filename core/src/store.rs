@@ -163,20 +163,23 @@ fn parse(bytes: &[u8]) -> Result<Config, Unreadable> {
     if version > u64::from(CURRENT_VERSION) {
         return Err(Unreadable::TooNew(version));
     }
-    migrate(&mut doc, version);
+    migrate(&mut doc, version).map_err(Unreadable::Invalid)?;
     serde_json::from_value(doc).map_err(|e| Unreadable::Invalid(e.to_string()))
 }
 
-/// Brings an older document up to [`CURRENT_VERSION`], one version step at a time.
-/// Each future format change adds a step here and a test with a saved old document.
-pub(crate) fn migrate(doc: &mut Value, from: u64) {
-    #[allow(clippy::reversed_empty_ranges)]
-    for step in from..u64::from(CURRENT_VERSION) {
-        match step {
-            _ => unreachable!("no migration from version {step}"),
-        }
+/// Brings an older document up to [`CURRENT_VERSION`], one version step at a time. Each
+/// future format change adds a step here and a test with a saved old document. Versions
+/// that never existed (0) are refused, not guessed at.
+pub(crate) fn migrate(doc: &mut Value, from: u64) -> Result<(), String> {
+    if from == 0 {
+        return Err("format version 0 does not exist (the first is 1)".into());
+    }
+    // Steps from..CURRENT_VERSION; none yet, as 1 is the first format.
+    if from > u64::from(CURRENT_VERSION) {
+        return Err(format!("format version {from} is newer than this Postdesk reads ({CURRENT_VERSION})"));
     }
     doc["version"] = Value::from(CURRENT_VERSION);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -231,7 +234,7 @@ mod tests {
 
     #[test]
     fn wrong_types_and_missing_version_count_as_corrupt() {
-        for text in [r#"{"version":1,"global":{"port":70000}}"#, r#"{"global":{}}"#, "[]", ""] {
+        for text in [r#"{"version":1,"global":{"port":70000}}"#, r#"{"global":{}}"#, "[]", "", r#"{"version":0}"#] {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::new(dir.path());
             fs::write(store.path(), text).unwrap();

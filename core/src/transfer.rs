@@ -161,7 +161,7 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
         return Err(one("version", format!("the file is from a newer Postdesk (format version {version}; this one reads up to {CURRENT_VERSION}): update Postdesk")));
     }
     let mut value = value;
-    crate::store::migrate(&mut value, version);
+    crate::store::migrate(&mut value, version).map_err(|e| one("version", e))?;
     // The settings and the secrets section are read apart: through `#[serde(flatten)]` serde
     // would lose the path of a wrong value, and the key must be named.
     let typed = |e: serde_path_to_error::Error<serde_json::Error>, prefix: &str| {
@@ -401,6 +401,9 @@ mod tests {
         let newer = br#"{"format":"postdesk-config","version":99,"secrets":{"needed":[]}}"#;
         assert!(key_of(newer).message.contains("newer Postdesk"));
         assert_eq!(key_of(br#"{"version":1}"#).key, "format");
+        // Found by the fuzzer: a version that never existed must not reach a migration step.
+        let zero = br#"{"format":"postdesk-config","version":0}"#;
+        assert_eq!(key_of(zero).key, "version");
         let invalid = br#"{"format":"postdesk-config","version":1,"global":{"host":"bad..host"},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(invalid).key, "global.host");
         assert!(key_of(b"{\"format\": \"postdesk-config\", ").message.contains("EOF"));

@@ -3,8 +3,9 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import * as api from './lib/api';
+import type { DragDrop } from './lib/api';
 import type { Form } from './lib/bindings/Form';
-import { makeForm } from './test/fixtures';
+import { importPreview, makeForm } from './test/fixtures';
 
 vi.mock('./lib/api', () => ({
   loadForm: vi.fn(),
@@ -17,6 +18,15 @@ vi.mock('./lib/api', () => ({
   copyText: vi.fn(),
   testMail: vi.fn(),
   cancelTestMail: vi.fn(),
+  exportConfig: vi.fn(),
+  importNeedsPassphrase: vi.fn(),
+  previewImport: vi.fn(),
+  applyImport: vi.fn(),
+  undoImport: vi.fn(),
+  chooseExportPath: vi.fn(),
+  chooseImportPath: vi.fn(),
+  onMenu: vi.fn(),
+  onDragDrop: vi.fn(),
 }));
 
 const mocked = vi.mocked(api);
@@ -35,6 +45,8 @@ const saved = makeForm(
 );
 
 let closeHandler: ((e: { preventDefault(): void }) => void | Promise<void>) | undefined;
+let menuHandler: ((item: string) => void) | undefined;
+let dropHandler: ((e: DragDrop) => void) | undefined;
 
 async function start(form: Form = saved) {
   mocked.loadForm.mockResolvedValue(structuredClone(form));
@@ -55,6 +67,16 @@ beforeEach(() => {
   mocked.destroyWindow.mockResolvedValue();
   mocked.onCloseRequested.mockImplementation(async (handler) => {
     closeHandler = handler;
+    return () => {};
+  });
+  menuHandler = undefined;
+  dropHandler = undefined;
+  mocked.onMenu.mockImplementation(async (handler) => {
+    menuHandler = handler;
+    return () => {};
+  });
+  mocked.onDragDrop.mockImplementation(async (handler) => {
+    dropHandler = handler;
     return () => {};
   });
 });
@@ -315,5 +337,188 @@ describe('App', () => {
     await user.click(screen.getByRole('button', { name: 'Copy' }));
     expect(mocked.copyText).toHaveBeenCalledWith(saved.redirect_uri);
     expect(await screen.findByRole('button', { name: 'Copied' })).toBeInTheDocument();
+  });
+});
+
+describe('App: export and import', () => {
+  const imported = makeForm(
+    { ...saved.values, 'global.host': 'mail.example.org', 'global.port': '465', 'support.address': 'help@example.com' },
+    { secrets: saved.secrets, can_undo_import: true },
+  );
+
+  it('has Export and Import in the sidebar, under the sections', async () => {
+    await start();
+    const tools = screen.getByRole('group', { name: 'Configuration file' });
+    expect(q('.sidebar')).toContainElement(tools);
+    expect(within(tools).getByRole('button', { name: 'Export…' })).toHaveAttribute('id', 'export-open');
+    expect(within(tools).getByRole('button', { name: 'Import…' })).toHaveAttribute('id', 'import-open');
+    // Nothing to undo yet.
+    expect(q('#undo-import')).toBeNull();
+    // Between the sections and the settings file.
+    expect(q('.tabs')!.compareDocumentPosition(tools) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(tools.compareDocumentPosition(q('.sidebar-foot')!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+  });
+
+  it('exports from the toolbar and says where to', async () => {
+    const { user } = await start();
+    mocked.getPref.mockImplementation(async (key) => (key === 'lastFolder' ? '/home/admin/exports' : undefined));
+    mocked.chooseExportPath.mockResolvedValue('/home/admin/exports/postdesk-config.json');
+    mocked.exportConfig.mockResolvedValue();
+    await user.click(q('#export-open')!);
+    const dialog = await screen.findByRole('dialog', { name: 'Export settings' });
+    expect(dialog).toHaveAttribute('id', 'export-dialog');
+    const app = q('.app') as HTMLElement & { inert?: boolean };
+    expect(app.inert === true || app.hasAttribute('inert')).toBe(true);
+    await user.click(q('#export-confirm')!);
+    await waitFor(() => expect(q('#status')).toHaveTextContent('Exported to /home/admin/exports/postdesk-config.json'));
+    expect(mocked.chooseExportPath).toHaveBeenCalledWith('/home/admin/exports/postdesk-config.json');
+    expect(mocked.exportConfig).toHaveBeenCalledWith('/home/admin/exports/postdesk-config.json', null);
+    expect(q('#export-dialog')).toBeNull();
+    await waitFor(() => expect(q('#export-open')).toHaveFocus());
+  });
+
+  it('imports: passphrase (retrying a wrong one), preview, apply, then undo', async () => {
+    const { user } = await start();
+    mocked.chooseImportPath.mockResolvedValue('/home/admin/office.json');
+    mocked.importNeedsPassphrase.mockResolvedValue(true);
+    mocked.previewImport.mockRejectedValueOnce({
+      message: 'secrets.encrypted: wrong passphrase',
+      problems: [{ key: 'secrets.encrypted', severity: 'error', message: 'wrong passphrase' }],
+    });
+    await user.click(q('#import-open')!);
+
+    const ask = await screen.findByRole('dialog', { name: 'Passphrase for office.json' });
+    expect(ask).toHaveAttribute('id', 'import-passphrase-dialog');
+    const input = q<HTMLInputElement>('[data-import-passphrase]')!;
+    expect(input).toHaveFocus();
+    await user.type(input, 'wrong one');
+    await user.click(q('#import-passphrase-ok')!);
+    await waitFor(() => expect(q('#import-passphrase-problem')).toHaveTextContent('Wrong passphrase. Try again.'));
+    expect(input).toHaveAttribute('aria-invalid', 'true');
+    expect(mocked.previewImport).toHaveBeenLastCalledWith('/home/admin/office.json', 'wrong one');
+
+    mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
+    await user.clear(input);
+    await user.type(input, 'correct horse{Enter}');
+    const preview = await screen.findByRole('dialog', { name: 'Import office.json?' });
+    expect(preview).toHaveAttribute('id', 'import-preview');
+    expect(q('[data-change-key="global.port"]')).toHaveAttribute('data-change-kind', 'changed');
+    expect(q('[data-change-key="global.password"]')).toHaveTextContent('will be set');
+    expect(preview).toHaveTextContent('Set this after importing: global.m365.client_secret');
+
+    mocked.applyImport.mockResolvedValue(structuredClone(imported));
+    await user.click(q('#import-apply')!);
+    await waitFor(() => expect(q('#import-preview')).toBeNull());
+    expect(mocked.applyImport).toHaveBeenCalledWith('/home/admin/office.json', 'correct horse');
+    expect(q<HTMLInputElement>('[data-key="global.host"]')).toHaveValue('mail.example.org');
+    expect(q('#status')).toHaveTextContent('Imported: 5 changes');
+    expect(q('#save')).toBeDisabled();
+    // Undo in the status, and in the toolbar.
+    expect(q('#undo-import-inline')).toHaveTextContent('Undo');
+    expect(q('#undo-import')).toHaveTextContent('Undo last import');
+
+    mocked.undoImport.mockResolvedValue(structuredClone(saved));
+    await user.click(q('#undo-import-inline')!);
+    await waitFor(() => expect(q('#status')).toHaveTextContent('Import undone'));
+    expect(mocked.undoImport).toHaveBeenCalledTimes(1);
+    expect(q<HTMLInputElement>('[data-key="global.host"]')).toHaveValue('smtp.example.com');
+    expect(q('#undo-import')).toBeNull();
+    expect(q('#undo-import-inline')).toBeNull();
+  });
+
+  it('the status says what the import did until the next edit', async () => {
+    const { user } = await start();
+    mocked.chooseImportPath.mockResolvedValue('/tmp/a.json');
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
+    mocked.applyImport.mockResolvedValue(structuredClone(imported));
+    await user.click(q('#import-open')!);
+    await user.click(await screen.findByRole('button', { name: 'Apply import' }));
+    await waitFor(() => expect(q('#status')).toHaveTextContent('Imported: 5 changes'));
+    await user.type(q('[data-key="global.sender.name"]')!, 'IT');
+    expect(q('#status')).toHaveTextContent('Unsaved changes');
+    expect(q('#undo-import-inline')).toBeNull();
+    expect(q('#undo-import')).toBeInTheDocument();
+  });
+
+  it('asks before an import replaces unsaved changes', async () => {
+    const { user } = await start();
+    await user.type(q('[data-key="global.sender.name"]')!, 'IT');
+    mocked.chooseImportPath.mockResolvedValue('/tmp/a.json');
+    await user.click(q('#import-open')!);
+    const confirm = await screen.findByRole('dialog', { name: 'Replace unsaved changes?' });
+    expect(confirm).toHaveTextContent('Importing replaces your unsaved changes');
+    expect(q('#import-confirm-cancel')).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(q('#import-confirm')).toBeNull();
+    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+    expect(q('[data-key="global.sender.name"]')).toHaveValue('IT');
+
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false });
+    await user.click(q('#import-open')!);
+    await user.click(await screen.findByRole('button', { name: 'Discard and import' }));
+    expect(await screen.findByText('No changes')).toBeInTheDocument();
+    await user.click(q('#import-cancel')!);
+    expect(q('#import-preview')).toBeNull();
+    // Cancelled: the unsaved changes are still there.
+    expect(q('[data-key="global.sender.name"]')).toHaveValue('IT');
+  });
+
+  it('lists every problem of an invalid file with its key', async () => {
+    const { user } = await start();
+    mocked.chooseImportPath.mockResolvedValue('/tmp/bad.json');
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.previewImport.mockRejectedValue({
+      message: 'global.port: must be a whole number from 1 to 65535\nsupport.address: is not an e-mail address',
+      problems: [
+        { key: 'global.port', severity: 'error', message: 'must be a whole number from 1 to 65535' },
+        { key: 'support.address', severity: 'error', message: 'is not an e-mail address' },
+      ],
+    });
+    await user.click(q('#import-open')!);
+    const errors = await screen.findByRole('alertdialog', { name: 'bad.json cannot be imported' });
+    expect(errors).toHaveAttribute('id', 'import-errors');
+    expect(q('[data-import-problem-key="global.port"]')).toHaveTextContent('global.port: must be a whole number from 1 to 65535');
+    expect(q('[data-import-problem-key="support.address"]')).toHaveTextContent('support.address: is not an e-mail address');
+    await user.click(within(errors).getByRole('button', { name: 'Close' }));
+    expect(q('#import-errors')).toBeNull();
+    expect(mocked.applyImport).not.toHaveBeenCalled();
+  });
+
+  it('handles the File menu', async () => {
+    await start(makeForm(saved.values, { secrets: saved.secrets, can_undo_import: true }));
+    await waitFor(() => expect(menuHandler).toBeDefined());
+    menuHandler!('export');
+    expect(await screen.findByRole('dialog', { name: 'Export settings' })).toBeInTheDocument();
+    await userEvent.keyboard('{Escape}');
+    expect(q('#export-dialog')).toBeNull();
+
+    mocked.undoImport.mockResolvedValue(structuredClone(saved));
+    menuHandler!('undo-import');
+    await waitFor(() => expect(q('#status')).toHaveTextContent('Import undone'));
+
+    mocked.chooseImportPath.mockResolvedValue(null);
+    menuHandler!('import');
+    await waitFor(() => expect(mocked.chooseImportPath).toHaveBeenCalledTimes(1));
+  });
+
+  it('shows an overlay while a file is dragged over and imports the dropped file', async () => {
+    await start();
+    await waitFor(() => expect(dropHandler).toBeDefined());
+    dropHandler!({ type: 'enter', paths: ['/home/admin/office.json'] });
+    expect(await screen.findByText('Drop to import settings')).toBeInTheDocument();
+    dropHandler!({ type: 'leave' });
+    await waitFor(() => expect(q('#drop-overlay')).toBeNull());
+
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
+    dropHandler!({ type: 'enter', paths: ['/home/admin/office.json'] });
+    dropHandler!({ type: 'over' });
+    dropHandler!({ type: 'drop', paths: ['/home/admin/office.json'] });
+    expect(await screen.findByRole('dialog', { name: 'Import office.json?' })).toBeInTheDocument();
+    expect(q('#drop-overlay')).toBeNull();
+    expect(mocked.chooseImportPath).not.toHaveBeenCalled();
+    expect(mocked.previewImport).toHaveBeenCalledWith('/home/admin/office.json', null);
   });
 });

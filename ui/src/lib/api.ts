@@ -1,14 +1,19 @@
-// Every call from the window to the outside: backend commands, the window itself, UI
-// preferences, the clipboard. Tests mock this module.
+// Every call from the window to the outside: backend commands, the window itself, the app
+// menu, file dialogs and dropped files, UI preferences, the clipboard. Tests mock this module.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { getCurrentWindow } from '@tauri-apps/api/window';
+import { open as openDialog, save as saveDialog } from '@tauri-apps/plugin-dialog';
 import { load, type Store } from '@tauri-apps/plugin-store';
 import type { Form } from './bindings/Form';
+import type { ImportPreview } from './bindings/ImportPreview';
 import type { Problem } from './bindings/Problem';
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
 import type { SecretChange } from './bindings/SecretChange';
+import { FILE_FILTERS } from './transfer';
 
 export interface Backend {
   loadForm(): Promise<Form>;
@@ -28,6 +33,19 @@ export interface Backend {
   ): Promise<Report>;
   /** Stops the running test; it then resolves with a failed report ("Cancelled"). */
   cancelTestMail(): Promise<void>;
+  /**
+   * Writes the saved settings to `path`; with a passphrase the secrets too, encrypted, else
+   * the file only names them. Rejects with `{ message, problems }`.
+   */
+  exportConfig(path: string, passphrase: string | null): Promise<void>;
+  /** Whether the file carries encrypted secrets (then importing needs the passphrase). */
+  importNeedsPassphrase(path: string): Promise<boolean>;
+  /** What importing the file would change; nothing is changed. Rejects with `{ message, problems }`. */
+  previewImport(path: string, passphrase: string | null): Promise<ImportPreview>;
+  /** Imports the file; resolves with the new form. Rejects with `{ message, problems }`. */
+  applyImport(path: string, passphrase: string | null): Promise<Form>;
+  /** Restores the settings (and secrets) from before the last import. */
+  undoImport(): Promise<Form>;
 }
 
 const tauri: Backend = {
@@ -40,6 +58,11 @@ const tauri: Backend = {
     return invoke<Report>('test_mail', { edits, secrets, to, onProgress: channel });
   },
   cancelTestMail: () => invoke<void>('cancel_test_mail'),
+  exportConfig: (path, passphrase) => invoke<void>('export_config', { path, passphrase }),
+  importNeedsPassphrase: (path) => invoke<boolean>('import_needs_passphrase', { path }),
+  previewImport: (path, passphrase) => invoke<ImportPreview>('preview_import', { path, passphrase }),
+  applyImport: (path, passphrase) => invoke<Form>('apply_import', { path, passphrase }),
+  undoImport: () => invoke<Form>('undo_import'),
 };
 
 function inTauri(): boolean {
@@ -80,6 +103,67 @@ export async function testMail(
 
 export async function cancelTestMail(): Promise<void> {
   return (await backend()).cancelTestMail();
+}
+
+export async function exportConfig(path: string, passphrase: string | null): Promise<void> {
+  return (await backend()).exportConfig(path, passphrase);
+}
+
+export async function importNeedsPassphrase(path: string): Promise<boolean> {
+  return (await backend()).importNeedsPassphrase(path);
+}
+
+export async function previewImport(path: string, passphrase: string | null): Promise<ImportPreview> {
+  return (await backend()).previewImport(path, passphrase);
+}
+
+export async function applyImport(path: string, passphrase: string | null): Promise<Form> {
+  return (await backend()).applyImport(path, passphrase);
+}
+
+export async function undoImport(): Promise<Form> {
+  return (await backend()).undoImport();
+}
+
+// --- File dialogs (tauri-plugin-dialog) -------------------------------------------------
+
+/** Asks where to export; null when the admin cancels. */
+export async function chooseExportPath(defaultPath: string): Promise<string | null> {
+  if (!inTauri()) return devPrompt('Export to (demo: nothing is written)', defaultPath);
+  return saveDialog({ defaultPath, filters: FILE_FILTERS });
+}
+
+/** Asks which file to import; null when the admin cancels. */
+export async function chooseImportPath(defaultPath?: string): Promise<string | null> {
+  if (!inTauri()) return devPrompt('Import which file (demo: "bad" in the name is invalid, "secret" asks for a passphrase)', defaultPath ?? '/home/demo/postdesk-config.json');
+  return openDialog({ multiple: false, directory: false, defaultPath, filters: FILE_FILTERS });
+}
+
+/** Without Tauri (`npm run dev` in a browser) there are no file dialogs: the demo asks for a path. */
+function devPrompt(message: string, value: string): string | null {
+  if (!import.meta.env.DEV || typeof window.prompt !== 'function') return null;
+  const answer = window.prompt(message, value);
+  return answer && answer.trim() !== '' ? answer.trim() : null;
+}
+
+// --- The app menu and dropped files -----------------------------------------------------
+
+/** The items of the native File menu: the Rust side emits `menu` with one of these. */
+export type MenuItem = 'export' | 'import' | 'undo-import';
+
+/** Calls `handler` when the admin picks an item of the app menu. Returns the function that stops listening. */
+export async function onMenu(handler: (item: string) => void): Promise<() => void> {
+  if (!inTauri()) return () => {};
+  return listen<string>('menu', (event) => handler(event.payload));
+}
+
+/** A file dragged over the window: `enter`/`over` while dragging, `drop` with the paths, `leave`. */
+export type DragDrop = { type: 'enter'; paths: string[] } | { type: 'over' } | { type: 'drop'; paths: string[] } | { type: 'leave' };
+
+/** Calls `handler` while files are dragged over the window and when they are dropped. */
+export async function onDragDrop(handler: (event: DragDrop) => void): Promise<() => void> {
+  if (!inTauri()) return () => {};
+  return getCurrentWebview().onDragDropEvent((event) => handler(event.payload));
 }
 
 // --- The window -------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 // (see api.ts). Its checks imitate a few of the real ones; the real rules live in Rust.
 
 import type { Backend } from './api';
+import type { Change } from './bindings/Change';
 import type { Form } from './bindings/Form';
+import type { ImportPreview } from './bindings/ImportPreview';
 import type { Problem } from './bindings/Problem';
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
@@ -250,6 +252,7 @@ export function createDemoBackend(): Backend {
     'global.sender.name': 'Example IT',
   });
   const secrets: Record<string, boolean> = { 'global.password': true, 'global.m365.client_secret': false };
+  let undo: { values: Record<string, string>; secrets: Record<string, boolean> } | null = null;
 
   const apply = (edits: Record<string, string>) => ({ ...values, ...Object.fromEntries(Object.entries(edits).map(([k, v]) => [k, v.trim()])) });
   const secretsAfter = (changes: SecretChange[]) => {
@@ -266,6 +269,7 @@ export function createDemoBackend(): Backend {
     notice: null,
     keychain_error: null,
     redirect_uri: 'http://localhost/postdesk/callback',
+    can_undo_import: undo !== null,
   });
   const later = <T>(v: T) => new Promise<T>((r) => setTimeout(() => r(v), 60));
   let cancel = false;
@@ -292,5 +296,89 @@ export function createDemoBackend(): Backend {
     cancelTestMail: async () => {
       cancel = true;
     },
+    exportConfig: async (path, passphrase) => {
+      await later(null);
+      if (passphrase !== null && passphrase === '')
+        throw { message: 'passphrase: the passphrase is empty', problems: [{ key: 'passphrase', severity: 'error', message: 'the passphrase is empty' }] };
+      console.info(`postdesk demo: would export to ${path}`, passphrase === null ? 'without secrets' : 'with encrypted secrets');
+    },
+    importNeedsPassphrase: (path) => later(demoFile(path).encrypted),
+    previewImport: async (path, passphrase) => {
+      const file = await later(demoFile(path));
+      checkDemoFile(file, passphrase);
+      return previewOf(file);
+    },
+    applyImport: async (path, passphrase) => {
+      const file = await later(demoFile(path));
+      checkDemoFile(file, passphrase);
+      undo = { values: { ...values }, secrets: { ...secrets } };
+      Object.assign(values, file.values);
+      if (file.encrypted) secrets['global.m365.client_secret'] = true;
+      return form();
+    },
+    undoImport: async () => {
+      await later(null);
+      if (undo) {
+        Object.assign(values, undo.values);
+        Object.assign(secrets, undo.secrets);
+        undo = null;
+      }
+      return form();
+    },
   };
+
+  /**
+   * The demo's files: any path is a valid file that moves to Microsoft 365; "bad" in the name
+   * makes it invalid, "secret" makes it carry encrypted secrets (any passphrase but "wrong…").
+   */
+  function demoFile(path: string) {
+    return {
+      bad: /bad/i.test(path),
+      encrypted: /secret/i.test(path),
+      values: {
+        'global.auth': 'm365-smtp',
+        'global.host': 'smtp.office365.com',
+        'global.m365.tenant': 'contoso.onmicrosoft.com',
+        'global.m365.client_id': '3fa85f64-5717-4562-b3fc-2c963f66afa6',
+        'global.m365.flow': 'app',
+        'global.username': '',
+        'support.address': 'helpdesk@example.com',
+      } as Record<string, string>,
+    };
+  }
+
+  function checkDemoFile(file: ReturnType<typeof demoFile>, passphrase: string | null): void {
+    if (file.bad) {
+      const problems: Problem[] = [
+        { key: 'global.port', severity: 'error', message: 'must be a whole number from 1 to 65535' },
+        { key: 'global.sender.address', severity: 'error', message: 'is not an e-mail address (like it@example.com)' },
+        { key: 'clients', severity: 'error', message: 'unknown key "clints"' },
+      ];
+      throw { message: problems.map((p) => `${p.key}: ${p.message}`).join('\n'), problems };
+    }
+    if (file.encrypted && (passphrase === null || /^wrong/i.test(passphrase))) {
+      const message = passphrase === null ? 'the file carries encrypted secrets: give the passphrase' : 'wrong passphrase';
+      throw { message: `secrets.encrypted: ${message}`, problems: [{ key: 'secrets.encrypted', severity: 'error', message }] };
+    }
+  }
+
+  function previewOf(file: ReturnType<typeof demoFile>): ImportPreview {
+    const changes: Change[] = [];
+    for (const [key, v] of Object.entries(file.values)) {
+      const old = values[key] ?? '';
+      if (old === v) continue;
+      changes.push({
+        key,
+        kind: old === '' ? 'added' : v === '' ? 'removed' : 'changed',
+        old: old === '' ? null : old,
+        new: v === '' ? null : v,
+      });
+    }
+    if (file.encrypted) changes.push({ key: 'global.m365.client_secret', kind: 'secret_set', old: null, new: null });
+    return {
+      changes,
+      secrets_missing: file.encrypted ? [] : ['global.m365.client_secret'],
+      encrypted_secrets: file.encrypted,
+    };
+  }
 }

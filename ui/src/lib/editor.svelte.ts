@@ -39,6 +39,8 @@ export class Editor {
   saveProblems = $state<Problem[]>([]);
   previewError = $state<string | null>(null);
   noticeDismissed = $state(false);
+  /** Counts the admin's edits (to drop messages about what was before). */
+  editCount = $state(0);
   keychainDismissed = $state(false);
 
   edits = $derived(this.form ? computeEdits(this.form.values, this.draft) : {});
@@ -86,6 +88,7 @@ export class Editor {
   }
 
   #changed(): void {
+    this.editCount++;
     this.justSaved = false;
     this.schedulePreview();
   }
@@ -121,6 +124,19 @@ export class Editor {
   keepSecret(key: string): void {
     this.secrets[key] = keepSecret();
     this.#changed();
+  }
+
+  /**
+   * Shows a form the backend replaced as a whole (an import or its undo): the draft, secret
+   * changes and messages of the old one are dropped.
+   */
+  reload(form: Form): void {
+    this.saveError = null;
+    this.saveProblems = [];
+    this.previewError = null;
+    this.justSaved = false;
+    this.loadError = null;
+    this.#applyForm(form);
   }
 
   revert(): void {

@@ -15,6 +15,15 @@ vi.mock('./api', () => ({
   copyText: vi.fn(),
   testMail: vi.fn(),
   cancelTestMail: vi.fn(),
+  exportConfig: vi.fn(),
+  importNeedsPassphrase: vi.fn(),
+  previewImport: vi.fn(),
+  applyImport: vi.fn(),
+  undoImport: vi.fn(),
+  chooseExportPath: vi.fn(),
+  chooseImportPath: vi.fn(),
+  onMenu: vi.fn(),
+  onDragDrop: vi.fn(),
 }));
 
 const mocked = vi.mocked(api);

@@ -150,12 +150,15 @@ export interface StatusInput {
   dirty: boolean;
   justSaved: boolean;
   blocking: number;
+  /** What the last export, import or undo did ("Imported: 3 changes"): said instead of the state of the edits. */
+  note?: string | null;
 }
 
 /** The status line: the most useful thing to say right now. */
 export function statusText(s: StatusInput): string {
   if (s.loading) return 'Loading…';
   if (s.saving) return 'Saving…';
+  if (s.note) return s.blocking > 0 ? `${s.note} · ${plural(s.blocking, 'problem')} to fix` : s.note;
   if (s.blocking > 0) return `${plural(s.blocking, 'problem')} to fix`;
   if (s.dirty) return 'Unsaved changes';
   if (s.justSaved) return 'Saved';

@@ -1,4 +1,5 @@
 import type { Form } from '../lib/bindings/Form';
+import type { ImportPreview } from '../lib/bindings/ImportPreview';
 import type { Report } from '../lib/bindings/Report';
 import type { Stage } from '../lib/bindings/Stage';
 import type { Step } from '../lib/bindings/Step';
@@ -32,6 +33,7 @@ export function makeForm(values: Record<string, string> = {}, over: Partial<Form
     notice: null,
     keychain_error: null,
     redirect_uri: 'http://localhost/postdesk/callback',
+    can_undo_import: false,
     ...over,
   };
 }
@@ -79,4 +81,17 @@ export const deliveredReport: Report = {
   error: null,
   hint: null,
   transcript: ['C: DATA', 'S: 250 2.0.0 Ok: queued'],
+};
+
+/** An import preview as `preview_import` returns it. */
+export const importPreview: ImportPreview = {
+  changes: [
+    { key: 'support.address', kind: 'added', old: null, new: 'help@example.com' },
+    { key: 'global.port', kind: 'changed', old: '587', new: '465' },
+    { key: 'global.host', kind: 'changed', old: 'smtp.example.com', new: 'mail.example.org' },
+    { key: 'global.username', kind: 'removed', old: 'mailer', new: null },
+    { key: 'global.password', kind: 'secret_set', old: null, new: null },
+  ],
+  secrets_missing: ['global.m365.client_secret'],
+  encrypted_secrets: true,
 };

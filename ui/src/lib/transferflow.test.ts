@@ -1,0 +1,270 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { importPreview, makeForm } from '../test/fixtures';
+import * as api from './api';
+import { Editor } from './editor.svelte';
+import { Transfer } from './transfer.svelte';
+
+vi.mock('./api', () => ({
+  loadForm: vi.fn(),
+  preview: vi.fn(),
+  save: vi.fn(),
+  getPref: vi.fn(),
+  setPref: vi.fn(),
+  exportConfig: vi.fn(),
+  importNeedsPassphrase: vi.fn(),
+  previewImport: vi.fn(),
+  applyImport: vi.fn(),
+  undoImport: vi.fn(),
+  chooseExportPath: vi.fn(),
+  chooseImportPath: vi.fn(),
+}));
+
+const mocked = vi.mocked(api);
+
+const saved = makeForm({ 'global.enabled': 'true', 'global.host': 'smtp.example.com', 'global.port': '587' });
+const imported = makeForm({ 'global.enabled': 'true', 'global.host': 'mail.example.org', 'global.port': '465' }, { can_undo_import: true });
+
+async function setup() {
+  const editor = new Editor();
+  await editor.load();
+  return { editor, transfer: new Transfer(editor) };
+}
+
+const wrongPassphrase = {
+  message: 'secrets.encrypted: wrong passphrase',
+  problems: [{ key: 'secrets.encrypted', severity: 'error', message: 'wrong passphrase' }],
+};
+
+beforeEach(() => {
+  vi.resetAllMocks();
+  mocked.loadForm.mockResolvedValue(structuredClone(saved));
+  mocked.preview.mockResolvedValue([]);
+  mocked.getPref.mockResolvedValue(undefined);
+  mocked.setPref.mockResolvedValue();
+});
+
+describe('export', () => {
+  it('exports without secrets to the chosen file and remembers its folder', async () => {
+    const { transfer } = await setup();
+    mocked.getPref.mockResolvedValue('/home/admin/exports');
+    mocked.chooseExportPath.mockResolvedValue('/home/admin/backup/office.json');
+    mocked.exportConfig.mockResolvedValue();
+    transfer.openExport();
+    expect(transfer.step).toBe('export');
+    expect(await transfer.export()).toBe('done');
+    expect(mocked.getPref).toHaveBeenCalledWith('lastFolder');
+    expect(mocked.chooseExportPath).toHaveBeenCalledWith('/home/admin/exports/postdesk-config.json');
+    expect(mocked.exportConfig).toHaveBeenCalledWith('/home/admin/backup/office.json', null);
+    expect(mocked.setPref).toHaveBeenCalledWith('lastFolder', '/home/admin/backup');
+    expect(transfer.step).toBe('idle');
+    expect(transfer.notice).toEqual({ text: 'Exported to /home/admin/backup/office.json', kind: 'ok', undo: false });
+  });
+
+  it('with secrets, needs a valid passphrase before asking where to', async () => {
+    const { transfer } = await setup();
+    transfer.openExport();
+    transfer.withSecrets = true;
+    transfer.passphrase = 'short';
+    transfer.passphraseConfirm = 'short';
+    expect(await transfer.export()).toBe('invalid');
+    transfer.passphrase = 'correct horse';
+    transfer.passphraseConfirm = 'correct hose';
+    expect(await transfer.export()).toBe('invalid');
+    expect(mocked.chooseExportPath).not.toHaveBeenCalled();
+
+    transfer.passphraseConfirm = 'correct horse';
+    mocked.chooseExportPath.mockResolvedValue('/tmp/x.json');
+    mocked.exportConfig.mockResolvedValue();
+    expect(await transfer.export()).toBe('done');
+    expect(mocked.exportConfig).toHaveBeenCalledWith('/tmp/x.json', 'correct horse');
+    // Not kept after use.
+    expect(transfer.passphrase).toBe('');
+    expect(transfer.passphraseConfirm).toBe('');
+  });
+
+  it('stays open when the save dialog is cancelled or the export fails', async () => {
+    const { transfer } = await setup();
+    transfer.openExport();
+    mocked.chooseExportPath.mockResolvedValue(null);
+    expect(await transfer.export()).toBe('cancelled');
+    expect(transfer.step).toBe('export');
+    expect(mocked.exportConfig).not.toHaveBeenCalled();
+
+    mocked.chooseExportPath.mockResolvedValue('/root/x.json');
+    mocked.exportConfig.mockRejectedValue({ message: 'cannot write /root/x.json: permission denied', problems: [] });
+    expect(await transfer.export()).toBe('failed');
+    expect(transfer.step).toBe('export');
+    expect(transfer.exportFailure?.message).toBe('cannot write /root/x.json: permission denied');
+  });
+});
+
+describe('import', () => {
+  it('asks for the passphrase, retries a wrong one, previews, applies, undoes', async () => {
+    const { editor, transfer } = await setup();
+    mocked.getPref.mockResolvedValue('/home/admin');
+    mocked.chooseImportPath.mockResolvedValue('/home/admin/other/office.json');
+    mocked.importNeedsPassphrase.mockResolvedValue(true);
+
+    await transfer.startImport();
+    expect(mocked.chooseImportPath).toHaveBeenCalledWith('/home/admin');
+    expect(mocked.setPref).toHaveBeenCalledWith('lastFolder', '/home/admin/other');
+    expect(mocked.importNeedsPassphrase).toHaveBeenCalledWith('/home/admin/other/office.json');
+    expect(transfer.step).toBe('passphrase');
+    expect(transfer.fileName).toBe('office.json');
+
+    // Nothing typed: said without asking the backend.
+    await transfer.submitPassphrase();
+    expect(transfer.passphraseError).toBe('Type the passphrase the file was exported with.');
+    expect(mocked.previewImport).not.toHaveBeenCalled();
+
+    mocked.previewImport.mockRejectedValueOnce(wrongPassphrase);
+    transfer.importPassphrase = 'wrong one';
+    await transfer.submitPassphrase();
+    expect(transfer.step).toBe('passphrase');
+    expect(transfer.passphraseError).toBe('Wrong passphrase. Try again.');
+
+    mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
+    transfer.importPassphrase = 'correct horse';
+    await transfer.submitPassphrase();
+    expect(mocked.previewImport).toHaveBeenLastCalledWith('/home/admin/other/office.json', 'correct horse');
+    expect(transfer.step).toBe('preview');
+    expect(transfer.preview).toEqual(importPreview);
+    expect(transfer.importPassphrase).toBe('');
+
+    mocked.applyImport.mockResolvedValue(structuredClone(imported));
+    expect(await transfer.apply()).toBe(true);
+    expect(mocked.applyImport).toHaveBeenCalledWith('/home/admin/other/office.json', 'correct horse');
+    expect(transfer.step).toBe('idle');
+    expect(editor.get('global.host')).toBe('mail.example.org');
+    expect(editor.dirty).toBe(false);
+    expect(transfer.notice).toEqual({ text: 'Imported: 5 changes', kind: 'ok', undo: true });
+    expect(transfer.canUndo).toBe(true);
+
+    mocked.undoImport.mockResolvedValue(structuredClone(saved));
+    await transfer.undo();
+    expect(mocked.undoImport).toHaveBeenCalledTimes(1);
+    expect(editor.get('global.host')).toBe('smtp.example.com');
+    expect(transfer.notice).toEqual({ text: 'Import undone', kind: 'ok', undo: false });
+    expect(transfer.canUndo).toBe(false);
+  });
+
+  it('goes straight to the preview for a file without encrypted secrets', async () => {
+    const { transfer } = await setup();
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false });
+    await transfer.startImport('/tmp/dropped.json');
+    expect(mocked.chooseImportPath).not.toHaveBeenCalled();
+    expect(mocked.previewImport).toHaveBeenCalledWith('/tmp/dropped.json', null);
+    expect(transfer.step).toBe('preview');
+  });
+
+  it('lists every problem of an invalid file', async () => {
+    const { transfer } = await setup();
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    const problems = [
+      { key: 'global.port', severity: 'error', message: 'must be a whole number from 1 to 65535' },
+      { key: 'clients.x.address', severity: 'error', message: 'is not an e-mail address' },
+    ];
+    mocked.previewImport.mockRejectedValue({ message: 'invalid', problems });
+    await transfer.startImport('/tmp/bad.json');
+    expect(transfer.step).toBe('errors');
+    expect(transfer.failure?.problems).toEqual(problems);
+    transfer.cancel();
+    expect(transfer.step).toBe('idle');
+    expect(transfer.failure).toBeNull();
+  });
+
+  it('asks before replacing unsaved changes', async () => {
+    const { editor, transfer } = await setup();
+    editor.set('global.host', 'typed.example.com');
+    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
+    await transfer.startImport('/tmp/a.json');
+    expect(transfer.step).toBe('confirm');
+    expect(transfer.confirmFor).toBe('import');
+    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+    transfer.cancel();
+    expect(transfer.step).toBe('idle');
+    expect(editor.get('global.host')).toBe('typed.example.com');
+
+    await transfer.startImport('/tmp/a.json');
+    await transfer.confirmReplace();
+    expect(transfer.step).toBe('preview');
+    mocked.applyImport.mockResolvedValue(structuredClone(imported));
+    await transfer.apply();
+    expect(editor.dirty).toBe(false);
+    expect(editor.get('global.host')).toBe('mail.example.org');
+  });
+
+  it('does nothing when the open dialog is cancelled', async () => {
+    const { transfer } = await setup();
+    mocked.chooseImportPath.mockResolvedValue(null);
+    await transfer.startImport();
+    expect(transfer.step).toBe('idle');
+    expect(transfer.busy).toBe(false);
+    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+  });
+
+  it('drops late answers after Cancel', async () => {
+    const { transfer } = await setup();
+    mocked.importNeedsPassphrase.mockResolvedValue(true);
+    await transfer.startImport('/tmp/a.json');
+    let answer: (v: typeof importPreview) => void = () => {};
+    mocked.previewImport.mockImplementation(() => new Promise((resolve) => (answer = resolve)));
+    transfer.importPassphrase = 'correct horse';
+    const pending = transfer.submitPassphrase();
+    expect(transfer.busy).toBe(true);
+    transfer.cancel();
+    answer(structuredClone(importPreview));
+    await pending;
+    expect(transfer.step).toBe('idle');
+    expect(transfer.preview).toBeNull();
+  });
+});
+
+describe('menu and dropped files', () => {
+  it('handles the File menu items', async () => {
+    const { transfer } = await setup();
+    transfer.menu('export');
+    expect(transfer.step).toBe('export');
+    transfer.cancel();
+
+    mocked.chooseImportPath.mockResolvedValue(null);
+    transfer.menu('import');
+    await vi.waitFor(() => expect(mocked.chooseImportPath).toHaveBeenCalled());
+
+    // Nothing to undo: said so.
+    await vi.waitFor(() => expect(transfer.busy).toBe(false));
+    transfer.menu('undo-import');
+    expect(mocked.undoImport).not.toHaveBeenCalled();
+    expect(transfer.notice).toEqual({ text: 'There is no import to undo', kind: 'info', undo: false });
+  });
+
+  it('shows the overlay while dragging and imports a dropped .json file', async () => {
+    const { transfer } = await setup();
+    transfer.dragDrop({ type: 'enter', paths: ['/tmp/a.json'] });
+    expect(transfer.dragging).toBe('json');
+    transfer.dragDrop({ type: 'over' });
+    expect(transfer.dragging).toBe('json');
+    transfer.dragDrop({ type: 'leave' });
+    expect(transfer.dragging).toBeNull();
+
+    transfer.dragDrop({ type: 'enter', paths: ['/tmp/notes.txt'] });
+    expect(transfer.dragging).toBe('other');
+    transfer.dragDrop({ type: 'drop', paths: ['/tmp/notes.txt'] });
+    expect(transfer.dragging).toBeNull();
+    expect(transfer.notice?.kind).toBe('error');
+    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+
+    mocked.importNeedsPassphrase.mockResolvedValue(true);
+    transfer.dragDrop({ type: 'drop', paths: ['/tmp/a.json'] });
+    await vi.waitFor(() => expect(transfer.step).toBe('passphrase'));
+    expect(mocked.importNeedsPassphrase).toHaveBeenCalledWith('/tmp/a.json');
+
+    // While a dialog is open, another drop does nothing.
+    transfer.dragDrop({ type: 'enter', paths: ['/tmp/b.json'] });
+    expect(transfer.dragging).toBeNull();
+    transfer.dragDrop({ type: 'drop', paths: ['/tmp/b.json'] });
+    expect(mocked.importNeedsPassphrase).toHaveBeenCalledTimes(1);
+  });
+});
