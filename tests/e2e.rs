@@ -116,6 +116,21 @@ async fn wait_text(c: &Client, selector: &str, expected: &str) -> String {
     panic!("{selector} never said {expected:?}; last: {last:?}");
 }
 
+/// Like [`wait_text`] on `textContent`: WebKitWebDriver reports no rendered text for an
+/// ellipsized span that has a `title` (the screenshots show it is on screen).
+async fn wait_content(c: &Client, selector: &str, expected: &str) {
+    let deadline = Instant::now() + WAIT;
+    let mut last = json!(null);
+    while Instant::now() < deadline {
+        last = c.execute("const e = document.querySelector(arguments[0]); return e ? e.textContent : null", vec![json!(selector)]).await.unwrap();
+        if last.as_str().is_some_and(|t| t.contains(expected)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{selector} never held {expected:?}; last: {last}");
+}
+
 async fn wait_gone(c: &Client, selector: &str) {
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
@@ -343,4 +358,102 @@ async fn a_test_mail_from_the_window_lands_in_the_sink_and_a_failure_shows_its_h
     let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
     assert!(saved.contains(&env["MAIL_PLAIN_PORT"]) && !saved.contains(&closed.to_string()), "{saved}");
     c.close().await.unwrap();
+}
+
+/// Drops a file onto the window the way the OS does: a `tauri://drag-drop` event carrying
+/// its path (WebDriver cannot drag files from outside, nor drive native file dialogs).
+async fn drop_file(c: &Client, path: &Path) {
+    let script = r#"
+        const [path] = arguments;
+        return window.__TAURI_INTERNALS__.invoke('plugin:event|emit', {
+            event: 'tauri://drag-drop',
+            payload: { paths: [path], position: { x: 400, y: 300 } },
+        }).then(() => true);
+    "#;
+    c.execute(script, vec![json!(path)]).await.unwrap();
+}
+
+#[tokio::test]
+async fn export_and_import_in_the_window_with_preview_and_undo() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    const OLD_SECRET: &str = "old-machine-Secret-1";
+    const NEW_SECRET: &str = "new-machine-Secret-2";
+    const PASSPHRASE: &str = "transfer passphrase 42";
+    let files = tempfile::tempdir().unwrap();
+    // The machine the window runs on…
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let base = [("global.enabled", "true"), ("global.auth", "password"), ("global.username", "it@example.test"), ("global.sender.address", "it@example.test"), ("global.security", "starttls"), ("global.port", "587")];
+    postdesk_tests::configure(data.path(), &base);
+    postdesk_tests::configure(data.path(), &[("global.host", "smtp.old.test")]);
+    Keychain::for_data_dir(data.path()).set("global.password", &postdesk_core::Secret::new(OLD_SECRET)).unwrap();
+    // …and a file exported elsewhere, with its secret encrypted.
+    let other = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(other.path(), &base);
+    postdesk_tests::configure(other.path(), &[("global.host", "smtp.new.test"), ("support.address", "help@example.test")]);
+    Keychain::for_data_dir(other.path()).set("global.password", &postdesk_core::Secret::new(NEW_SECRET)).unwrap();
+    let incoming = files.path().join("from-other-machine.json");
+    let pass_file = files.path().join("pass.txt");
+    std::fs::write(&pass_file, PASSPHRASE).unwrap();
+    let r = postdesk_tests::postdesk(other.path(), &["export", incoming.to_str().unwrap(), "--with-secrets", "--passphrase-file", pass_file.to_str().unwrap()], None);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    // Export: the dialog checks the passphrase; once a path is chosen (a native dialog), the
+    // window calls `export_config`, which is what runs here.
+    click(&c, "#export-open").await;
+    find(&c, "#export-dialog").await;
+    click(&c, "[data-export-with-secrets]").await;
+    type_into(&c, "[data-passphrase]", PASSPHRASE).await;
+    type_into(&c, "[data-passphrase-confirm]", "something else").await;
+    click(&c, "[data-passphrase]").await; // leaving the field shows the mismatch
+    find(&c, "[data-passphrase-confirm-problem]").await;
+    type_into(&c, "[data-passphrase-confirm]", PASSPHRASE).await;
+    wait_gone(&c, "[data-passphrase-confirm-problem]").await;
+    screenshot(&c, "export-dialog").await;
+    click(&c, "#export-cancel").await;
+    let exported = files.path().join("exported.json");
+    let script = "return window.__TAURI_INTERNALS__.invoke('export_config', { path: arguments[0], passphrase: arguments[1] }).then(() => 'ok', (e) => JSON.stringify(e))";
+    let result = c.execute(script, vec![json!(exported), json!(PASSPHRASE)]).await.unwrap();
+    assert_eq!(result, json!("ok"));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains("smtp.old.test") && text.contains("BEGIN AGE ENCRYPTED FILE"), "{text}");
+    assert!(!text.contains(OLD_SECRET), "the secret is only in the file encrypted");
+
+    // Import by dropping the file: a wrong passphrase is said so, the right one leads to the
+    // preview of every difference.
+    drop_file(&c, &incoming).await;
+    find(&c, "#import-passphrase-dialog").await;
+    type_into(&c, "[data-import-passphrase]", "not it at all").await;
+    click(&c, "#import-passphrase-ok").await;
+    wait_text(&c, "#import-passphrase-problem", "Wrong passphrase").await;
+    type_into(&c, "[data-import-passphrase]", PASSPHRASE).await;
+    click(&c, "#import-passphrase-ok").await;
+    find(&c, "#import-preview").await;
+    find(&c, "[data-change-key=\"global.host\"][data-change-kind=\"changed\"]").await;
+    find(&c, "[data-change-key=\"support.address\"][data-change-kind=\"added\"]").await;
+    let secret_row = find(&c, "[data-change-key=\"global.password\"][data-change-kind=\"secret_set\"]").await;
+    assert!(secret_row.text().await.unwrap().contains("will be set"));
+    assert!(!c.source().await.unwrap().contains(NEW_SECRET), "the preview never shows a secret");
+    screenshot(&c, "import-preview").await;
+    click(&c, "#import-apply").await;
+    find(&c, "#undo-import-inline").await;
+    wait_content(&c, "#status .status-text", "Imported: 3 changes").await;
+    screenshot(&c, "imported").await;
+    section(&c, "base").await;
+    assert_eq!(value_of(&c, &key("global.host")).await, "smtp.new.test");
+    assert_eq!(Keychain::for_data_dir(data.path()).get("global.password").unwrap().unwrap().expose(), NEW_SECRET);
+
+    // Undo brings back the settings and the secret from before.
+    click(&c, "#undo-import").await;
+    wait_content(&c, "#status .status-text", "Import undone").await;
+    assert_eq!(value_of(&c, &key("global.host")).await, "smtp.old.test");
+    assert_eq!(Keychain::for_data_dir(data.path()).get("global.password").unwrap().unwrap().expose(), OLD_SECRET);
+    c.close().await.unwrap();
+    for dir in [data.path(), other.path()] {
+        Keychain::for_data_dir(dir).clear("global.password").unwrap();
+    }
 }
