@@ -33,7 +33,7 @@ ui: ui/node_modules/.package-lock.json
 	cd ui && npm run --silent build
 
 build: ui
-	$(CARGO) build -p postdesk
+	$(CARGO) build -p postdesk -p postdesk-cli
 
 # Regenerates the TypeScript types the UI shares with the Rust core (ts-rs).
 bindings:
@@ -53,7 +53,7 @@ clean:
 	rm -rf ui/dist ui/node_modules
 
 # Times one test mail through a local STARTTLS + AUTH server: Postdesk (release build) against
-# msmtp and swaks (bench/README.md). Not part of `make test`; takes about a minute once built.
+# msmtp and swaks (bench/README.md). Not part of `make test`; about 20 s once built.
 .PHONY: bench
 bench:
 	@scripts/install-deps.sh test

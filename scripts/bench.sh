@@ -18,7 +18,7 @@ root=$PWD
 out=$root/target/bench
 RUNS=${BENCH_RUNS:-30}
 WARMUP=${BENCH_WARMUP:-3}
-[[ $RUNS =~ ^[1-9][0-9]*$ && $WARMUP =~ ^[0-9]+$ ]] || { echo "bench: BENCH_RUNS must be >= 1 and BENCH_WARMUP >= 0" >&2; exit 2; }
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 2 && $WARMUP =~ ^[0-9]+$ ]] || { echo "bench: BENCH_RUNS must be >= 2 and BENCH_WARMUP >= 0" >&2; exit 2; }
 
 step() { printf '\n== %s\n' "$*"; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -116,7 +116,7 @@ HYPERFINE=$(command -v hyperfine)
 if ! has_input "$HYPERFINE"; then
   HYPERFINE=$out/tools/bin/hyperfine
   if ! [ -x "$HYPERFINE" ] || ! has_input "$HYPERFINE"; then
-    echo "bench: $(hyperfine --version) has no --input; building hyperfine 1.x from crates.io into target/bench/tools (once, ~2 min)"
+    echo "bench: $(hyperfine --version) has no --input; building hyperfine 1.20.0 from crates.io into target/bench/tools (once, a few minutes)"
     # 1.20.0: the newest 1.x that builds with Rust 1.88+ (1.21 needs 1.97).
     cargo install --quiet --locked --root "$out/tools" hyperfine --version 1.20.0
   fi
@@ -124,11 +124,18 @@ fi
 echo "  $("$HYPERFINE" --version), $(msmtp --version | head -n 1), $(swaks --version | head -n 1)"
 
 # ------------------------------------------------------------------------------ build
-step "Build: cargo build --release -p postdesk"
-# The binary embeds ui/dist; build it only when it is missing (a rebuild would relink).
+# The package that provides the `postdesk` binary (src-tauri's `postdesk` while the window
+# and the command line are one program; whichever package has it otherwise), so that
+# target/release/postdesk is never a stale binary of another package.
+pkg=$(cargo metadata --no-deps --format-version 1 |
+      jq -r '[.packages[] | select(any(.targets[]; .name == "postdesk" and (.kind | index("bin")))) | .name] | join(" ")')
+[[ -n $pkg && $pkg != *" "* ]] || die "expected exactly one workspace package with a 'postdesk' binary, found: '${pkg}'"
+step "Build: cargo build --release -p $pkg --bin postdesk"
+# A binary that embeds ui/dist needs it; build it only when it is missing (a rebuild would relink).
 [ -f ui/dist/index.html ] || make --no-print-directory ui
-cargo build --release -p postdesk
+cargo build --release -p "$pkg" --bin postdesk
 [ -x target/release/postdesk ] || die "target/release/postdesk was not built"
+echo "  target/release/postdesk: $(ldd target/release/postdesk 2>/dev/null | wc -l) shared libraries"
 
 # ------------------------------------------------------------------------------ peers
 mkdir -p "$out"
@@ -193,6 +200,10 @@ If you can read this, the outgoing mail settings work.
 EOF
 
 # ------------------------------------------------------------------------------ run
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${load%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  echo "bench: note: load average $load on $(nproc) CPUs: something else is running, expect noisy numbers"
+fi
 env XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" XDG_CACHE_HOME="$sandbox/cache" \
     XDG_RUNTIME_DIR="$sandbox/runtime" NO_AT_BRIDGE=1 \
     BENCH_MAIL_DIR="$mailstack" BENCH_DATA="$sandbox/postdesk" BENCH_HYPERFINE="$HYPERFINE" \
@@ -219,6 +230,7 @@ fi
 # ------------------------------------------------------------------------------ report
 jq -n --slurpfile hf "$out/hyperfine.json" \
    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
+   --arg load "$load" --arg pkg "$pkg" --argjson libs "$(ldd target/release/postdesk 2>/dev/null | wc -l)" \
    --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
    --arg v_postdesk "$(target/release/postdesk --version)" --arg v_msmtp "$(msmtp --version | head -n 1)" \
    --arg v_swaks "$(swaks --version | head -n 1)" --arg v_hyperfine "$("$HYPERFINE" --version)" \
@@ -234,7 +246,8 @@ jq -n --slurpfile hf "$out/hyperfine.json" \
   {postdesk: tool("postdesk"), msmtp: tool("msmtp"), swaks: tool("swaks"),
    postdesk_version: tool("postdesk-version")} as $t
   | {date: $date,
-     machine: {cpu: $cpu, cpus: $cpus, kernel: $kernel},
+     machine: {cpu: $cpu, cpus: $cpus, kernel: $kernel, loadavg_before: $load},
+     postdesk_binary: {path: "target/release/postdesk", package: $pkg, shared_libraries: $libs},
      versions: {postdesk: $v_postdesk, msmtp: $v_msmtp, swaks: $v_swaks, hyperfine: $v_hyperfine},
      server: {host: "127.0.0.1", port: ($port | tonumber), security: "starttls", auth: "PLAIN",
               ca: "tests/mailstack test CA (verified)"},
@@ -257,7 +270,7 @@ jq -r '
 ' "$out/results.json" | column -t -s $'\t'
 echo
 jq -r '
-  def r2: . * 100 | round / 100 | tostring;
+  def r2: (. * 100 | round) as $n | "\($n / 100 | floor).\($n % 100 | tostring | if length < 2 then "0" + . else . end)";
   (["ratio", "value", "target", "result"] | @tsv),
   (.ratios | to_entries[] | [(.key | sub("_"; " / ")), "\(.value.value | r2)× ± \(.value.stddev | r2)",
      "≤ \(.value.target_max | tostring | if test("\\.") then . else . + ".0" end)×",

@@ -198,7 +198,7 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     type_into(&c, &key("global.host"), "smtp.example.test").await;
     type_into(&c, &key("global.sender.address"), "it@example.test").await;
     type_into(&c, &key("global.sender.name"), "IT Service Desk").await;
-    wait_text(&c, "#status", "Unsaved").await;
+    wait_content(&c, "#status", "Unsaved").await;
 
     section(&c, "security").await;
     choose(&c, "global.security", "starttls").await;
@@ -222,7 +222,7 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     assert_eq!(value_of(&c, &key("support.address")).await, "helpdesk@example.test");
 
     click(&c, "#save").await;
-    wait_text(&c, "#status", "Saved").await;
+    wait_content(&c, "#status", "Saved").await;
     for name in ["base", "security", "support"] {
         section(&c, name).await;
         screenshot(&c, name).await;
@@ -282,7 +282,7 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     wait_gone(&c, "[data-problem-for=\"global.m365.client_id\"]").await;
     screenshot(&c, "security-m365").await;
     click(&c, "#revert").await;
-    wait_text(&c, "#status", "No unsaved changes").await;
+    wait_content(&c, "#status", "No unsaved changes").await;
     section(&c, "base").await;
     assert_eq!(value_of(&c, &key("global.auth")).await, "password");
     section(&c, "support").await;

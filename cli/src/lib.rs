@@ -146,6 +146,36 @@ impl Cli {
     }
 }
 
+/// The window program's file name, beside `postdesk`.
+pub const WINDOW_PROGRAM: &str = if cfg!(windows) { "postdesk-window.exe" } else { "postdesk-window" };
+
+/// Starts the settings window with this process's arguments (and environment). On Unix the
+/// window replaces this process, so a launcher or WebDriver sees one program.
+pub fn open_window() -> ExitCode {
+    let program = std::env::current_exe().ok().map(|exe| exe.with_file_name(WINDOW_PROGRAM));
+    let Some(program) = program.filter(|p| p.exists()) else {
+        eprintln!("postdesk: the window program {WINDOW_PROGRAM} is not installed next to postdesk; commands still work: postdesk --help");
+        return ExitCode::from(EXIT_FAILED);
+    };
+    let mut command = std::process::Command::new(&program);
+    command.args(std::env::args_os().skip(1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = command.exec();
+        eprintln!("postdesk: cannot start {}: {error}", program.display());
+        ExitCode::from(EXIT_FAILED)
+    }
+    #[cfg(not(unix))]
+    match command.status() {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1) as u8),
+        Err(error) => {
+            eprintln!("postdesk: cannot start {}: {error}", program.display());
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
 /// Runs a headless command. `cli.command` must be `Some`.
 pub fn run(cli: Cli) -> ExitCode {
     let app = Postdesk::open(&cli.data_dir());

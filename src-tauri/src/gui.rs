@@ -14,11 +14,20 @@ const PREFS: &str = "ui-prefs.json";
 
 pub fn run(data_dir: PathBuf) -> ExitCode {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        eprintln!("postdesk: no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.");
-        eprintln!("postdesk: run it from a desktop session, or use the command line: postdesk --help");
-        return ExitCode::from(postdesk_cli::EXIT_CONFIG);
+    {
+        let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+            eprintln!("postdesk: no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.");
+            eprintln!("postdesk: run it from a desktop session, or use the command line: postdesk --help");
+            return ExitCode::from(postdesk_cli::EXIT_CONFIG);
+        }
     }
+    // GTK reports a display it cannot open by panicking: say so in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied()).unwrap_or("unknown error");
+        let display = std::env::var("DISPLAY").or_else(|_| std::env::var("WAYLAND_DISPLAY")).unwrap_or_default();
+        eprintln!("postdesk: the window stopped: {what} (display {display:?}); the command line works without a display: postdesk --help");
+    }));
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The settings window. `postdesk` with no command starts it with the same arguments; a
+/// command given here anyway is run like `postdesk` would.
 fn main() -> ExitCode {
     let cli = postdesk_cli::Cli::parse();
     if cli.command.is_some() {
