@@ -312,6 +312,7 @@ pub async fn send(endpoint: &Endpoint, credentials: Option<&Credentials>, envelo
     let tls = TlsSetup::new(endpoint).map_err(|e| rec.fail_now(Stage::Tls, e))?;
     let io: Box<dyn Io> = if endpoint.security == Security::Tls {
         let stream = rec.step(Stage::Tls, tls.handshake(Box::new(tcp), t)).await?;
+        quick_ack(fd); // the session ticket that follows the handshake
         stream
     } else {
         Box::new(tcp)
@@ -360,6 +361,7 @@ pub async fn send(endpoint: &Endpoint, credentials: Option<&Credentials>, envelo
         let plain = std::mem::replace(&mut s.io, BufReader::new(Box::new(tokio::io::duplex(1).0))).into_inner();
         match tls.handshake(plain, t).await {
             Ok((stream, detail)) => {
+                quick_ack(s.fd); // the session ticket that follows the handshake
                 s.io = BufReader::new(stream);
                 s.rec.finish(true, detail);
             }
