@@ -88,23 +88,7 @@ fi
 
 # ------------------------------------------------------------------------------ tools
 step "Tools: msmtp, swaks, hyperfine, jq"
-pkgs=(msmtp swaks hyperfine jq)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "these Debian packages are missing and I cannot install them without root or sudo: ${missing[*]}"
-    sudo=(sudo)
-  fi
-  command -v apt-get >/dev/null || die "no apt-get here; install these packages (Debian names) yourself: ${missing[*]}"
-  echo "bench: installing ${missing[*]}"
-  # msmtp asks whether to enable its AppArmor profile: take the default (no).
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/install-deps.sh" bench
 for tool in postfix dovecot openssl gnome-keyring-daemon dbus-run-session; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh test (make bench does)"
 done

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs what Postdesk needs to build, run and test, and nothing that is already there.
-# Usage: scripts/install-deps.sh [run|test]   (test adds the mail peers and test tools)
+# Usage: scripts/install-deps.sh [run|test|bench]
+#   test adds the mail peers and test tools; bench adds those plus msmtp, swaks, hyperfine, jq
 set -euo pipefail
 want=${1:-run}
 pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
       librsvg2-dev libxdo-dev libdbus-1-dev file)
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core swaks openssl)
-[ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+bench_pkgs=(msmtp swaks hyperfine jq)
+case "$want" in
+  test) pkgs+=("${test_pkgs[@]}") ;;
+  bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -27,7 +32,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   echo "postdesk: installing ${missing[*]}"
-  # postfix asks questions on install: answer "No configuration" (tests run their own instance).
+  # postfix asks questions on install: answer "No configuration" (tests run their own
+  # instance); msmtp's AppArmor question takes its default (no).
   echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
