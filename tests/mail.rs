@@ -434,3 +434,16 @@ fn refused_xoauth2_token_is_named() {
     assert!(hint.contains("access token was refused"), "{hint}");
     assert!(rec.transcript.iter().all(|l| !l.contains("fake.token")), "{:?}", rec.transcript);
 }
+
+#[test]
+fn auth_5_7_0_is_a_refused_login() {
+    let d = scripted(Script { auth: Some("535 5.7.0 Invalid login or password"), ..Script::default() }, true);
+    test_mail(d.path(), "a@example.test", TWO).failed("auth", "Username or password not accepted", quick());
+}
+
+#[test]
+fn send_as_denied_554_5_2_252_fails_at_mail_from() {
+    let reply = "554 5.2.252 SendAsDenied; it@example.test not allowed to send as boss@example.test";
+    let d = scripted(Script { mail_from: Some(reply), ..Script::default() }, true);
+    test_mail(d.path(), "a@example.test", TWO).failed("mail_from", "grant Send As", quick()).error_contains("SendAsDenied");
+}
