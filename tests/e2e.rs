@@ -357,6 +357,18 @@ async fn a_test_mail_from_the_window_lands_in_the_sink_and_a_failure_shows_its_h
     // Nothing was saved by testing.
     let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
     assert!(saved.contains(&env["MAIL_PLAIN_PORT"]) && !saved.contains(&closed.to_string()), "{saved}");
+
+    // A server that never answers: the window stays usable and the test can be cancelled.
+    let silent = postdesk_tests::fault::start(postdesk_tests::fault::Fault::Silent);
+    type_into(&c, &key("global.port"), &silent.to_string()).await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "[data-step=\"banner\"][data-state=\"running\"]").await;
+    section(&c, "support").await; // still responsive while the test runs
+    section(&c, "base").await;
+    click(&c, "#test-mail-cancel").await;
+    find(&c, "#test-mail-result[data-ok=\"false\"]").await;
+    wait_text(&c, "#test-mail-error", "Cancelled").await;
+    find(&c, "#test-mail-send").await;
     c.close().await.unwrap();
 }
 
