@@ -137,9 +137,9 @@ struct Session<'r, 'a> {
 }
 
 /// Acknowledges the server's next segment at once instead of after the delayed-ACK timer:
-/// after a TLS 1.3 handshake Postfix holds its reply until its session ticket is ACKed,
-/// which otherwise costs ~40 ms (Linux resets the option after each ACK, so it is set per
-/// command).
+/// after a TLS 1.3 handshake Postfix sends its session ticket, and (Nagle) holds its reply to
+/// our EHLO until that ticket is ACKed, which otherwise costs ~40 ms. Sending puts Linux back
+/// into delayed-ACK mode, so this is set after each command is written.
 #[cfg(target_os = "linux")]
 fn quick_ack(fd: Option<i32>) {
     if let Some(fd) = fd {
@@ -195,11 +195,13 @@ impl Session<'_, '_> {
             io.write_all(&bytes).await?;
             io.flush().await
         };
-        quick_ack(self.fd);
-        match timeout(self.step_timeout, write).await {
+        let sent = match timeout(self.step_timeout, write).await {
             Ok(r) => r.map_err(|e| io_failure(stage, &e)),
             Err(_) => Err(Failure::new(stage, "timed out sending to the server")),
-        }
+        };
+        // After the write, which puts Linux back into delayed-ACK mode, before the reply.
+        quick_ack(self.fd);
+        sent
     }
 
     async fn command(&mut self, stage: Stage, line: &str, shown: Option<&str>) -> Result<Reply, Failure> {
