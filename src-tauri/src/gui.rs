@@ -55,6 +55,10 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             let id = event.id().as_ref();
             if matches!(id, "export" | "import" | "undo-import") {
                 let _ = app.emit("menu", id);
+            } else if id == "quit" {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.close();
+                }
             }
         })
         .run(tauri::generate_context!());
@@ -73,7 +77,9 @@ fn app_menu(app: &tauri::AppHandle) -> tauri::Result<Menu<tauri::Wry>> {
         .item(&MenuItemBuilder::with_id("import", "Import…").accelerator("CmdOrCtrl+O").build(app)?)
         .item(&MenuItemBuilder::with_id("undo-import", "Undo last import").build(app)?)
         .separator()
-        .quit()
+        // Not the predefined Quit (disabled on Linux, and it would skip the unsaved-changes
+        // prompt): closing the window asks first.
+        .item(&MenuItemBuilder::with_id("quit", "Quit").accelerator("CmdOrCtrl+Q").build(app)?)
         .build()?;
     let edit = SubmenuBuilder::new(app, "Edit").undo().redo().separator().cut().copy().paste().select_all().build()?;
     MenuBuilder::new(app).item(&file).item(&edit).build()
