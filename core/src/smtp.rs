@@ -570,19 +570,21 @@ impl TlsSetup {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(|e| e.to_string())?;
         let config = if ep.tls_verify {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add_parsable_certificates(native_roots().iter().cloned());
-            if let Some(path) = &ep.ca_file {
-                use rustls::pki_types::pem::PemObject;
-                let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("the CA file {} cannot be read: {e}", path.display()))?;
-                if certs.is_empty() {
-                    return Err(format!("the CA file {} holds no certificate", path.display()));
+            let ca_file = match &ep.ca_file {
+                None => Vec::new(),
+                Some(path) => {
+                    use rustls::pki_types::pem::PemObject;
+                    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+                        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                        .map_err(|e| format!("the CA file {} cannot be read: {e}", path.display()))?;
+                    if certs.is_empty() {
+                        return Err(format!("the CA file {} holds no certificate", path.display()));
+                    }
+                    certs
                 }
-                roots.add_parsable_certificates(certs);
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            };
+            let verifier = CaFileFirst::new(ca_file, provider.clone()).map_err(|e| format!("TLS setup: {e}"))?;
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
         } else {
             builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider))).with_no_client_auth()
         };
@@ -640,6 +642,79 @@ fn describe_tls_error(e: &std::io::Error, name: &ServerName<'_>) -> String {
         },
         Some(other) => format!("TLS handshake failed: {other}"),
         None => format!("TLS handshake failed: {}", io_failure(Stage::Tls, e).error),
+    }
+}
+
+/// The OS trust store plus the server's CA file, with the OS store (~145 roots, a few ms to
+/// load) read only when needed: a chain that the CA file alone anchors is checked without
+/// it; only "unknown issuer" falls back to the OS roots together with the CA file. The
+/// decision is the same as with one combined store.
+#[derive(Debug)]
+struct CaFileFirst {
+    ca_file: Vec<CertificateDer<'static>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    ca_only: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    with_os: OnceLock<Result<Arc<rustls::client::WebPkiServerVerifier>, String>>,
+}
+
+impl CaFileFirst {
+    fn new(ca_file: Vec<CertificateDer<'static>>, provider: Arc<rustls::crypto::CryptoProvider>) -> Result<CaFileFirst, String> {
+        let ca_only = if ca_file.is_empty() { None } else { Some(Self::verifier(&ca_file, false, &provider)?) };
+        Ok(CaFileFirst { ca_file, provider, ca_only, with_os: OnceLock::new() })
+    }
+
+    fn verifier(extra: &[CertificateDer<'static>], os: bool, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<Arc<rustls::client::WebPkiServerVerifier>, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        if os {
+            roots.add_parsable_certificates(native_roots().iter().cloned());
+        }
+        roots.add_parsable_certificates(extra.iter().cloned());
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| e.to_string())
+    }
+
+    fn with_os(&self) -> Result<&Arc<rustls::client::WebPkiServerVerifier>, rustls::Error> {
+        self.with_os
+            .get_or_init(|| Self::verifier(&self.ca_file, true, &self.provider))
+            .as_ref()
+            .map_err(|e| rustls::Error::General(format!("no trusted roots: {e}")))
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for CaFileFirst {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if let Some(ca_only) = &self.ca_only {
+            match ca_only.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {}
+                decided => return decided,
+            }
+        }
+        self.with_os()?.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
