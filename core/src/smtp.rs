@@ -583,10 +583,10 @@ impl TlsSetup {
                     certs
                 }
             };
-            let verifier = CaFileFirst::new(ca_file, provider.clone()).map_err(|e| format!("TLS setup: {e}"))?;
+            let verifier = Verifier::roots(ca_file, provider).map_err(|e| format!("TLS setup: {e}"))?;
             builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
         } else {
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider))).with_no_client_auth()
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(Verifier::any(provider))).with_no_client_auth()
         };
         Ok(TlsSetup { config: Arc::new(config), name, verify: ep.tls_verify })
     }
@@ -645,42 +645,47 @@ fn describe_tls_error(e: &std::io::Error, name: &ServerName<'_>) -> String {
     }
 }
 
-/// The OS trust store plus the server's CA file, with the OS store (~145 roots, a few ms to
-/// load) read only when needed: a chain that the CA file alone anchors is checked without
-/// it; only "unknown issuer" falls back to the OS roots together with the CA file. The
-/// decision is the same as with one combined store.
+/// Checks the server's certificate: against the OS trust store plus the server's CA file, or
+/// not at all when the admin turned verification off for this one server.
+///
+/// The OS store (~145 roots, a few ms to load) is read only when needed: a chain that the CA
+/// file alone anchors is checked without it; only "unknown issuer" falls back to the OS roots
+/// together with the CA file. The decision is the same as with one combined store.
 #[derive(Debug)]
-struct CaFileFirst {
-    ca_file: Vec<CertificateDer<'static>>,
+struct Verifier {
     provider: Arc<rustls::crypto::CryptoProvider>,
+    /// `None`: accept any certificate (verification off).
+    trust: Option<Roots>,
+}
+
+#[derive(Debug)]
+struct Roots {
+    ca_file: Vec<CertificateDer<'static>>,
     ca_only: Option<Arc<rustls::client::WebPkiServerVerifier>>,
     with_os: OnceLock<Result<Arc<rustls::client::WebPkiServerVerifier>, String>>,
 }
 
-impl CaFileFirst {
-    fn new(ca_file: Vec<CertificateDer<'static>>, provider: Arc<rustls::crypto::CryptoProvider>) -> Result<CaFileFirst, String> {
-        let ca_only = if ca_file.is_empty() { None } else { Some(Self::verifier(&ca_file, false, &provider)?) };
-        Ok(CaFileFirst { ca_file, provider, ca_only, with_os: OnceLock::new() })
+impl Verifier {
+    fn any(provider: Arc<rustls::crypto::CryptoProvider>) -> Verifier {
+        Verifier { provider, trust: None }
     }
 
-    fn verifier(extra: &[CertificateDer<'static>], os: bool, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<Arc<rustls::client::WebPkiServerVerifier>, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        if os {
-            roots.add_parsable_certificates(native_roots().iter().cloned());
-        }
-        roots.add_parsable_certificates(extra.iter().cloned());
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| e.to_string())
-    }
-
-    fn with_os(&self) -> Result<&Arc<rustls::client::WebPkiServerVerifier>, rustls::Error> {
-        self.with_os
-            .get_or_init(|| Self::verifier(&self.ca_file, true, &self.provider))
-            .as_ref()
-            .map_err(|e| rustls::Error::General(format!("no trusted roots: {e}")))
+    fn roots(ca_file: Vec<CertificateDer<'static>>, provider: Arc<rustls::crypto::CryptoProvider>) -> Result<Verifier, String> {
+        let ca_only = if ca_file.is_empty() { None } else { Some(webpki(&ca_file, false, &provider)?) };
+        Ok(Verifier { provider, trust: Some(Roots { ca_file, ca_only, with_os: OnceLock::new() }) })
     }
 }
 
-impl rustls::client::danger::ServerCertVerifier for CaFileFirst {
+fn webpki(extra: &[CertificateDer<'static>], os: bool, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<Arc<rustls::client::WebPkiServerVerifier>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    if os {
+        roots.add_parsable_certificates(native_roots().iter().cloned());
+    }
+    roots.add_parsable_certificates(extra.iter().cloned());
+    rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| e.to_string())
+}
+
+impl rustls::client::danger::ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -689,13 +694,18 @@ impl rustls::client::danger::ServerCertVerifier for CaFileFirst {
         ocsp: &[u8],
         now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if let Some(ca_only) = &self.ca_only {
+        let Some(roots) = &self.trust else {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        };
+        if let Some(ca_only) = &roots.ca_only {
             match ca_only.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
                 Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {}
                 decided => return decided,
             }
         }
-        self.with_os()?.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        let with_os = roots.with_os.get_or_init(|| webpki(&roots.ca_file, true, &self.provider));
+        let with_os = with_os.as_ref().map_err(|e| rustls::Error::General(format!("no trusted roots: {e}")))?;
+        with_os.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
     }
     fn verify_tls12_signature(
         &self,
@@ -715,42 +725,6 @@ impl rustls::client::danger::ServerCertVerifier for CaFileFirst {
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// Accepts any certificate: only when the admin turned verification off for this server.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
