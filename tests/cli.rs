@@ -213,3 +213,20 @@ fn test_mail_with_the_server_off_exits_2_at_config() {
     assert!(r.stdout.contains("✗ config"), "{}", r.stdout);
     assert!(r.stderr.contains("No mail is sent at all"), "{}", r.stderr);
 }
+
+#[test]
+fn route_by_from_address_names_the_route_and_why() {
+    let d = data();
+    for (k, v) in [("global.enabled", "true"), ("global.host", "smtp.example.com"), ("route.billing.enabled", "true"), ("route.billing.from", "*@billing.example.com"), ("route.billing.host", "smtp.billing.test")] {
+        assert_eq!(postdesk(d.path(), &["config", "set", k, v], None).code, 0, "{k}");
+    }
+    let json: Value = serde_json::from_str(&postdesk(d.path(), &["route", "--from", "inv@billing.example.com", "--json"], None).stdout).unwrap();
+    assert_eq!(json["source"], "route:billing");
+    assert_eq!(json["server"]["host"], "smtp.billing.test");
+    assert!(json["reason"].as_str().unwrap().contains("*@billing.example.com, domain"), "{json}");
+    let json: Value = serde_json::from_str(&postdesk(d.path(), &["route", "--from", "it@example.com", "--json"], None).stdout).unwrap();
+    assert_eq!(json["source"], "global");
+    let r = postdesk(d.path(), &["config", "set", "route.billing.from", "billing"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("route.billing.from"), "{}", r.stderr);
+}

@@ -447,3 +447,25 @@ fn send_as_denied_554_5_2_252_fails_at_mail_from() {
     let d = scripted(Script { mail_from: Some(reply), ..Script::default() }, true);
     test_mail(d.path(), "a@example.test", TWO).failed("mail_from", "grant Send As", quick()).error_contains("SendAsDenied");
 }
+
+#[test]
+fn a_from_route_sends_through_its_own_port() {
+    let env = Env::new();
+    let d = server(env.get("MAIL_PLAIN_PORT"), &[
+        ("route.partner.enabled", "true"),
+        ("route.partner.from", "*@partner.example.test"),
+        ("route.partner.port", env.get("MAIL_NOTLS_PORT")),
+    ]);
+    let to = format!("{}@example.test", unique_local("routed"));
+    let out = test_mail(d.path(), &to, &["--from", "news@partner.example.test"]);
+    out.delivered();
+    assert_eq!(out.report["server"]["source"], "route:partner");
+    assert_eq!(out.report["server"]["port"].to_string(), env.get("MAIL_NOTLS_PORT"));
+    let mail = wait_for_mail(&env.sink(), &format!("To: {to}"));
+    assert!(mail.contains("From: Jörg's IT Desk <news@partner.example.test>") || mail.contains("<news@partner.example.test>"), "{mail}");
+    // Any other From goes through the global server.
+    let other = test_mail(d.path(), &to, &[]);
+    other.delivered();
+    assert_eq!(other.report["server"]["source"], "global");
+    assert_eq!(other.report["server"]["port"].to_string(), env.get("MAIL_PLAIN_PORT"));
+}

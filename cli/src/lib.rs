@@ -372,7 +372,7 @@ fn route(app: &Postdesk, client: Option<String>, from: &str, json: bool) -> Resu
         eprintln!("postdesk: --from {from}: {e}");
         return Ok(EXIT_CONFIG);
     }
-    let (route, reason) = match resolve_route(&config, client.as_deref()) {
+    let (route, reason) = match resolve_route(&config, client.as_deref(), Some(from)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("postdesk: {e}");

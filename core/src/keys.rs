@@ -19,6 +19,8 @@ pub enum Kind {
     Bool,
     Port,
     Seconds,
+    /// Position among routes (lower first).
+    Order,
     Host,
     Email,
     /// A display name: ends up in a header.
@@ -98,7 +100,10 @@ pub const CLIENT_FIELDS: &[Field] = &[
     f("support.address", Kind::Email, None, "Client support address"),
 ];
 
-pub const ROUTE_FIELDS: &[Field] = &[f("from", Kind::FromPattern, None, "From address pattern")];
+pub const ROUTE_FIELDS: &[Field] = &[
+    f("from", Kind::FromPattern, None, "From address pattern"),
+    f("order", Kind::Order, Some("100"), "Order among equally specific routes"),
+];
 
 /// Where a key lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,6 +272,10 @@ pub fn parse_raw(field: &Field, raw: &str) -> Result<Option<Value>, String> {
         Kind::Port => match raw.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) => Value::from(n),
             _ => return Err("must be a whole number from 1 to 65535".into()),
+        },
+        Kind::Order => match raw.parse::<u32>() {
+            Ok(n) if n <= 100_000 => Value::from(n),
+            _ => return Err("must be a whole number from 0 to 100000".into()),
         },
         Kind::Seconds => match raw.parse::<u32>() {
             Ok(n) if (1..=600).contains(&n) => Value::from(n),

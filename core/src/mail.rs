@@ -140,7 +140,7 @@ struct Prepared {
 
 /// The `config` step: route, validation of what this mail needs, secrets, the message.
 fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Result<Prepared, String> {
-    let (route, reason) = resolve_route(config, request.client.as_deref()).map_err(|e| e.to_string())?;
+    let (route, reason) = resolve_route(config, request.client.as_deref(), request.from.as_deref()).map_err(|e| e.to_string())?;
     let Route::Send(server) = route else { return Err(reason) };
     let server = *server;
     let problems: Vec<String> = validate(config, &Context { today: crate::app::today(), secrets_set: None })

@@ -284,10 +284,14 @@ impl ClientSupport {
 #[serde(default)]
 #[ts(export)]
 pub struct RouteSettings {
-    /// `*@example.com` or an exact address.
+    /// An exact address, `*@example.com`, or `*@*.example.com` (any subdomain).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub from: Option<String>,
+    /// Among equally specific matches the lowest order wins (default 100), then the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub order: Option<u32>,
     #[serde(flatten)]
     pub server: ServerSettings,
 }

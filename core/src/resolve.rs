@@ -1,8 +1,10 @@
 //! Which server sends a mail, and why: client × From → server. Pure.
 //!
-//! The global server switched off means no mail at all. A client with its own server enabled
-//! uses it (unset keys inherited from global); otherwise the global server. From-address
-//! routes come with the routing issue.
+//! The global server switched off means no mail at all. Then an enabled From-address route
+//! whose pattern matches the From address wins (the most specific: exact address, then
+//! domain, then any subdomain; ties by `order`, then name). Otherwise a client with its own
+//! server enabled uses it, else the global server (the default gateway). Unset keys of a
+//! client or route are inherited from the global server.
 
 use std::time::Duration;
 
@@ -52,8 +54,8 @@ pub struct RouteSummary {
 #[error("client.{0}: no such client")]
 pub struct UnknownClient(pub String);
 
-/// Picks the server for a mail of `client` (none: the organization itself).
-pub fn resolve_route(config: &Config, client: Option<&str>) -> Result<(Route, String), UnknownClient> {
+/// Picks the server for a mail of `client` (none: the organization itself) sent from `from`.
+pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) -> Result<(Route, String), UnknownClient> {
     if let Some(id) = client {
         if !config.clients.contains_key(id) {
             return Err(UnknownClient(id.to_string()));
@@ -62,6 +64,10 @@ pub fn resolve_route(config: &Config, client: Option<&str>) -> Result<(Route, St
     if get(config, "global", "enabled").as_deref() != Some("true") {
         return Ok((Route::NoMail, "the global mail server is off: no mail is sent at all, client servers included".into()));
     }
+    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, f)) {
+        let reason = format!("From {} matches route {name} ({pattern}, {how})", from.unwrap_or_default());
+        return Ok((Route::Send(Box::new(server(config, &format!("route.{name}"), &format!("route:{name}")))), reason));
+    }
     let (prefix, source, reason) = match client {
         Some(id) if get(config, &format!("client.{id}"), "enabled").as_deref() == Some("true") => {
             (format!("client.{id}"), format!("client:{id}"), format!("client {id} has its own server enabled"))
@@ -69,7 +75,37 @@ pub fn resolve_route(config: &Config, client: Option<&str>) -> Result<(Route, St
         Some(id) => ("global".into(), "global".into(), format!("client {id} has no own server enabled: the global server is used")),
         None => ("global".into(), "global".into(), "no client given: the global server is used".into()),
     };
+    let reason = if from.is_some() && !config.routes.is_empty() { format!("no route matches the From address; {reason}") } else { reason };
     Ok((Route::Send(Box::new(server(config, &prefix, &source))), reason))
+}
+
+/// How specific a From pattern is (higher wins), or `None` when it does not match.
+pub fn pattern_match(pattern: &str, from: &str) -> Option<(u8, &'static str)> {
+    let (pattern, from) = (pattern.to_lowercase(), from.to_lowercase());
+    let domain = from.rsplit_once('@').map(|(_, d)| d)?;
+    if let Some(parent) = pattern.strip_prefix("*@*.") {
+        return domain.strip_suffix(parent).is_some_and(|rest| rest.ends_with('.')).then_some((1, "any subdomain"));
+    }
+    if let Some(d) = pattern.strip_prefix("*@") {
+        return (d == domain).then_some((2, "domain"));
+    }
+    (pattern == from).then_some((3, "exact address"))
+}
+
+/// The enabled route that wins for `from`: name, pattern and how it matched.
+fn matching_route(config: &Config, from: &str) -> Option<(String, String, &'static str)> {
+    config
+        .routes
+        .iter()
+        .filter(|(name, _)| get(config, &format!("route.{name}"), "enabled").as_deref() == Some("true"))
+        .filter_map(|(name, route)| {
+            let pattern = route.from.as_deref()?;
+            let (rank, how) = pattern_match(pattern, from)?;
+            Some((rank, route.order.unwrap_or(100), name, pattern, how))
+        })
+        // Most specific first, then lowest order, then name (the map is ordered by name).
+        .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)))
+        .map(|(_, _, name, pattern, how)| (name.clone(), pattern.to_string(), how))
 }
 
 fn get(config: &Config, prefix: &str, name: &str) -> Option<String> {
@@ -130,8 +166,8 @@ mod tests {
     #[test]
     fn global_off_means_no_mail_even_with_client_server() {
         let c = config(&[("client.acme.enabled", "true"), ("client.acme.host", "smtp.acme.test")]);
-        assert_eq!(resolve_route(&c, Some("acme")).unwrap().0, Route::NoMail);
-        assert_eq!(resolve_route(&c, None).unwrap().0, Route::NoMail);
+        assert_eq!(resolve_route(&c, Some("acme"), None).unwrap().0, Route::NoMail);
+        assert_eq!(resolve_route(&c, None, None).unwrap().0, Route::NoMail);
     }
 
     #[test]
@@ -144,10 +180,82 @@ mod tests {
             ("client.acme.host", "smtp.acme.test"),
             ("client.beta.name", "Beta"),
         ]);
-        let Route::Send(s) = resolve_route(&c, Some("acme")).unwrap().0 else { panic!() };
+        let Route::Send(s) = resolve_route(&c, Some("acme"), None).unwrap().0 else { panic!() };
         assert_eq!((s.host.as_str(), s.port, s.source.as_str()), ("smtp.acme.test", 587, "client:acme"));
-        let Route::Send(s) = resolve_route(&c, Some("beta")).unwrap().0 else { panic!() };
+        let Route::Send(s) = resolve_route(&c, Some("beta"), None).unwrap().0 else { panic!() };
         assert_eq!((s.host.as_str(), s.source.as_str()), ("smtp.example.test", "global"));
-        assert_eq!(resolve_route(&c, Some("nope")).unwrap_err(), UnknownClient("nope".into()));
+        assert_eq!(resolve_route(&c, Some("nope"), None).unwrap_err(), UnknownClient("nope".into()));
+    }
+
+    fn source(c: &Config, client: Option<&str>, from: &str) -> String {
+        match resolve_route(c, client, Some(from)).unwrap().0 {
+            Route::Send(s) => s.source,
+            Route::NoMail => "nothing".into(),
+        }
+    }
+
+    fn routed() -> Config {
+        config(&[
+            ("global.enabled", "true"),
+            ("global.host", "smtp.example.test"),
+            ("client.acme.enabled", "true"),
+            ("client.acme.host", "smtp.acme.test"),
+            ("route.ceo.enabled", "true"),
+            ("route.ceo.from", "ceo@example.com"),
+            ("route.ceo.host", "vip.example.test"),
+            ("route.corp.enabled", "true"),
+            ("route.corp.from", "*@example.com"),
+            ("route.corp.host", "corp.example.test"),
+            ("route.subs.enabled", "true"),
+            ("route.subs.from", "*@*.example.com"),
+            ("route.subs2.enabled", "true"),
+            ("route.subs2.from", "*@*.example.com"),
+            ("route.subs2.order", "5"),
+            ("route.off.from", "*@off.test"),
+            ("route.off.host", "off.example.test"),
+        ])
+    }
+
+    #[test]
+    fn the_most_specific_route_wins_then_order_then_name() {
+        let c = routed();
+        for (client, from, expected) in [
+            (None, "ceo@example.com", "route:ceo"),
+            (None, "CEO@Example.COM", "route:ceo"),
+            (None, "alice@example.com", "route:corp"),
+            (Some("acme"), "alice@example.com", "route:corp"),
+            (None, "bob@eu.example.com", "route:subs2"),
+            (None, "bob@example.org", "global"),
+            (Some("acme"), "bob@example.org", "client:acme"),
+            (None, "x@off.test", "global"),
+            (None, "x@notexample.com", "global"),
+        ] {
+            assert_eq!(source(&c, client, from), expected, "{client:?} {from}");
+        }
+        let (_, reason) = resolve_route(&c, None, Some("alice@example.com")).unwrap();
+        assert!(reason.contains("route corp (*@example.com, domain)"), "{reason}");
+        let Route::Send(s) = resolve_route(&c, None, Some("bob@eu.example.com")).unwrap().0 else { panic!() };
+        assert_eq!(s.host, "smtp.example.test", "a route's unset host is inherited from global");
+    }
+
+    #[test]
+    fn global_off_means_nothing_whatever_the_routes() {
+        let mut c = routed();
+        c = crate::app::apply_edits(&c, &[("global.enabled".to_string(), "false".to_string())].into_iter().collect()).0;
+        for from in ["ceo@example.com", "alice@example.com", "bob@eu.example.com", "x@y.test"] {
+            for client in [None, Some("acme")] {
+                assert_eq!(source(&c, client, from), "nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unset_client_key_always_equals_the_global_one() {
+        let c = routed();
+        for key in crate::keys::SERVER_FIELDS.iter().filter(|f| f.name != "enabled" && f.name != "host") {
+            let client = Key::parse(&format!("client.acme.{}", key.name)).unwrap();
+            let global = Key::parse(&format!("global.{}", key.name)).unwrap();
+            assert_eq!(client.effective(&c), global.effective(&c), "{}", key.name);
+        }
     }
 }

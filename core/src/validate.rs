@@ -239,10 +239,10 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
             }
         }
         Kind::FromPattern => match v.strip_prefix("*@") {
-            Some(domain) => check_domain(domain).map_err(|e| format!("domain {e}")),
-            None => check_email(v, utf8).map_err(|e| format!("{e}, or *@domain")),
+            Some(domain) => check_domain(domain.strip_prefix("*.").unwrap_or(domain)).map_err(|e| format!("domain {e}")),
+            None => check_email(v, utf8).map_err(|e| format!("{e}, or *@domain, or *@*.domain")),
         },
-        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Enum(_) | Kind::Secret => Ok(()),
+        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Order | Kind::Enum(_) | Kind::Secret => Ok(()),
     }
 }
 

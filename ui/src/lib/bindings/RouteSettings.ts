@@ -10,9 +10,13 @@ import type { Security } from "./Security";
  */
 export type RouteSettings = { 
 /**
- * `*@example.com` or an exact address.
+ * An exact address, `*@example.com`, or `*@*.example.com` (any subdomain).
  */
 from?: string, 
+/**
+ * Among equally specific matches the lowest order wins (default 100), then the name.
+ */
+order?: number, 
 /**
  * Global: "Use mail server" (off ⇒ no mail at all). Client or route: use its own server.
  */
