@@ -7,15 +7,8 @@ import { Editor } from '../editor.svelte';
 import { Transfer } from '../transfer.svelte';
 import ExportDialog from './ExportDialog.svelte';
 
-vi.mock('../api', () => ({
-  loadForm: vi.fn(),
-  preview: vi.fn(),
-  save: vi.fn(),
-  getPref: vi.fn(),
-  setPref: vi.fn(),
-  exportConfig: vi.fn(),
-  chooseExportPath: vi.fn(),
-}));
+// Every export of the api module becomes a vi.fn() (vitest automock).
+vi.mock('../api');
 
 const mocked = vi.mocked(api);
 const q = <T extends Element = HTMLElement>(selector: string) => document.querySelector<T & HTMLElement>(selector);
