@@ -265,13 +265,14 @@ impl Postdesk {
         let mut values = BTreeMap::new();
         let mut defaults = BTreeMap::new();
         let mut secret_names = Vec::new();
+        let doc = keys::document(config);
         for key in form_keys() {
             let name = key.name();
             if key.is_secret() {
                 secret_names.push(name);
                 continue;
             }
-            let stored = key.stored(config).map(|v| keys::display(&v)).unwrap_or_default();
+            let stored = key.stored_in(&doc).map(|v| keys::display(&v)).unwrap_or_default();
             values.insert(name.clone(), stored);
             if let Some(d) = key.field.default {
                 defaults.insert(name, d.to_string());
@@ -455,11 +456,12 @@ fn invalid(key: &str, message: &str) -> Error {
 
 /// CA files must exist and be readable (the one validation that looks at the disk).
 pub fn check_files(config: &Config) -> Vec<Problem> {
+    let doc = keys::document(config);
     keys::all_keys(config)
         .into_iter()
         .filter(|k| k.field.kind == Kind::Path)
         .filter_map(|k| {
-            let path = k.stored(config).map(|v| keys::display(&v))?;
+            let path = k.stored_in(&doc).map(|v| keys::display(&v))?;
             let p = Path::new(&path);
             if !p.is_absolute() {
                 return None; // reported by validate

@@ -183,8 +183,12 @@ impl Key {
 
     /// Value kept in the document, as JSON (`None` when unset).
     pub fn stored(&self, config: &Config) -> Option<Value> {
-        let doc = serde_json::to_value(config).expect("config serializes");
-        let mut node = &doc;
+        self.stored_in(&document(config))
+    }
+
+    /// [`Key::stored`] on a [`document`] made once, for code that reads many keys.
+    pub fn stored_in(&self, doc: &Value) -> Option<Value> {
+        let mut node = doc;
         for part in self.json_path() {
             node = node.get(&part)?;
         }
@@ -193,13 +197,18 @@ impl Key {
 
     /// Value in force: stored, else inherited from the global server, else the default.
     pub fn effective(&self, config: &Config) -> Option<String> {
-        if let Some(v) = self.stored(config) {
+        self.effective_in(&document(config))
+    }
+
+    /// [`Key::effective`] on a [`document`] made once, for code that reads many keys.
+    pub fn effective_in(&self, doc: &Value) -> Option<String> {
+        if let Some(v) = self.stored_in(doc) {
             return Some(display(&v));
         }
         // A client or route's own server is off unless switched on; it does not inherit `enabled`.
         if self.field.name != "enabled" {
             if let Some(parent) = self.parent() {
-                return parent.effective(config);
+                return parent.effective_in(doc);
             }
         }
         self.field.default.map(String::from)
@@ -231,6 +240,13 @@ impl Key {
             Scope::Route(n) => format!("route.{n}.{}", self.field.name),
         }
     }
+}
+
+/// The configuration's JSON form, which keys are read from. Code that reads many keys makes
+/// it once and uses [`Key::stored_in`] / [`Key::effective_in`] (serializing per key would make
+/// validating 10,000 clients quadratic).
+pub fn document(config: &Config) -> Value {
+    serde_json::to_value(config).expect("config serializes")
 }
 
 /// Removes a leaf and then any object it leaves empty, so unset keys leave no trace.

@@ -61,22 +61,23 @@ pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) 
             return Err(UnknownClient(id.to_string()));
         }
     }
-    if get(config, "global", "enabled").as_deref() != Some("true") {
+    let doc = crate::keys::document(config);
+    if get(&doc, "global", "enabled").as_deref() != Some("true") {
         return Ok((Route::NoMail, "the global mail server is off: no mail is sent at all, client servers included".into()));
     }
-    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, f)) {
+    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, &doc, f)) {
         let reason = format!("From {} matches route {name} ({pattern}, {how})", from.unwrap_or_default());
-        return Ok((Route::Send(Box::new(server(config, &format!("route.{name}"), &format!("route:{name}")))), reason));
+        return Ok((Route::Send(Box::new(server(&doc, &format!("route.{name}"), &format!("route:{name}")))), reason));
     }
     let (prefix, source, reason) = match client {
-        Some(id) if get(config, &format!("client.{id}"), "enabled").as_deref() == Some("true") => {
+        Some(id) if get(&doc, &format!("client.{id}"), "enabled").as_deref() == Some("true") => {
             (format!("client.{id}"), format!("client:{id}"), format!("client {id} has its own server enabled"))
         }
         Some(id) => ("global".into(), "global".into(), format!("client {id} has no own server enabled: the global server is used")),
         None => ("global".into(), "global".into(), "no client given: the global server is used".into()),
     };
     let reason = if from.is_some() && !config.routes.is_empty() { format!("no route matches the From address; {reason}") } else { reason };
-    Ok((Route::Send(Box::new(server(config, &prefix, &source))), reason))
+    Ok((Route::Send(Box::new(server(&doc, &prefix, &source))), reason))
 }
 
 /// How specific a From pattern is (higher wins), or `None` when it does not match.
@@ -93,11 +94,11 @@ pub fn pattern_match(pattern: &str, from: &str) -> Option<(u8, &'static str)> {
 }
 
 /// The enabled route that wins for `from`: name, pattern and how it matched.
-fn matching_route(config: &Config, from: &str) -> Option<(String, String, &'static str)> {
+fn matching_route(config: &Config, doc: &serde_json::Value, from: &str) -> Option<(String, String, &'static str)> {
     config
         .routes
         .iter()
-        .filter(|(name, _)| get(config, &format!("route.{name}"), "enabled").as_deref() == Some("true"))
+        .filter(|(name, _)| get(doc, &format!("route.{name}"), "enabled").as_deref() == Some("true"))
         .filter_map(|(name, route)| {
             let pattern = route.from.as_deref()?;
             let (rank, how) = pattern_match(pattern, from)?;
@@ -108,16 +109,16 @@ fn matching_route(config: &Config, from: &str) -> Option<(String, String, &'stat
         .map(|(_, _, name, pattern, how)| (name.clone(), pattern.to_string(), how))
 }
 
-fn get(config: &Config, prefix: &str, name: &str) -> Option<String> {
-    Key::parse(&format!("{prefix}.{name}")).expect("known key").effective(config)
+fn get(doc: &serde_json::Value, prefix: &str, name: &str) -> Option<String> {
+    Key::parse(&format!("{prefix}.{name}")).expect("known key").effective_in(doc)
 }
 
 fn parse<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
     v.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()).unwrap_or_default()
 }
 
-fn server(config: &Config, prefix: &str, source: &str) -> Server {
-    let g = |name: &str| get(config, prefix, name);
+fn server(doc: &serde_json::Value, prefix: &str, source: &str) -> Server {
+    let g = |name: &str| get(doc, prefix, name);
     let mailbox = |which: &str| {
         g(&format!("{which}.address")).map(|address| Mailbox { address, name: g(&format!("{which}.name")) })
     };

@@ -64,20 +64,21 @@ pub const MAX_PATH: usize = 4096;
 
 pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let doc = crate::keys::document(config);
     for key in all_keys(config) {
-        let Some(value) = key.stored(config) else { continue };
+        let Some(value) = key.stored_in(&doc) else { continue };
         let text = crate::keys::display(&value);
-        let utf8 = key_utf8(config, &key);
+        let utf8 = key_utf8(&doc, &key);
         if let Err(message) = check_value(key.field.kind, &text, utf8) {
             problems.push(Problem::new(key.name(), Severity::Error, message));
         }
     }
-    check_server(config, "global", &Scope::Global, ctx, &mut problems);
+    check_server(&doc, "global", &Scope::Global, ctx, &mut problems);
     for id in config.clients.keys() {
-        check_server(config, &format!("client.{id}"), &Scope::Client(id.clone()), ctx, &mut problems);
+        check_server(&doc, &format!("client.{id}"), &Scope::Client(id.clone()), ctx, &mut problems);
     }
     for (name, route) in &config.routes {
-        check_server(config, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
+        check_server(&doc, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
         if route.from.is_none() {
             problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
         }
@@ -99,22 +100,22 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
 }
 
 /// UTF-8 headers in force for the scope a key belongs to (support follows the global server).
-fn key_utf8(config: &Config, key: &Key) -> bool {
+fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
     let scope_key = match &key.scope {
         Scope::Client(id) => format!("client.{id}.utf8_headers"),
         Scope::Route(n) => format!("route.{n}.utf8_headers"),
         Scope::Global | Scope::Support => "global.utf8_headers".into(),
     };
-    effective(config, &scope_key).as_deref() == Some("true")
+    effective(doc, &scope_key).as_deref() == Some("true")
 }
 
-fn effective(config: &Config, key: &str) -> Option<String> {
-    Key::parse(key).ok()?.effective(config)
+fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
+    Key::parse(key).ok()?.effective_in(doc)
 }
 
 /// Cross-field checks of one server, on its effective (inherited) values.
-fn check_server(config: &Config, prefix: &str, scope: &Scope, ctx: &Context, out: &mut Vec<Problem>) {
-    let get = |name: &str| effective(config, &format!("{prefix}.{name}"));
+fn check_server(doc: &serde_json::Value, prefix: &str, scope: &Scope, ctx: &Context, out: &mut Vec<Problem>) {
+    let get = |name: &str| effective(doc, &format!("{prefix}.{name}"));
     if get("enabled").as_deref() != Some("true") {
         return;
     }
