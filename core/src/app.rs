@@ -100,8 +100,8 @@ pub fn apply_edits(base: &Config, edits: &BTreeMap<String, String>) -> (Config, 
 /// One installation: its data directory and its keychain entries.
 #[derive(Clone, Debug)]
 pub struct Postdesk {
-    store: Store,
-    keychain: Keychain,
+    pub(crate) store: Store,
+    pub(crate) keychain: Keychain,
 }
 
 impl Postdesk {
@@ -450,7 +450,7 @@ impl Postdesk {
     }
 }
 
-fn invalid(key: &str, message: &str) -> Error {
+pub(crate) fn invalid(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }
 

@@ -35,6 +35,8 @@ pub enum Kind {
     Path,
     FromPattern,
     Label,
+    /// E-mail addresses, one per line.
+    AddressList,
     /// Lives in the OS keychain, never in the document.
     Secret,
 }
@@ -98,6 +100,8 @@ pub const SUPPORT_FIELDS: &[Field] = &[
 pub const CLIENT_FIELDS: &[Field] = &[
     f("name", Kind::Label, None, "Client name"),
     f("support.address", Kind::Email, None, "Client support address"),
+    f("sender.alternatives", Kind::AddressList, None, "Alternative sender addresses (one per line)"),
+    f("sender.conceal", Kind::Bool, Some("false"), "Conceal sender (system address, user's name)"),
 ];
 
 pub const ROUTE_FIELDS: &[Field] = &[

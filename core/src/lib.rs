@@ -5,8 +5,11 @@
 //! values; `store` (disk) and `secrets` (OS keychain) are the edges.
 
 pub mod app;
+pub mod clients;
 pub mod diagnosis;
+pub mod explain;
 pub mod hints;
+pub mod identity;
 pub mod keys;
 pub mod mail;
 pub mod message;

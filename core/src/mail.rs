@@ -140,7 +140,9 @@ struct Prepared {
 
 /// The `config` step: route, validation of what this mail needs, secrets, the message.
 fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Result<Prepared, String> {
-    let (route, reason) = resolve_route(config, request.client.as_deref(), request.from.as_deref()).map_err(|e| e.to_string())?;
+    let identity = crate::identity::sender_identity(config, request.client.as_deref(), request.from.as_deref())?;
+    let (route, reason) = resolve_route(config, request.client.as_deref(), identity.from.as_deref()).map_err(|e| e.to_string())?;
+    let reason = identity.reasons.iter().map(String::as_str).chain([reason.as_str()]).collect::<Vec<_>>().join("; ");
     let Route::Send(server) = route else { return Err(reason) };
     let server = *server;
     let problems: Vec<String> = validate(config, &Context { today: crate::app::today(), secrets_set: None })
@@ -151,7 +153,7 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let from = match (&request.from, &server.sender) {
+    let from = match (&identity.from, &server.sender) {
         (Some(f), _) => f.clone(),
         (None, Some(s)) => s.address.clone(),
         (None, None) => return Err(format!("{}.sender.address: required to send mail", server.prefix)),
@@ -172,9 +174,14 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         }
         _ => None,
     };
+    let from_name = identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone()));
+    let header_from = Mailbox { name: from_name, address: from.clone() };
+    let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
     let message = match &request.message {
+        // A concealed sender's own message leaves with the system's address too.
+        Some(m) if identity.reply_to.is_some() => crate::identity::rewrite_sender(m, &header_from, reply_to.as_ref(), server.utf8_headers),
         Some(m) => m.clone(),
-        None => test_message(&server, &from, &request.to),
+        None => test_message(&server, &header_from, reply_to, &request.to),
     };
     let smtputf8 = server.utf8_headers;
     let detail = format!(
@@ -204,7 +211,7 @@ fn this_host() -> String {
 }
 
 /// Postdesk's test mail: says which server and settings sent it.
-fn test_message(server: &Server, from: &str, to: &[String]) -> Vec<u8> {
+fn test_message(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[String]) -> Vec<u8> {
     let now = time::OffsetDateTime::now_utc();
     let where_ = match server.email_type {
         EmailType::Sendmail => format!("the sendmail program {}", server.sendmail_path),
@@ -221,14 +228,15 @@ fn test_message(server: &Server, from: &str, to: &[String]) -> Vec<u8> {
          \x20 UTF-8 headers:   {utf8}\n\n\
          If you can read this, the outgoing mail settings work.\n",
         host = this_host(),
+        from = from.address,
         source = server.source,
         security = word(serde_json::to_value(server.security).expect("enum")),
         auth = word(serde_json::to_value(server.auth).expect("enum")),
         utf8 = if server.utf8_headers { "on (RFC 6532)" } else { "off" },
     );
     let draft = Draft {
-        from: Mailbox { name: server.sender.as_ref().and_then(|s| s.name.clone()), address: from.to_string() },
-        reply_to: server.reply_to.clone(),
+        from: from.clone(),
+        reply_to,
         to: to.to_vec(),
         subject: format!("Postdesk test mail ✓ {where_}"),
         body,

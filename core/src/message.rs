@@ -13,7 +13,7 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    fn header(&self, utf8: bool) -> String {
+    pub fn header(&self, utf8: bool) -> String {
         match self.name.as_deref().filter(|n| !n.is_empty()) {
             Some(name) => format!("{} <{}>", phrase(name, utf8), self.address),
             None => self.address.clone(),

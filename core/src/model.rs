@@ -119,11 +119,19 @@ pub struct MailboxSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub name: Option<String>,
+    /// Client sender only: further addresses the client may send from, one per line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub alternatives: Option<String>,
+    /// Client sender only: send with the system's (global) address and the user's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub conceal: Option<bool>,
 }
 
 impl MailboxSettings {
     pub fn is_empty(&self) -> bool {
-        self.address.is_none() && self.name.is_none()
+        *self == MailboxSettings::default()
     }
 }
 

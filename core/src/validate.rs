@@ -198,6 +198,9 @@ fn parse_enum<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T 
 
 /// Checks one value by its kind. `utf8` allows internationalized addresses (RFC 6531/6532).
 pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
+    if kind == Kind::AddressList {
+        return check_address_list(v, utf8);
+    }
     if v.contains(['\r', '\n']) {
         return Err("must not contain line breaks (CR or LF)".into());
     }
@@ -243,8 +246,25 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
             Some(domain) => check_domain(domain.strip_prefix("*.").unwrap_or(domain)).map_err(|e| format!("domain {e}")),
             None => check_email(v, utf8).map_err(|e| format!("{e}, or *@domain, or *@*.domain")),
         },
-        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Order | Kind::Enum(_) | Kind::Secret => Ok(()),
+        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Order | Kind::Enum(_) | Kind::Secret | Kind::AddressList => Ok(()),
     }
+}
+
+/// One address per line; empty lines are ignored. The failing line is named.
+fn check_address_list(v: &str, utf8: bool) -> Result<(), String> {
+    let lines: Vec<&str> = address_lines(v).collect();
+    if lines.len() > 100 {
+        return Err("has too many addresses (at most 100)".into());
+    }
+    for (n, line) in v.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        check_email(line.trim(), utf8).map_err(|e| format!("line {} ({}): {e}", n + 1, line.trim()))?;
+    }
+    Ok(())
+}
+
+/// The addresses of a one-per-line list, trimmed, empty lines skipped.
+pub fn address_lines(v: &str) -> impl Iterator<Item = &str> {
+    v.lines().map(str::trim).filter(|l| !l.is_empty())
 }
 
 pub fn parse_date(v: &str) -> Result<Date, String> {

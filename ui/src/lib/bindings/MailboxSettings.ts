@@ -3,4 +3,12 @@
 /**
  * A mailbox as typed by the admin: address plus optional display name.
  */
-export type MailboxSettings = { address?: string, name?: string, };
+export type MailboxSettings = { address?: string, name?: string, 
+/**
+ * Client sender only: further addresses the client may send from, one per line.
+ */
+alternatives?: string, 
+/**
+ * Client sender only: send with the system's (global) address and the user's name.
+ */
+conceal?: boolean, };
