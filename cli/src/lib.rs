@@ -11,7 +11,6 @@ use postdesk_core::keys::{all_keys, display};
 use postdesk_core::store::StoreError;
 use postdesk_core::diagnosis::{step_line, Progress, Stage};
 use postdesk_core::mail::{self, Request};
-use postdesk_core::resolve::{resolve_route, Route};
 use postdesk_core::{Postdesk, Problem, Secret};
 use std::time::Duration;
 use serde_json::{json, Value};
@@ -90,6 +89,18 @@ pub enum Command {
         client: Option<String>,
         #[arg(long, value_name = "ADDR")]
         from: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a support request (the message is read from stdin) to the support address in
+    /// force, through the resolved route; `--preview` prints exactly what would be sent.
+    Support {
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        preview: bool,
         #[arg(long)]
         json: bool,
     },
@@ -220,6 +231,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             return deliver(app, request, if json { Output::Json } else { Output::Steps });
         }
         Command::Route { client, from, json } => return route(app, client, &from, json),
+        Command::Support { client, subject, preview, json } => return support(app, client, subject, preview, json),
         Command::Schema => println!("{}", serde_json::to_string_pretty(&postdesk_core::transfer::schema()).expect("json")),
         Command::Export { file, with_secrets, passphrase_file } => {
             let passphrase = match (with_secrets, &passphrase_file) {
@@ -367,31 +379,60 @@ fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error
 }
 
 fn route(app: &Postdesk, client: Option<String>, from: &str, json: bool) -> Result<u8, Error> {
-    let config = app.load()?;
     if let Err(e) = postdesk_core::validate::check_email(from, true) {
         eprintln!("postdesk: --from {from}: {e}");
         return Ok(EXIT_CONFIG);
     }
-    let (route, reason) = match resolve_route(&config, client.as_deref(), Some(from)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("postdesk: {e}");
-            return Ok(EXIT_CONFIG);
-        }
-    };
-    let value = match &route {
-        Route::Send(server) => json!({"source": server.source, "server": server.summary(), "reason": reason}),
-        Route::NoMail => json!({"source": null, "reason": reason}),
+    let e = app.explain(client.as_deref(), Some(from))?;
+    let value = match &e.server {
+        Some(server) => json!({"source": e.source, "server": server, "reason": e.reason, "from": e.from, "chain": e.chain}),
+        None => json!({"source": null, "reason": e.reason, "chain": e.chain}),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
     } else {
-        match &route {
-            Route::Send(s) => println!("{} via {}:{} ({reason})", s.source, s.host, s.port),
-            Route::NoMail => println!("no mail would be sent: {reason}"),
+        match &e.server {
+            Some(s) => println!("{} via {}:{} ({})", s.source, s.host, s.port, e.reason),
+            None => println!("no mail would be sent: {}", e.reason),
+        }
+        for line in &e.chain {
+            println!("  {line}");
         }
     }
     Ok(0)
+}
+
+fn support(app: &Postdesk, client: Option<String>, subject: String, preview_only: bool, json: bool) -> Result<u8, Error> {
+    let mut message = String::new();
+    std::io::stdin().read_to_string(&mut message).map_err(|e| invalid_arg("message", &format!("cannot read stdin: {e}")))?;
+    let draft = postdesk_core::support::SupportDraft { client, subject, message };
+    let preview = app.support_preview(&draft)?;
+    if preview_only {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&preview).expect("json"));
+        } else {
+            println!("To: {} ({})\nThrough: {} {}:{} ({})\n", preview.to, preview.to_reason, preview.server.source, preview.server.host, preview.server.port, preview.route_reason);
+            print!("{}", preview.raw.replace("\r\n", "\n"));
+        }
+        return Ok(0);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let mut progress = |p: Progress| {
+        if let (false, Progress::Finished { step }) = (json, p) {
+            println!("{}", step_line(&step));
+        }
+    };
+    let report = runtime.block_on(app.send_support(&preview, &mut progress, std::future::pending()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    }
+    match (report.failed_stage, &report.error) {
+        (Some(stage), Some(error)) => {
+            eprintln!("postdesk: failed at {}: {error}", stage.as_str());
+            Ok(if stage == Stage::Config { EXIT_CONFIG } else { EXIT_FAILED })
+        }
+        _ => Ok(0),
+    }
 }
 
 fn show(app: &Postdesk, json: bool) -> Result<(), Error> {

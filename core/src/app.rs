@@ -450,6 +450,14 @@ impl Postdesk {
     }
 }
 
+/// An error from a pure module, written `key: message`, as an [`Error::Invalid`] on that key.
+pub(crate) fn keyed(message: &str) -> Error {
+    match message.split_once(": ") {
+        Some((key, rest)) if !key.contains(' ') => invalid(key, rest),
+        _ => invalid("mail", message),
+    }
+}
+
 pub(crate) fn invalid(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }

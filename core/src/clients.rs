@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::app::{apply_edits, invalid, secret_keys, today, Error, Postdesk, SecretChange};
+use crate::app::{apply_edits, invalid, keyed, secret_keys, today, Error, Postdesk, SecretChange};
 use crate::keys::{self, Field, Key, Scope, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS};
 use crate::model::{ClientSettings, Config, RouteSettings};
 use crate::validate::{validate, Context, Problem};
@@ -275,7 +275,7 @@ impl Postdesk {
     /// Who sends a mail of `client` from `from`, and why.
     pub fn explain(&self, client: Option<&str>, from: Option<&str>) -> Result<crate::explain::Explanation, Error> {
         let config = self.load()?;
-        crate::explain::explain(&config, client, from).map_err(|e| invalid(client.map(|c| format!("client.{c}")).as_deref().unwrap_or("from"), &e))
+        crate::explain::explain(&config, client, from).map_err(|e| keyed(&e))
     }
 
     fn existing(&self, prefix: &str) -> Result<Config, Error> {

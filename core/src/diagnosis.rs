@@ -55,7 +55,7 @@ pub struct Step {
 }
 
 /// Which server a mail goes through, and why it was chosen.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, TS)]
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq, TS)]
 #[ts(export)]
 pub struct ServerSummary {
     pub host: String,

@@ -37,6 +37,8 @@ pub struct Explanation {
     pub route: Option<String>,
     /// Every route whose pattern matches the From address (enabled or not).
     pub candidates: Vec<RouteCandidate>,
+    /// The resolver's own one-line reason (what `route --json` calls `reason`).
+    pub reason: String,
     /// Why, in order: one sentence per decision.
     pub chain: Vec<String>,
 }
@@ -62,7 +64,7 @@ pub fn explain(config: &Config, client: Option<&str>, from: Option<&str>) -> Res
     }
     if get("global.enabled").as_deref() != Some("true") {
         chain.push(GLOBAL_OFF.into());
-        return Ok(Explanation { sends: false, source: None, server: None, from: None, route: None, candidates: vec![], chain });
+        return Ok(Explanation { sends: false, source: None, server: None, from: None, route: None, candidates: vec![], reason: GLOBAL_OFF.into(), chain });
     }
     chain.push("The global mail server is on.".into());
     let identity = crate::identity::sender_identity_in(&doc, client, from)?;
@@ -76,7 +78,7 @@ pub fn explain(config: &Config, client: Option<&str>, from: Option<&str>) -> Res
     let (route, reason) = resolve_route(config, client, sent_from.as_deref()).map_err(|e| e.to_string())?;
     let Route::Send(server) = route else {
         chain.push(format!("{}{}.", reason[..1].to_uppercase(), &reason[1..]));
-        return Ok(Explanation { sends: false, source: None, server: None, from: sent_from, route: None, candidates: vec![], chain });
+        return Ok(Explanation { sends: false, source: None, server: None, from: sent_from, route: None, candidates: vec![], reason, chain });
     };
     let winner = server.source.strip_prefix("route:").map(String::from);
     let mut candidates = Vec::new();
@@ -111,6 +113,7 @@ pub fn explain(config: &Config, client: Option<&str>, from: Option<&str>) -> Res
         from: sent_from,
         route: winner,
         candidates,
+        reason,
         chain,
     })
 }

@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod secrets;
 pub mod smtp;
 pub mod store;
+pub mod support;
 pub mod transfer;
 pub mod validate;
 

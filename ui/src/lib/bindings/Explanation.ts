@@ -24,6 +24,10 @@ route: string | null,
  */
 candidates: Array<RouteCandidate>, 
 /**
+ * The resolver's own one-line reason (what `route --json` calls `reason`).
+ */
+reason: string, 
+/**
  * Why, in order: one sentence per decision.
  */
 chain: Array<string>, };
