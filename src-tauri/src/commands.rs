@@ -116,3 +116,75 @@ pub fn undo_import(app: State<'_, Postdesk>) -> Result<Form, CommandError> {
     app.undo_import()?;
     Ok(app.form())
 }
+
+// --- Clients, routes, the explainer and the support request (issue 6) ---------------------
+
+#[tauri::command(async)]
+pub fn list_clients(app: State<'_, Postdesk>) -> Result<Vec<postdesk_core::clients::ClientRow>, CommandError> {
+    Ok(app.clients()?)
+}
+
+#[tauri::command(async)]
+pub fn add_client(app: State<'_, Postdesk>, id: String, name: String) -> Result<(), CommandError> {
+    Ok(app.add_client(&id, &name)?)
+}
+
+#[tauri::command(async)]
+pub fn rename_client(app: State<'_, Postdesk>, id: String, name: String) -> Result<(), CommandError> {
+    Ok(app.rename_client(&id, &name)?)
+}
+
+#[tauri::command(async)]
+pub fn remove_client(app: State<'_, Postdesk>, id: String) -> Result<(), CommandError> {
+    Ok(app.remove_client(&id)?)
+}
+
+#[tauri::command(async)]
+pub fn list_routes(app: State<'_, Postdesk>) -> Result<Vec<postdesk_core::clients::RouteRow>, CommandError> {
+    Ok(app.routes()?)
+}
+
+#[tauri::command(async)]
+pub fn add_route(app: State<'_, Postdesk>, name: String, from: String) -> Result<(), CommandError> {
+    Ok(app.add_route(&name, &from)?)
+}
+
+#[tauri::command(async)]
+pub fn remove_route(app: State<'_, Postdesk>, name: String) -> Result<(), CommandError> {
+    Ok(app.remove_route(&name)?)
+}
+
+#[tauri::command(async)]
+pub fn reorder_routes(app: State<'_, Postdesk>, names: Vec<String>) -> Result<(), CommandError> {
+    Ok(app.reorder_routes(&names)?)
+}
+
+#[tauri::command(async)]
+pub fn scope_form(app: State<'_, Postdesk>, prefix: String) -> Result<postdesk_core::clients::ScopeForm, CommandError> {
+    Ok(app.scope_form(&prefix)?)
+}
+
+#[tauri::command(async)]
+pub fn save_scope(
+    app: State<'_, Postdesk>,
+    prefix: String,
+    edits: BTreeMap<String, String>,
+    secrets: Vec<SecretChange>,
+) -> Result<postdesk_core::clients::ScopeForm, CommandError> {
+    Ok(app.save_scope(&prefix, &edits, &secrets)?)
+}
+
+#[tauri::command(async)]
+pub fn explain(app: State<'_, Postdesk>, client: Option<String>, from: Option<String>) -> Result<postdesk_core::explain::Explanation, CommandError> {
+    Ok(app.explain(client.as_deref(), from.as_deref())?)
+}
+
+#[tauri::command(async)]
+pub fn support_preview(app: State<'_, Postdesk>, draft: postdesk_core::support::SupportDraft) -> Result<postdesk_core::support::SupportPreview, CommandError> {
+    Ok(app.support_preview(&draft)?)
+}
+
+#[tauri::command]
+pub async fn send_support(app: State<'_, Postdesk>, preview: postdesk_core::support::SupportPreview) -> Result<Report, CommandError> {
+    Ok(app.send_support(&preview, &mut |_| {}, std::future::pending()).await)
+}

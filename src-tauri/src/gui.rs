@@ -43,7 +43,20 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::import_needs_passphrase,
             crate::commands::preview_import,
             crate::commands::apply_import,
-            crate::commands::undo_import
+            crate::commands::undo_import,
+            crate::commands::list_clients,
+            crate::commands::add_client,
+            crate::commands::rename_client,
+            crate::commands::remove_client,
+            crate::commands::list_routes,
+            crate::commands::add_route,
+            crate::commands::remove_route,
+            crate::commands::reorder_routes,
+            crate::commands::scope_form,
+            crate::commands::save_scope,
+            crate::commands::explain,
+            crate::commands::support_preview,
+            crate::commands::send_support
         ])
         .setup(|app| {
             app.set_menu(app_menu(app.handle())?)?;
