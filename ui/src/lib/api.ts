@@ -7,11 +7,17 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { getCurrentWindow } from '@tauri-apps/api/window';
 import { open as openDialog, save as saveDialog } from '@tauri-apps/plugin-dialog';
 import { load, type Store } from '@tauri-apps/plugin-store';
+import type { ClientRow } from './bindings/ClientRow';
+import type { Explanation } from './bindings/Explanation';
 import type { Form } from './bindings/Form';
 import type { ImportPreview } from './bindings/ImportPreview';
 import type { Problem } from './bindings/Problem';
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
+import type { RouteRow } from './bindings/RouteRow';
+import type { ScopeForm } from './bindings/ScopeForm';
+import type { SupportDraft } from './bindings/SupportDraft';
+import type { SupportPreview } from './bindings/SupportPreview';
 import type { SecretChange } from './bindings/SecretChange';
 import { FILE_FILTERS } from './transfer';
 
@@ -244,4 +250,63 @@ export async function copyText(text: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+// --- Clients, routes, the explainer and the support request -------------------------------
+// (Not in the demo backend: these need the real core.)
+
+export async function listClients(): Promise<ClientRow[]> {
+  return invoke<ClientRow[]>('list_clients');
+}
+
+export async function addClient(id: string, name: string): Promise<void> {
+  return invoke<void>('add_client', { id, name });
+}
+
+export async function renameClient(id: string, name: string): Promise<void> {
+  return invoke<void>('rename_client', { id, name });
+}
+
+export async function removeClient(id: string): Promise<void> {
+  return invoke<void>('remove_client', { id });
+}
+
+export async function listRoutes(): Promise<RouteRow[]> {
+  return invoke<RouteRow[]>('list_routes');
+}
+
+export async function addRoute(name: string, from: string): Promise<void> {
+  return invoke<void>('add_route', { name, from });
+}
+
+export async function removeRoute(name: string): Promise<void> {
+  return invoke<void>('remove_route', { name });
+}
+
+export async function reorderRoutes(names: string[]): Promise<void> {
+  return invoke<void>('reorder_routes', { names });
+}
+
+/** One client's (`client.<ID>`) or route's (`route.<NAME>`) keys with what they inherit. */
+export async function scopeForm(prefix: string): Promise<ScopeForm> {
+  return invoke<ScopeForm>('scope_form', { prefix });
+}
+
+/** Saves edits of one client or route (`""` resets a key to inherited). Rejects with `{ message, problems }`. */
+export async function saveScope(prefix: string, edits: Record<string, string>): Promise<ScopeForm> {
+  return invoke<ScopeForm>('save_scope', { prefix, edits, secrets: [] });
+}
+
+/** Who sends a mail of `client` from `from`, and why. */
+export async function explain(client: string | null, from: string | null): Promise<Explanation> {
+  return invoke<Explanation>('explain', { client, from });
+}
+
+export async function supportPreview(draft: SupportDraft): Promise<SupportPreview> {
+  return invoke<SupportPreview>('support_preview', { draft });
+}
+
+/** Sends exactly the previewed message; resolves with the report whether it went out or not. */
+export async function sendSupport(preview: SupportPreview): Promise<Report> {
+  return invoke<Report>('send_support', { preview });
 }
