@@ -28,7 +28,7 @@ export function filterClients(index: readonly IndexedClient[], query: string): C
 export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, total: number, overscan = 8) {
   const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
   const count = Math.ceil(viewport / rowHeight) + 1;
-  const start = Math.max(0, first - overscan);
+  const start = Math.min(total, Math.max(0, first - overscan));
   const end = Math.min(total, first + count + overscan);
   return { start, end: Math.max(start, end) };
 }
