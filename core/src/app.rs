@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::keys::{self, Key, KeyError, Kind, Scope, SERVER_FIELDS, SUPPORT_FIELDS};
+use crate::keys::{self, Key, KeyError, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
 use crate::model::Config;
 use crate::secrets::{Keychain, Secret, SecretError};
 use crate::store::{Store, StoreError};
@@ -45,6 +45,8 @@ pub struct Form {
     pub redirect_uri: String,
     /// An import can be undone.
     pub can_undo_import: bool,
+    /// The port each receiver protocol uses when `receiver.port` is unset.
+    pub receiver_ports: BTreeMap<String, u16>,
 }
 
 /// A change to one secret from the window: a new value, or `None` to clear it.
@@ -66,7 +68,7 @@ pub const REDIRECT_URI: &str = "http://localhost/postdesk/callback";
 /// Keys shown in the window.
 pub fn form_keys() -> impl Iterator<Item = Key> {
     let scoped = |scope: Scope, table: &'static [keys::Field]| table.iter().map(move |field| Key { scope: scope.clone(), field });
-    scoped(Scope::Global, SERVER_FIELDS).chain(scoped(Scope::Support, SUPPORT_FIELDS))
+    scoped(Scope::Global, SERVER_FIELDS).chain(scoped(Scope::Support, SUPPORT_FIELDS)).chain(scoped(Scope::Receiver, RECEIVER_FIELDS))
 }
 
 /// Every secret key the document refers to (global, each client, each route).
@@ -294,6 +296,7 @@ impl Postdesk {
             keychain_error,
             redirect_uri: REDIRECT_URI.into(),
             can_undo_import: self.can_undo_import(),
+            receiver_ports: crate::model::ReceiverProtocol::ALL.iter().map(|p| (p.as_str().to_string(), p.default_port())).collect(),
         }
     }
 }
