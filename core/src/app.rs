@@ -326,6 +326,33 @@ impl Postdesk {
     }
 }
 
+impl Postdesk {
+    /// Logs in to the receiver mailbox (`receiver-check`, the window's Validate), with the
+    /// window's unsaved values and secrets as they would be saved (none from the CLI).
+    pub async fn receiver_check(
+        &self,
+        edits: &BTreeMap<String, String>,
+        pending: &[SecretChange],
+        progress: &mut (dyn FnMut(crate::diagnosis::Progress) + Send),
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> crate::diagnosis::Report {
+        let base = match self.load() {
+            Ok(c) => c,
+            Err(e) => return crate::mail::config_failure(e.to_string(), progress),
+        };
+        let (config, unparsed) = apply_edits(&base, edits);
+        if !unparsed.is_empty() {
+            let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            return crate::mail::config_failure(error, progress);
+        }
+        let lookup = |key: &str| match pending.iter().find(|c| c.key == key) {
+            Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
+            None => self.secret(key).map_err(|e| e.to_string()),
+        };
+        crate::receiver::check(&config, &lookup, progress, cancel).await
+    }
+}
+
 /// Where the configuration before the last import is kept (secrets: in the keychain).
 const UNDO_FILE: &str = "undo-import.json";
 const UNDO_PREFIX: &str = "undo-import#";
