@@ -204,7 +204,14 @@ async fn imap_greeting(client: &mut ImapClient, t: Duration) -> Result<(String, 
     use imap_proto::{Response, Status};
     let response = match timeout(t, client.read_response()).await {
         Err(_) => return Err("timed out".into()),
-        Ok(Err(e)) => return Err(e.to_string()),
+        Ok(Err(e)) => {
+            let e = e.to_string();
+            // A parse failure quotes what the server sent: show that, not the parser's state.
+            return Err(match e.split_once("during parsing of ") {
+                Some((_, seen)) => format!("not an IMAP greeting: {}", truncate(seen.trim_matches('"').trim_end_matches("\\r\\n"), 120)),
+                None => e,
+            });
+        }
         Ok(Ok(None)) => return Err("the server closed the connection".into()),
         Ok(Ok(Some(r))) => r,
     };
