@@ -110,7 +110,8 @@ async fn attempt(
         return Err(rec.fail_at(Stage::Token, "Microsoft 365 sign-in is not available in this version yet (not signed in)".into()));
     }
     rec.finish(true, prepared.detail.clone());
-    if config.receiver.before_send == Some(true) {
+    // Receive-before-send is for SMTP servers; a sendmail program is not logged in to.
+    if config.receiver.before_send == Some(true) && prepared.server.email_type == EmailType::Smtp {
         receive_before_send(config, secrets, rec).await?;
     }
     let Prepared { server, envelope, message, credentials, .. } = prepared;
