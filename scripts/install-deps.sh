@@ -7,7 +7,7 @@ want=${1:-run}
 pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
       librsvg2-dev libxdo-dev libdbus-1-dev file)
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
-           postfix dovecot-core swaks openssl)
+           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl)
 bench_pkgs=(msmtp swaks hyperfine jq)
 case "$want" in
   test) pkgs+=("${test_pkgs[@]}") ;;

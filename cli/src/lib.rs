@@ -57,6 +57,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Log in to the receiver mailbox (receive-before-send) for real, printing each step.
+    ReceiverCheck {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema of the export format.
     Schema,
     /// Write the configuration to FILE; secrets are left out unless asked for, and then only
@@ -230,6 +235,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             let request = Request { to: vec![to], client, from, timeout: timeout.map(Duration::from_secs), message: None };
             return deliver(app, request, if json { Output::Json } else { Output::Steps });
         }
+        Command::ReceiverCheck { json } => return receiver_check(app, if json { Output::Json } else { Output::Steps }),
         Command::Route { client, from, json } => return route(app, client, &from, json),
         Command::Support { client, subject, preview, json } => return support(app, client, subject, preview, json),
         Command::Schema => println!("{}", serde_json::to_string_pretty(&postdesk_core::transfer::schema()).expect("json")),
@@ -356,9 +362,27 @@ fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let report = runtime.block_on(mail::send(&config, &lookup, request, &mut progress, std::future::pending()));
+    Ok(present(&report, output, "Delivered: the server accepted the message."))
+}
+
+/// `receiver-check`: log in to the receiver mailbox; exit 0 logged in, 1 failed, 2 settings.
+fn receiver_check(app: &Postdesk, output: Output) -> Result<u8, Error> {
+    app.load()?;
+    let mut progress = |p: Progress| {
+        if let (Output::Steps, Progress::Finished { step }) = (output, p) {
+            println!("{}", step_line(&step));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let report = runtime.block_on(app.receiver_check(&Default::default(), &[], &mut progress, std::future::pending()));
+    Ok(present(&report, output, "Logged in: the receiver accepted the username and password."))
+}
+
+/// Prints a diagnosis the way `output` asks and gives its exit code.
+fn present(report: &postdesk_core::diagnosis::Report, output: Output, success: &str) -> u8 {
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
-        Output::Steps if report.ok => println!("\nDelivered: the server accepted the message."),
+        Output::Steps if report.ok => println!("\n{success}"),
         _ => {}
     }
     if let (Some(stage), Some(error)) = (report.failed_stage, &report.error) {
@@ -369,13 +393,13 @@ fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error
                 eprintln!("postdesk: what to do: {hint}");
             }
         }
-        return Ok(match stage {
+        return match stage {
             _ if error.contains("keychain is not available") => EXIT_KEYCHAIN,
             Stage::Config => EXIT_CONFIG,
             _ => EXIT_FAILED,
-        });
+        };
     }
-    Ok(0)
+    0
 }
 
 fn route(app: &Postdesk, client: Option<String>, from: &str, json: bool) -> Result<u8, Error> {

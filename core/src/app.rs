@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::keys::{self, Key, KeyError, Kind, Scope, SERVER_FIELDS, SUPPORT_FIELDS};
+use crate::keys::{self, Key, KeyError, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
 use crate::model::Config;
 use crate::secrets::{Keychain, Secret, SecretError};
 use crate::store::{Store, StoreError};
@@ -45,6 +45,8 @@ pub struct Form {
     pub redirect_uri: String,
     /// An import can be undone.
     pub can_undo_import: bool,
+    /// The port each receiver protocol uses when `receiver.port` is unset.
+    pub receiver_ports: BTreeMap<String, u16>,
 }
 
 /// A change to one secret from the window: a new value, or `None` to clear it.
@@ -66,7 +68,7 @@ pub const REDIRECT_URI: &str = "http://localhost/postdesk/callback";
 /// Keys shown in the window.
 pub fn form_keys() -> impl Iterator<Item = Key> {
     let scoped = |scope: Scope, table: &'static [keys::Field]| table.iter().map(move |field| Key { scope: scope.clone(), field });
-    scoped(Scope::Global, SERVER_FIELDS).chain(scoped(Scope::Support, SUPPORT_FIELDS))
+    scoped(Scope::Global, SERVER_FIELDS).chain(scoped(Scope::Support, SUPPORT_FIELDS)).chain(scoped(Scope::Receiver, RECEIVER_FIELDS))
 }
 
 /// Every secret key the document refers to (global, each client, each route).
@@ -294,6 +296,7 @@ impl Postdesk {
             keychain_error,
             redirect_uri: REDIRECT_URI.into(),
             can_undo_import: self.can_undo_import(),
+            receiver_ports: crate::model::ReceiverProtocol::ALL.iter().map(|p| (p.as_str().to_string(), p.default_port())).collect(),
         }
     }
 }
@@ -320,6 +323,33 @@ impl Postdesk {
             None => self.secret(key).map_err(|e| e.to_string()),
         };
         crate::mail::send(&config, &lookup, request, progress, cancel).await
+    }
+}
+
+impl Postdesk {
+    /// Logs in to the receiver mailbox (`receiver-check`, the window's Validate), with the
+    /// window's unsaved values and secrets as they would be saved (none from the CLI).
+    pub async fn receiver_check(
+        &self,
+        edits: &BTreeMap<String, String>,
+        pending: &[SecretChange],
+        progress: &mut (dyn FnMut(crate::diagnosis::Progress) + Send),
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> crate::diagnosis::Report {
+        let base = match self.load() {
+            Ok(c) => c,
+            Err(e) => return crate::mail::config_failure(e.to_string(), progress),
+        };
+        let (config, unparsed) = apply_edits(&base, edits);
+        if !unparsed.is_empty() {
+            let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            return crate::mail::config_failure(error, progress);
+        }
+        let lookup = |key: &str| match pending.iter().find(|c| c.key == key) {
+            Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
+            None => self.secret(key).map_err(|e| e.to_string()),
+        };
+        crate::receiver::check(&config, &lookup, progress, cancel).await
     }
 }
 

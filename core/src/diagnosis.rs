@@ -10,6 +10,8 @@ use ts_rs::TS;
 #[ts(export)]
 pub enum Stage {
     Config,
+    /// Receive-before-send: logging in to the receiver mailbox before sending.
+    Receiver,
     Dns,
     Connect,
     Banner,
@@ -28,6 +30,7 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Config => "config",
+            Stage::Receiver => "receiver",
             Stage::Dns => "dns",
             Stage::Connect => "connect",
             Stage::Banner => "banner",

@@ -51,7 +51,38 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::Graph, &["404"], "The From mailbox does not exist in this tenant."),
 ];
 
+/// Logging in to an IMAP or POP3 mailbox (`receiver-check`, receive-before-send): rows that
+/// differ from SMTP's; the rest (dns, certificates) falls through to [`HINTS`].
+const RECEIVER_HINTS: &[(Stage, &[&str], &str)] = &[
+    (Stage::Connect, &["refused"], "Nothing listens on that port: check host, protocol and port (IMAP 143 with STARTTLS, IMAPS 993, POP3 110 with STLS, POP3S 995)."),
+    (Stage::Connect, &["timed out"], "A firewall drops the traffic, or the host is wrong."),
+    (Stage::Connect, &["reset", "closed the connection"], "The server closed the connection right after connect: check the port, and ask for this machine's outgoing IP address to be added to the server's allowlist."),
+    (Stage::Banner, &["no greeting"], "The port answers but does not greet: it may expect implicit TLS (IMAPS 993, POP3S 995), or speak another protocol."),
+    (Stage::Banner, &["not an imap", "not a pop3"], "This port does not speak the chosen protocol: check the protocol and the port."),
+    (Stage::Banner, &["bye", "-err"], "The server refuses this client now: retry later, or check the server's IP allowlist."),
+    (Stage::Tls, &["does not offer starttls", "does not offer stls"], "The server does not offer STARTTLS/STLS on this port: choose IMAPS or POP3S (implicit TLS), or enable STARTTLS on the server."),
+    (Stage::Tls, &["no greeting", "timed out", "handshake"], "The TLS handshake did not complete: the port may not speak TLS (993 is IMAPS, 995 is POP3S; 143 and 110 use STARTTLS/STLS)."),
+    (Stage::Auth, &["logindisabled", "plaintext", "cleartext"], "The server refuses a password without encryption: choose IMAP with STARTTLS, IMAPS, POP3 with STLS or POP3S."),
+    (Stage::Auth, &["authenticationfailed", "authentication failed", "[auth]", "invalid", "no response", "-err"], "Username or password not accepted by the mailbox server."),
+];
+
+/// The hint for a receiver (IMAP/POP3) login that failed at `stage`.
+pub fn receiver_hint_for(stage: Stage, error: &str) -> Option<&'static str> {
+    let text = error.to_lowercase();
+    RECEIVER_HINTS
+        .iter()
+        .find(|(s, needles, _)| *s == stage && needles.iter().any(|n| text.contains(n)))
+        .map(|(_, _, hint)| *hint)
+        .or_else(|| if matches!(stage, Stage::Dns | Stage::Tls) { hint_for(stage, error) } else { None })
+}
+
 pub fn hint_for(stage: Stage, error: &str) -> Option<&'static str> {
+    // A failed receive-before-send login reads `<stage>: <error>`.
+    if stage == Stage::Receiver {
+        let (inner, rest) = error.split_once(": ")?;
+        let inner = [Stage::Dns, Stage::Connect, Stage::Banner, Stage::Tls, Stage::Auth].into_iter().find(|s| s.as_str() == inner)?;
+        return receiver_hint_for(inner, rest);
+    }
     let text = error.to_lowercase();
     HINTS
         .iter()
@@ -77,6 +108,19 @@ mod tests {
     fn a_refused_token_is_not_a_wrong_password() {
         let seen = "token rejected: 535 5.7.3 Authentication unsuccessful {\"status\":\"401\"}";
         assert!(hint_for(Stage::Auth, seen).unwrap().contains("access token was refused"));
+    }
+
+    #[test]
+    fn receiver_failures_get_receiver_hints() {
+        assert!(receiver_hint_for(Stage::Connect, "connection refused by 127.0.0.1:993").unwrap().contains("IMAPS 993"));
+        assert!(receiver_hint_for(Stage::Connect, "127.0.0.1:993 closed the connection right after connect (reset)").unwrap().contains("allowlist"));
+        assert!(receiver_hint_for(Stage::Auth, "NO [AUTHENTICATIONFAILED] Authentication failed.").unwrap().contains("not accepted"));
+        assert!(receiver_hint_for(Stage::Auth, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").unwrap().contains("without encryption"));
+        assert!(receiver_hint_for(Stage::Tls, "the server does not offer STLS").unwrap().contains("POP3S"));
+        assert!(receiver_hint_for(Stage::Tls, "the server's certificate has expired").unwrap().contains("renew"));
+        // Inside a send, the receiver step carries the inner stage.
+        assert!(hint_for(Stage::Receiver, "auth: -ERR [AUTH] Authentication failed.").unwrap().contains("mailbox server"));
+        assert_eq!(hint_for(Stage::Receiver, "nonsense"), None);
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub const SECURITY_CHOICES: &[&str] = &["none", "starttls", "tls"];
 pub const AUTH_CHOICES: &[&str] = &["none", "password", "m365-smtp", "m365-graph"];
 pub const FLOW_CHOICES: &[&str] = &["delegated", "app"];
 pub const CLOUD_CHOICES: &[&str] = &["global", "usgov", "usgov-dod", "china"];
+pub const RECEIVER_PROTOCOL_CHOICES: &[&str] = &["imap", "imap-starttls", "imaps", "pop3", "pop3-stls", "pop3s"];
 
 /// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
 pub const SERVER_FIELDS: &[Field] = &[
@@ -97,6 +98,19 @@ pub const SUPPORT_FIELDS: &[Field] = &[
     f("attach_system_info", Kind::Bool, Some("false"), "Attach system information"),
 ];
 
+/// Receive-before-send (`receiver.*`). The port's default depends on the protocol (see
+/// [`Key::effective_in`]), so it has none here.
+pub const RECEIVER_FIELDS: &[Field] = &[
+    f("enabled", Kind::Bool, Some("false"), "Use receiver"),
+    f("protocol", Kind::Enum(RECEIVER_PROTOCOL_CHOICES), Some("imaps"), "Protocol"),
+    f("host", Kind::Host, None, "Receiver server"),
+    f("port", Kind::Port, None, "Port"),
+    f("username", Kind::CommandText, None, "Username"),
+    f("password", Kind::Secret, None, "Password"),
+    f("ca_file", Kind::Path, None, "Extra CA file"),
+    f("before_send", Kind::Bool, Some("false"), "Log in before each send"),
+];
+
 pub const CLIENT_FIELDS: &[Field] = &[
     f("name", Kind::Label, None, "Client name"),
     f("support.address", Kind::Email, None, "Client support address"),
@@ -116,6 +130,7 @@ pub enum Scope {
     Support,
     Client(String),
     Route(String),
+    Receiver,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +159,7 @@ impl Key {
         let (scope, field) = match head {
             "global" => (Scope::Global, find(SERVER_FIELDS, rest)),
             "support" => (Scope::Support, find(SUPPORT_FIELDS, rest)),
+            "receiver" => (Scope::Receiver, find(RECEIVER_FIELDS, rest)),
             "client" | "route" => {
                 let (id, name) = rest.split_once('.').ok_or_else(unknown)?;
                 if !valid_id(id) {
@@ -170,6 +186,7 @@ impl Key {
             Scope::Support => vec!["support".into()],
             Scope::Client(id) => vec!["clients".into(), id.clone()],
             Scope::Route(name) => vec!["routes".into(), name.clone()],
+            Scope::Receiver => vec!["receiver".into()],
         };
         path.extend(self.field.name.split('.').map(String::from));
         path
@@ -215,6 +232,9 @@ impl Key {
                 return parent.effective_in(doc);
             }
         }
+        if self.scope == Scope::Receiver && self.field.name == "port" {
+            return Some(receiver_default_port(doc).to_string());
+        }
         self.field.default.map(String::from)
     }
 
@@ -242,8 +262,15 @@ impl Key {
             Scope::Support => format!("support.{}", self.field.name),
             Scope::Client(id) => format!("client.{id}.{}", self.field.name),
             Scope::Route(n) => format!("route.{n}.{}", self.field.name),
+            Scope::Receiver => format!("receiver.{}", self.field.name),
         }
     }
+}
+
+/// The receiver's port when `receiver.port` is unset: its protocol's well-known port.
+pub fn receiver_default_port(doc: &Value) -> u16 {
+    let protocol = doc.pointer("/receiver/protocol").and_then(Value::as_str).and_then(crate::model::ReceiverProtocol::parse);
+    protocol.unwrap_or_default().default_port()
 }
 
 /// The configuration's JSON form, which keys are read from. Code that reads many keys makes
@@ -326,6 +353,7 @@ pub fn all_keys(config: &Config) -> Vec<Key> {
     };
     scope_keys(Scope::Global, &[SERVER_FIELDS]);
     scope_keys(Scope::Support, &[SUPPORT_FIELDS]);
+    scope_keys(Scope::Receiver, &[RECEIVER_FIELDS]);
     for id in config.clients.keys() {
         scope_keys(Scope::Client(id.clone()), &[CLIENT_FIELDS, SERVER_FIELDS]);
     }
@@ -350,6 +378,9 @@ mod tests {
             ("client.acme.host", "smtp.acme.test"),
             ("client.acme.support.address", "help@acme.test"),
             ("route.billing.from", "*@billing.example.com"),
+            ("receiver.protocol", "pop3-stls"),
+            ("receiver.host", "pop.example.com"),
+            ("receiver.before_send", "true"),
         ] {
             let key = Key::parse(name).unwrap();
             assert_eq!(key.name(), name);
@@ -371,6 +402,21 @@ mod tests {
         assert_eq!(key("client.acme.host").effective(&config).unwrap(), "smtp.example.com");
         assert_eq!(key("client.acme.port").effective(&config).unwrap(), "25");
         assert_eq!(key("client.acme.enabled").effective(&config).unwrap(), "false");
+    }
+
+    #[test]
+    fn receiver_port_defaults_to_the_protocols_port() {
+        let key = |k| Key::parse(k).unwrap();
+        let mut config = Config::default();
+        assert_eq!(key("receiver.port").effective(&config).unwrap(), "993");
+        for (protocol, port) in [("imap", "143"), ("imap-starttls", "143"), ("imaps", "993"), ("pop3", "110"), ("pop3-stls", "110"), ("pop3s", "995")] {
+            config = key("receiver.protocol").write(&config, Some(protocol.into()));
+            assert_eq!(key("receiver.port").effective(&config).unwrap(), port, "{protocol}");
+        }
+        config = key("receiver.port").write(&config, Some(1995.into()));
+        assert_eq!(key("receiver.port").effective(&config).unwrap(), "1995");
+        assert!(key("receiver.password").is_secret());
+        assert!(Key::parse("receiver.tls_verify").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod mail;
 pub mod message;
 pub mod model;
+pub mod receiver;
 pub mod resolve;
 pub mod secrets;
 pub mod smtp;

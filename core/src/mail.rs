@@ -110,6 +110,10 @@ async fn attempt(
         return Err(rec.fail_at(Stage::Token, "Microsoft 365 sign-in is not available in this version yet (not signed in)".into()));
     }
     rec.finish(true, prepared.detail.clone());
+    // Receive-before-send is for SMTP servers; a sendmail program is not logged in to.
+    if config.receiver.before_send == Some(true) && prepared.server.email_type == EmailType::Smtp {
+        receive_before_send(config, secrets, rec).await?;
+    }
     let Prepared { server, envelope, message, credentials, .. } = prepared;
     let reply = match server.email_type {
         EmailType::Sendmail => sendmail(&server, &envelope, &message, rec).await?,
@@ -128,6 +132,33 @@ async fn attempt(
     rec.start(Stage::Delivered);
     rec.finish(true, reply);
     Ok(())
+}
+
+/// The `receiver` step: log in to the receiver mailbox first (receive-before-send). Its own
+/// stages are summed up in the step's detail; a failure reads `<stage>: <error>`.
+async fn receive_before_send(config: &Config, secrets: SecretLookup<'_>, rec: &mut Recorder<'_>) -> Result<(), Failure> {
+    let login = match crate::receiver::login_from(config, secrets) {
+        Ok(Some(login)) => login,
+        Ok(None) => return Ok(()), // receiver off: validation warns that before_send does nothing
+        Err(e) => {
+            rec.start(Stage::Receiver);
+            return Err(rec.fail_at(Stage::Receiver, format!("config: {e}")));
+        }
+    };
+    rec.start(Stage::Receiver);
+    let mut quiet = |_| {};
+    let mut inner = Recorder::new(&mut quiet);
+    let outcome = crate::receiver::log_in(&login, &mut inner).await;
+    let stages = inner.steps.iter().map(|s| format!("{} {} {} ms", s.stage.as_str(), if s.ok { "✓" } else { "✗" }, s.ms)).collect::<Vec<_>>().join(", ");
+    rec.transcript.extend(inner.transcript.iter().map(|l| format!("[receiver] {l}")));
+    let what = format!("{} {}:{} as {}", login.protocol.as_str(), login.host, login.port, login.username);
+    match outcome {
+        Ok(said) => {
+            rec.finish(true, format!("logged in to {what} ({stages})\n{said}"));
+            Ok(())
+        }
+        Err(f) => Err(rec.fail_at(Stage::Receiver, format!("{}: {} ({what}; {stages})", f.stage.as_str(), f.error))),
+    }
 }
 
 struct Prepared {

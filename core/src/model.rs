@@ -28,6 +28,9 @@ pub struct Config {
     /// From-address connectors, by route name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routes: BTreeMap<String, RouteSettings>,
+    /// Receive-before-send: a mailbox to log in to (IMAP or POP3) before sending.
+    #[serde(default, skip_serializing_if = "ReceiverSettings::is_empty")]
+    pub receiver: ReceiverSettings,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             support: SupportSettings::default(),
             clients: BTreeMap::new(),
             routes: BTreeMap::new(),
+            receiver: ReceiverSettings::default(),
         }
     }
 }
@@ -302,4 +306,108 @@ pub struct RouteSettings {
     pub order: Option<u32>,
     #[serde(flatten)]
     pub server: ServerSettings,
+}
+
+/// How Postdesk logs in to the receiver mailbox.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[ts(export)]
+pub enum ReceiverProtocol {
+    /// IMAP without TLS (port 143).
+    #[serde(rename = "imap")]
+    Imap,
+    /// IMAP, upgraded with STARTTLS before logging in (port 143).
+    #[serde(rename = "imap-starttls")]
+    ImapStarttls,
+    /// IMAP over implicit TLS (port 993).
+    #[default]
+    #[serde(rename = "imaps")]
+    Imaps,
+    /// POP3 without TLS (port 110).
+    #[serde(rename = "pop3")]
+    Pop3,
+    /// POP3, upgraded with STLS before logging in (port 110).
+    #[serde(rename = "pop3-stls")]
+    Pop3Stls,
+    /// POP3 over implicit TLS (port 995).
+    #[serde(rename = "pop3s")]
+    Pop3s,
+}
+
+impl ReceiverProtocol {
+    pub const ALL: [ReceiverProtocol; 6] = [
+        ReceiverProtocol::Imap,
+        ReceiverProtocol::ImapStarttls,
+        ReceiverProtocol::Imaps,
+        ReceiverProtocol::Pop3,
+        ReceiverProtocol::Pop3Stls,
+        ReceiverProtocol::Pop3s,
+    ];
+
+    /// The protocol's well-known port.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ReceiverProtocol::Imap | ReceiverProtocol::ImapStarttls => 143,
+            ReceiverProtocol::Imaps => 993,
+            ReceiverProtocol::Pop3 | ReceiverProtocol::Pop3Stls => 110,
+            ReceiverProtocol::Pop3s => 995,
+        }
+    }
+
+    pub fn is_imap(self) -> bool {
+        matches!(self, ReceiverProtocol::Imap | ReceiverProtocol::ImapStarttls | ReceiverProtocol::Imaps)
+    }
+
+    /// The key's text form (`imap-starttls`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiverProtocol::Imap => "imap",
+            ReceiverProtocol::ImapStarttls => "imap-starttls",
+            ReceiverProtocol::Imaps => "imaps",
+            ReceiverProtocol::Pop3 => "pop3",
+            ReceiverProtocol::Pop3Stls => "pop3-stls",
+            ReceiverProtocol::Pop3s => "pop3s",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReceiverProtocol> {
+        ReceiverProtocol::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+/// Receive-before-send (`receiver.*`): some servers take mail only from a client that has
+/// just logged in to a mailbox. The password is a keychain secret (`receiver.password`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct ReceiverSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub protocol: Option<ReceiverProtocol>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub host: Option<String>,
+    /// Unset: the protocol's port (143, 993, 110, 995).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub username: Option<String>,
+    /// Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ca_file: Option<String>,
+    /// Log in before every send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub before_send: Option<bool>,
+}
+
+impl ReceiverSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == ReceiverSettings::default()
+    }
 }

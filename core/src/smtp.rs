@@ -54,7 +54,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(stage: Stage, error: impl Into<String>) -> Failure {
+    pub(crate) fn new(stage: Stage, error: impl Into<String>) -> Failure {
         Failure { stage, error: error.into() }
     }
 }
@@ -86,7 +86,7 @@ impl<'a> Recorder<'a> {
 
     /// Ends the running step as failed at `stage` (which may differ, e.g. a reset seen while
     /// waiting for the banner is a `connect` failure).
-    fn fail(&mut self, failure: Failure) -> Failure {
+    pub(crate) fn fail(&mut self, failure: Failure) -> Failure {
         if let Some((_, t0)) = self.current.take() {
             let step = Step { stage: failure.stage, ok: false, ms: t0.elapsed().as_millis() as u64, detail: failure.error.clone() };
             (self.progress)(Progress::Finished { step: step.clone() });
@@ -96,7 +96,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// Runs one step: starts it, awaits `work`, records success with the detail it returns.
-    async fn step<T>(&mut self, stage: Stage, work: impl std::future::Future<Output = Result<(T, String), Failure>>) -> Result<T, Failure> {
+    pub(crate) async fn step<T>(&mut self, stage: Stage, work: impl std::future::Future<Output = Result<(T, String), Failure>>) -> Result<T, Failure> {
         self.start(stage);
         match work.await {
             Ok((value, detail)) => {
@@ -108,7 +108,7 @@ impl<'a> Recorder<'a> {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A reply: code and text lines.
@@ -141,7 +141,7 @@ struct Session<'r, 'a> {
 /// our EHLO until that ticket is ACKed, which otherwise costs ~40 ms. Sending puts Linux back
 /// into delayed-ACK mode, so this is set after each command is written.
 #[cfg(target_os = "linux")]
-fn quick_ack(fd: Option<i32>) {
+pub(crate) fn quick_ack(fd: Option<i32>) {
     if let Some(fd) = fd {
         // SAFETY: `fd` is the session's connected TCP socket, alive as long as the session.
         let socket = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
@@ -150,7 +150,7 @@ fn quick_ack(fd: Option<i32>) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn quick_ack(_fd: Option<i32>) {}
+pub(crate) fn quick_ack(_fd: Option<i32>) {}
 
 const MAX_LINE: usize = 4096;
 const MAX_LINES: usize = 200;
@@ -218,7 +218,7 @@ impl Session<'_, '_> {
     }
 }
 
-fn io_failure(stage: Stage, e: &std::io::Error) -> Failure {
+pub(crate) fn io_failure(stage: Stage, e: &std::io::Error) -> Failure {
     use std::io::ErrorKind::*;
     let what = match e.kind() {
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => "the server closed the connection (reset)".to_string(),
@@ -270,39 +270,8 @@ pub async fn send(endpoint: &Endpoint, credentials: Option<&Credentials>, envelo
     let t = endpoint.timeout;
     let secs = t.as_secs_f32();
 
-    let addrs: Vec<SocketAddr> = rec
-        .step(Stage::Dns, async {
-            let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
-            let found = timeout(t, tokio::net::lookup_host((host, endpoint.port))).await;
-            let addrs: Vec<SocketAddr> = match found {
-                Err(_) => return Err(Failure::new(Stage::Dns, format!("timed out after {secs:.0} s resolving {host}"))),
-                Ok(Err(e)) => return Err(Failure::new(Stage::Dns, format!("{host} does not resolve ({e})"))),
-                Ok(Ok(a)) => a.collect(),
-            };
-            if addrs.is_empty() {
-                return Err(Failure::new(Stage::Dns, format!("{host} has no address")));
-            }
-            let shown = addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
-            Ok((addrs, shown))
-        })
-        .await?;
-
-    // One deadline for all addresses, so a black-holed host costs the timeout once.
-    let (tcp, peer) = rec
-        .step(Stage::Connect, async {
-            let deadline = tokio::time::Instant::now() + t;
-            let mut last = String::new();
-            for addr in &addrs {
-                match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
-                    Ok(Ok(s)) => return Ok(((s, *addr), addr.to_string())),
-                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => last = format!("connection refused by {addr}"),
-                    Ok(Err(e)) => last = format!("{addr}: {e}"),
-                    Err(_) => return Err(Failure::new(Stage::Connect, format!("connection to {addr} timed out after {secs:.0} s"))),
-                }
-            }
-            Err(Failure::new(Stage::Connect, last))
-        })
-        .await?;
+    let addrs = resolve(rec, &endpoint.host, endpoint.port, t).await?;
+    let (tcp, peer) = connect(rec, &addrs, t).await?;
     let _ = tcp.set_nodelay(true);
     let local = tcp.local_addr().ok();
     #[cfg(unix)]
@@ -428,9 +397,49 @@ pub async fn send(endpoint: &Endpoint, credentials: Option<&Credentials>, envelo
     Ok(done.raw())
 }
 
+/// The `dns` step: every address of `host`, under the timeout.
+pub(crate) async fn resolve(rec: &mut Recorder<'_>, host: &str, port: u16, t: Duration) -> Result<Vec<SocketAddr>, Failure> {
+    let secs = t.as_secs_f32();
+    rec.step(Stage::Dns, async {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let found = timeout(t, tokio::net::lookup_host((host, port))).await;
+        let addrs: Vec<SocketAddr> = match found {
+            Err(_) => return Err(Failure::new(Stage::Dns, format!("timed out after {secs:.0} s resolving {host}"))),
+            Ok(Err(e)) => return Err(Failure::new(Stage::Dns, format!("{host} does not resolve ({e})"))),
+            Ok(Ok(a)) => a.collect(),
+        };
+        if addrs.is_empty() {
+            return Err(Failure::new(Stage::Dns, format!("{host} has no address")));
+        }
+        let shown = addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+        Ok((addrs, shown))
+    })
+    .await
+}
+
+/// The `connect` step: one deadline for all addresses, so a black-holed host costs the
+/// timeout once.
+pub(crate) async fn connect(rec: &mut Recorder<'_>, addrs: &[SocketAddr], t: Duration) -> Result<(TcpStream, SocketAddr), Failure> {
+    let secs = t.as_secs_f32();
+    rec.step(Stage::Connect, async {
+        let deadline = tokio::time::Instant::now() + t;
+        let mut last = String::new();
+        for addr in addrs {
+            match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => return Ok(((s, *addr), addr.to_string())),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => last = format!("connection refused by {addr}"),
+                Ok(Err(e)) => last = format!("{addr}: {e}"),
+                Err(_) => return Err(Failure::new(Stage::Connect, format!("connection to {addr} timed out after {secs:.0} s"))),
+            }
+        }
+        Err(Failure::new(Stage::Connect, last))
+    })
+    .await
+}
+
 impl Recorder<'_> {
     /// A failure before its step was started (e.g. an unreadable CA file).
-    fn fail_now(&mut self, stage: Stage, error: String) -> Failure {
+    pub(crate) fn fail_now(&mut self, stage: Stage, error: String) -> Failure {
         self.start(stage);
         self.fail(Failure::new(stage, error))
     }
@@ -552,7 +561,7 @@ fn dot_stuff(message: &[u8]) -> Vec<u8> {
 
 /// TLS client settings for one server: OS roots plus an optional CA file, or no checks at all
 /// when the admin turned verification off for this server.
-struct TlsSetup {
+pub(crate) struct TlsSetup {
     config: Arc<rustls::ClientConfig>,
     name: ServerName<'static>,
     verify: bool,
@@ -564,7 +573,7 @@ fn native_roots() -> &'static [CertificateDer<'static>] {
 }
 
 impl TlsSetup {
-    fn new(ep: &Endpoint) -> Result<TlsSetup, String> {
+    pub(crate) fn new(ep: &Endpoint) -> Result<TlsSetup, String> {
         let host = ep.host.trim_start_matches('[').trim_end_matches(']').to_string();
         let name = ServerName::try_from(host).map_err(|e| format!("{} cannot be checked against a certificate: {e}", ep.host))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -591,7 +600,7 @@ impl TlsSetup {
         Ok(TlsSetup { config: Arc::new(config), name, verify: ep.tls_verify })
     }
 
-    async fn handshake(&self, io: Box<dyn Io>, t: Duration) -> Result<(Box<dyn Io>, String), Failure> {
+    pub(crate) async fn handshake(&self, io: Box<dyn Io>, t: Duration) -> Result<(Box<dyn Io>, String), Failure> {
         let connector = tokio_rustls::TlsConnector::from(self.config.clone());
         let stream = match timeout(t, connector.connect(self.name.clone(), io)).await {
             Err(_) => return Err(Failure::new(Stage::Tls, format!("TLS handshake timed out after {:.0} s", t.as_secs_f32()))),

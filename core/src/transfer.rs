@@ -385,6 +385,28 @@ mod tests {
     }
 
     #[test]
+    fn receiver_section_round_trips_and_its_password_travels_only_encrypted() {
+        let pairs = [("receiver.enabled", "true"), ("receiver.protocol", "pop3s"), ("receiver.host", "pop.example.com"), ("receiver.username", "it@example.com"), ("receiver.before_send", "true")];
+        let config = crate::app::apply_edits(&sample(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0;
+        let secrets = BTreeMap::from([("receiver.password".to_string(), Secret::new("canary-Receiver-7"))]);
+        let text = export(&config, &secrets, None).unwrap();
+        assert!(text.contains("\"receiver\": {") && !text.contains("canary-Receiver-7"), "{text}");
+        let (parsed, _, missing) = parse(text.as_bytes(), None, today()).unwrap();
+        assert_eq!(parsed, config);
+        assert_eq!(missing, ["receiver.password"]);
+        let pass = Secret::new("a long passphrase");
+        let text = export(&config, &secrets, Some(&pass)).unwrap();
+        assert!(!text.contains("canary-Receiver-7"));
+        let (_, carried, _) = parse(text.as_bytes(), Some(&pass), today()).unwrap();
+        assert_eq!(carried, [("receiver.password".to_string(), Secret::new("canary-Receiver-7"))]);
+        // Unknown and invalid receiver keys are named like any other.
+        let unknown = br#"{"format":"postdesk-config","version":1,"receiver":{"hots":"x"},"secrets":{"needed":[]}}"#;
+        assert_eq!(parse(unknown, None, today()).unwrap_err()[0].key, "receiver.hots");
+        let bad = br#"{"format":"postdesk-config","version":1,"receiver":{"protocol":"smtp"},"secrets":{"needed":[]}}"#;
+        assert_eq!(parse(bad, None, today()).unwrap_err()[0].key, "receiver.protocol");
+    }
+
+    #[test]
     fn hostile_inputs_get_clear_errors() {
         let key_of = |bytes: &[u8]| parse(bytes, None, today()).unwrap_err()[0].clone();
         let dup = br#"{"format":"postdesk-config","version":1,"global":{"host":"a.example","host":"b.example"},"secrets":{"needed":[]}}"#;
@@ -425,7 +447,7 @@ mod tests {
         let s = schema();
         assert_eq!(s["$id"], SCHEMA_ID);
         let props = &s["properties"];
-        for key in ["$schema", "format", "version", "global", "support", "clients", "routes", "secrets"] {
+        for key in ["$schema", "format", "version", "global", "support", "clients", "routes", "receiver", "secrets"] {
             assert!(props.get(key).is_some(), "schema lacks {key}: {s}");
         }
     }

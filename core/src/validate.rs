@@ -9,7 +9,7 @@ use time::Date;
 use ts_rs::TS;
 
 use crate::keys::{all_keys, Key, Kind, Scope};
-use crate::model::{AuthMethod, Config, M365Flow, Security};
+use crate::model::{AuthMethod, Config, M365Flow, ReceiverProtocol, Security};
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
 #[serde(rename_all = "lowercase")]
@@ -83,6 +83,7 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
             problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
         }
     }
+    check_receiver(config, ctx, &mut problems);
     if config.support.allow_client_address != Some(true) {
         for (id, client) in &config.clients {
             if client.support.address.is_some() {
@@ -104,7 +105,7 @@ fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
     let scope_key = match &key.scope {
         Scope::Client(id) => format!("client.{id}.utf8_headers"),
         Scope::Route(n) => format!("route.{n}.utf8_headers"),
-        Scope::Global | Scope::Support => "global.utf8_headers".into(),
+        Scope::Global | Scope::Support | Scope::Receiver => "global.utf8_headers".into(),
     };
     effective(doc, &scope_key).as_deref() == Some("true")
 }
@@ -189,6 +190,31 @@ fn check_server(doc: &serde_json::Value, prefix: &str, scope: &Scope, ctx: &Cont
                 out.push(Problem::new(k("m365.secret_expires"), Severity::Warning, format!("the client secret expires in {days} days ({expires}): create a new one in Entra")));
             }
         }
+    }
+}
+
+/// Receive-before-send: what logging in to the mailbox needs.
+fn check_receiver(config: &Config, ctx: &Context, out: &mut Vec<Problem>) {
+    let r = &config.receiver;
+    if r.enabled != Some(true) {
+        if r.before_send == Some(true) {
+            out.push(Problem::new("receiver.before_send", Severity::Warning, "has no effect while receiver.enabled is off"));
+        }
+        return;
+    }
+    if r.host.is_none() {
+        out.push(Problem::new("receiver.host", Severity::Missing, "required when the receiver is used"));
+    }
+    if r.username.is_none() {
+        out.push(Problem::new("receiver.username", Severity::Missing, "required when the receiver is used"));
+    }
+    if let Some(set) = &ctx.secrets_set {
+        if !set.contains("receiver.password") {
+            out.push(Problem::new("receiver.password", Severity::Missing, "not set: enter it under Security (or run `postdesk secret set`)"));
+        }
+    }
+    if matches!(r.protocol, Some(ReceiverProtocol::Imap | ReceiverProtocol::Pop3)) {
+        out.push(Problem::new("receiver.protocol", Severity::Warning, "the password is sent unencrypted: choose a protocol with TLS or STARTTLS/STLS"));
     }
 }
 
@@ -488,6 +514,34 @@ mod tests {
         assert_eq!(keys_of(&problems, Severity::Missing), ["global.password", "global.username"]);
         let with_secret = Context { secrets_set: Some(["global.password".to_string()].into()), ..ctx() };
         assert_eq!(keys_of(&validate(&config, &with_secret), Severity::Missing), ["global.username"]);
+    }
+
+    #[test]
+    fn receiver_needs_host_username_and_password_when_enabled() {
+        let config = config_with(&[("receiver.enabled", "true")]);
+        let problems = validate(&config, &ctx());
+        assert_eq!(keys_of(&problems, Severity::Missing), ["receiver.host", "receiver.password", "receiver.username"]);
+        let config = config_with(&[
+            ("receiver.enabled", "true"),
+            ("receiver.protocol", "pop3"),
+            ("receiver.host", "pop.example.com"),
+            ("receiver.username", "it@example.com"),
+        ]);
+        let with_secret = Context { secrets_set: Some(["receiver.password".to_string()].into()), ..ctx() };
+        let problems = validate(&config, &with_secret);
+        assert!(keys_of(&problems, Severity::Missing).is_empty(), "{problems:?}");
+        assert_eq!(keys_of(&problems, Severity::Warning), ["receiver.protocol"]);
+        // Off: nothing is required, but "before each send" would silently do nothing.
+        let problems = validate(&config_with(&[("receiver.before_send", "true")]), &ctx());
+        assert_eq!(keys_of(&problems, Severity::Warning), ["receiver.before_send"]);
+        assert!(keys_of(&problems, Severity::Missing).is_empty());
+    }
+
+    #[test]
+    fn receiver_values_are_checked_by_kind_and_named() {
+        let config = config_with(&[("receiver.host", "bad..host"), ("receiver.ca_file", "relative.pem"), ("receiver.username", "a\u{7}b")]);
+        let problems = validate(&config, &ctx());
+        assert_eq!(keys_of(&problems, Severity::Error), ["receiver.ca_file", "receiver.host", "receiver.username"]);
     }
 
     #[test]

@@ -81,6 +81,38 @@ pub fn cancel_test_mail(running: State<'_, RunningTest>) {
     }
 }
 
+/// The running receiver check's cancel switch (apart from the test mail's).
+#[derive(Default)]
+pub struct RunningReceiverCheck(Mutex<Option<oneshot::Sender<()>>>);
+
+#[tauri::command]
+pub async fn receiver_check(
+    app: State<'_, Postdesk>,
+    running: State<'_, RunningReceiverCheck>,
+    edits: BTreeMap<String, String>,
+    secrets: Vec<SecretChange>,
+    on_progress: Channel<Progress>,
+) -> Result<Report, CommandError> {
+    let (cancel_tx, cancel_rx) = oneshot::channel();
+    *running.0.lock().expect("lock") = Some(cancel_tx);
+    let cancel = async {
+        if cancel_rx.await.is_err() {
+            std::future::pending::<()>().await
+        }
+    };
+    let mut progress = |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    Ok(app.receiver_check(&edits, &secrets, &mut progress, cancel).await)
+}
+
+#[tauri::command]
+pub fn cancel_receiver_check(running: State<'_, RunningReceiverCheck>) {
+    if let Some(cancel) = running.0.lock().expect("lock").take() {
+        let _ = cancel.send(());
+    }
+}
+
 fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {
     p.filter(|p| !p.is_empty()).map(postdesk_core::Secret::new)
 }

@@ -33,6 +33,7 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
         .plugin(tauri_plugin_dialog::init())
         .manage(Postdesk::open(&data_dir))
         .manage(crate::commands::RunningTest::default())
+        .manage(crate::commands::RunningReceiverCheck::default())
         .invoke_handler(tauri::generate_handler![
             crate::commands::load_form,
             crate::commands::preview,
@@ -56,7 +57,9 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::save_scope,
             crate::commands::explain,
             crate::commands::support_preview,
-            crate::commands::send_support
+            crate::commands::send_support,
+            crate::commands::receiver_check,
+            crate::commands::cancel_receiver_check
         ])
         .setup(|app| {
             app.set_menu(app_menu(app.handle())?)?;

@@ -158,5 +158,22 @@ printf 'From: it@example.test\nTo: sm@example.test\nSubject: %s\n\nhello\n' "$m"
   /usr/sbin/sendmail -C "$MAIL_DIR/postfix" -t -i 2>/dev/null
 check "sendmail -C DIR/postfix: message posted locally lands in the sink" in_sink "$m"
 
+# Dovecot's mailbox ports (receive-before-send).
+greet() { local line=; exec 3<>"/dev/tcp/$H/$1" || return 1; IFS= read -r -t 5 line <&3; exec 3<&- 3>&-; echo "$line"; }
+check "imap: greets with * OK" has "$(greet "$MAIL_IMAP_PORT")" '^\* OK'
+check "pop3: greets with +OK" has "$(greet "$MAIL_POP3_PORT")" '^\+OK'
+out=$(printf 'a LOGIN %s %s\r\nb LOGOUT\r\n' "$MAIL_USER" "$MAIL_PASSWORD" | timeout 5 openssl s_client -quiet -connect "$H:$MAIL_IMAPS_PORT" -CAfile "$MAIL_CA_FILE" -verify_return_error 2>&1)
+check "imaps: LOGIN with the right password" has "$out" "^a OK"
+out=$(printf 'a LOGIN %s wrong\r\nb LOGOUT\r\n' "$MAIL_USER" | timeout 5 openssl s_client -quiet -starttls imap -connect "$H:$MAIL_IMAP_PORT" -CAfile "$MAIL_CA_FILE" 2>&1)
+check "imap STARTTLS: a wrong password gets NO [AUTHENTICATIONFAILED]" has "$out" "a NO \[AUTHENTICATIONFAILED\]"
+out=$(printf 'USER %s\r\nPASS %s\r\nQUIT\r\n' "$MAIL_USER" "$MAIL_PASSWORD" | timeout 5 openssl s_client -quiet -connect "$H:$MAIL_POP3S_PORT" -CAfile "$MAIL_CA_FILE" -verify_return_error 2>&1)
+check "pop3s: USER/PASS with the right password" has "$out" "\+OK Logged in"
+out=$(printf 'USER %s\r\nPASS wrong\r\nQUIT\r\n' "$MAIL_USER" | timeout 5 openssl s_client -quiet -starttls pop3 -connect "$H:$MAIL_POP3_PORT" -CAfile "$MAIL_CA_FILE" 2>&1 | tr -d '\000')
+check "pop3 STLS: a wrong password gets -ERR [AUTH]" has "$out" "-ERR \[AUTH\]"
+for p in "$MAIL_IMAPS_BADCERT_PORT" "$MAIL_POP3S_BADCERT_PORT"; do
+  out=$(echo | timeout 5 openssl s_client -connect "$MAIL_BADCERT_HOST:$p" -CAfile "$MAIL_CA_FILE" 2>&1)
+  check "badcert $p: serves the wrong.example certificate" has "$out" "CN ?= ?wrong.example"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

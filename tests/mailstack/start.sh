@@ -57,7 +57,7 @@ SMALL_LIMIT=2000
 START_TIMEOUT=${MAILSTACK_START_TIMEOUT:-15}
 
 # Fresh state every start, except the TLS material which is kept while still usable.
-rm -rf "$DIR/postfix" "$DIR/spool" "$DIR/data" "$DIR/dovecot" "$DIR/sink" \
+rm -rf "$DIR/postfix" "$DIR/spool" "$DIR/data" "$DIR/dovecot" "$DIR/sink" "$DIR/home" \
        "$DIR/env" "$DIR/maillog" "$DIR/dovecot.log" "$DIR/dovecot.conf" "$DIR/daemons.out"
 mkdir -p "$DIR/postfix" "$DIR/spool" "$DIR/data" "$DIR/dovecot" "$DIR/tls" \
          "$DIR/sink/Maildir/new" "$DIR/sink/Maildir/cur" "$DIR/sink/Maildir/tmp"
@@ -150,6 +150,10 @@ chmod 644 "$DIR/ca.pem" "$DIR"/tls/*.pem
 # ---------------------------------------------------------------- ports
 # Eight consecutive-ish free TCP ports from a random base in 20000-31999 (below Linux's
 # ephemeral range 32768+). "Free" = no socket in /proc/net/tcp{,6} uses the port.
+# 8 Postfix ports, then 6 Dovecot mailbox ports (IMAP, IMAPS, POP3, POP3S, and IMAPS/POP3S
+# with the wrong-host certificate on BADCERT_IP).
+NPORTS=14
+BADCERT_IP=127.0.0.2
 used_ports() {
   local hex
   for hex in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:/ { split($2, a, ":"); print a[2] }'); do
@@ -162,31 +166,44 @@ pick_ports() {
   base=${MAILSTACK_PORT_BASE:-$((20000 + RANDOM % 11900))}
   MAILSTACK_PORT_BASE=   # a retry takes a random base
   PORTS=()
-  for ((p = base; p < base + 100 && ${#PORTS[@]} < 8; p++)); do
+  for ((p = base; p < base + 100 && ${#PORTS[@]} < NPORTS; p++)); do
     [[ $used == *" $p "* ]] || PORTS+=("$p")
   done
-  [ ${#PORTS[@]} -eq 8 ] || die "could not find 8 free ports near $base"
+  [ ${#PORTS[@]} -eq $NPORTS ] || die "could not find $NPORTS free ports near $base"
 }
 
 # ---------------------------------------------------------------- Dovecot (SASL only)
 write_dovecot() {
   mkdir -p "$DIR/dovecot/state"
   # user:password:uid:gid:gecos:home:shell:extra fields
-  printf '%s:{PLAIN}%s:65534:65534::/nonexistent::nodelay=y\n' "$MAIL_USER" "$MAIL_PASSWORD" \
+  # The user's home holds its Maildir (IMAP/POP3 logins open it).
+  mkdir -p "$DIR/home"
+  chown 65534:65534 "$DIR/home"
+  printf '%s:{PLAIN}%s:65534:65534::%s::nodelay=y\n' "$MAIL_USER" "$MAIL_PASSWORD" "$DIR/home" \
     >"$DIR/dovecot/users"
   chown root:dovecot "$DIR/dovecot/users"
   chmod 640 "$DIR/dovecot/users"
   cat >"$DIR/dovecot.conf" <<EOF
-# Dovecot 2.3 for Postdesk's tests: only the auth service, as Postfix's SASL server.
+# Dovecot 2.3 for Postdesk's tests: Postfix's SASL server, and the mailbox that the
+# receive-before-send login (IMAP, POP3) goes to.
 # Written by tests/mailstack/start.sh; nothing here is read from /etc/dovecot.
-protocols = none
+protocols = imap pop3
 base_dir = $DIR/dovecot
 state_dir = $DIR/dovecot/state
 instance_name = postdesk-mailstack
 log_path = $DIR/dovecot.log
 info_log_path = $DIR/dovecot.log
 debug_log_path = $DIR/dovecot.log
-ssl = no
+# TLS for IMAP/POP3: STARTTLS/STLS on the plain ports, implicit on imaps/pop3s. Connections
+# to $BADCERT_IP get the certificate for wrong.example (signed by the test CA).
+ssl = yes
+ssl_cert = <$DIR/tls/server.pem
+ssl_key = <$DIR/tls/server.key
+local $BADCERT_IP {
+  ssl_cert = <$DIR/tls/wrong.pem
+  ssl_key = <$DIR/tls/wrong.key
+}
+mail_location = maildir:~/Maildir
 # Postfix only offers AUTH after STARTTLS (smtpd_tls_auth_only) and tells Dovecot so.
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -233,6 +250,39 @@ userdb {
 #   active_attribute = active
 #   active_value = true
 # (keep the passwd-file passdb above with "mechanisms = plain login" then).
+
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${PORTS[8]}
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = ${PORTS[9]}
+    ssl = yes
+  }
+  inet_listener imaps_badcert {
+    address = $BADCERT_IP
+    port = ${PORTS[12]}
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${PORTS[10]}
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = ${PORTS[11]}
+    ssl = yes
+  }
+  inet_listener pop3s_badcert {
+    address = $BADCERT_IP
+    port = ${PORTS[13]}
+    ssl = yes
+  }
+}
 
 service auth {
   # Postfix's smtpd_sasl_path points here.
@@ -388,9 +438,23 @@ banner_tls() {
   out=$(printf 'QUIT\r\n' | timeout 3 openssl s_client -quiet -connect "127.0.0.1:$1" 2>/dev/null) || true
   [[ $out == 220* ]]
 }
+# "* OK" (IMAP) or "+OK" (POP3) greeting on a plain Dovecot port.
+greeting_plain() {
+  local line=
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  IFS= read -r -t 2 line <&3 || true
+  exec 3<&- 3>&-
+  [[ $line == "$2"* ]]
+}
 wait_ready() {
   local deadline=$((SECONDS + START_TIMEOUT)) p i
+  # Dovecot binds all its listeners at start: the plain ones answering is enough.
+  until greeting_plain "${PORTS[8]}" '* OK' && greeting_plain "${PORTS[10]}" '+OK'; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
   for i in "${!PORTS[@]}"; do
+    [ "$i" -lt 8 ] || break
     p=${PORTS[$i]}
     while :; do
       if [ "$i" -eq 2 ]; then banner_tls "$p" && break; else banner_plain "$p" && break; fi
@@ -423,17 +487,16 @@ start_daemons() {
   fi
 }
 
-write_dovecot
 ok=
 for attempt in 1 2 3; do
   pick_ports
+  write_dovecot
   write_postfix
   if start_daemons && wait_ready; then ok=1; break; fi
   echo "mailstack: start attempt $attempt failed (ports ${PORTS[*]})" >&2
   tail -n 20 "$DIR/daemons.out" "$DIR/maillog" "$DIR/dovecot.log" >&2 2>/dev/null || true
   MAILSTACK_REAP_WAIT=0 "$HERE/stop.sh" "$DIR" >/dev/null 2>&1 || true
   rm -rf "$DIR/spool" "$DIR/dovecot/"*.pid && mkdir -p "$DIR/spool"
-  write_dovecot
 done
 [ -n "$ok" ] || die "could not start the mail stack in $DIR"
 
@@ -449,6 +512,13 @@ MAIL_NOTLS_PORT=${PORTS[5]}
 MAIL_NOUTF8_PORT=${PORTS[6]}
 MAIL_SMALL_PORT=${PORTS[7]}
 MAIL_SMALL_LIMIT=$SMALL_LIMIT
+MAIL_IMAP_PORT=${PORTS[8]}
+MAIL_IMAPS_PORT=${PORTS[9]}
+MAIL_POP3_PORT=${PORTS[10]}
+MAIL_POP3S_PORT=${PORTS[11]}
+MAIL_BADCERT_HOST=$BADCERT_IP
+MAIL_IMAPS_BADCERT_PORT=${PORTS[12]}
+MAIL_POP3S_BADCERT_PORT=${PORTS[13]}
 MAIL_USER=$MAIL_USER
 MAIL_PASSWORD=$MAIL_PASSWORD
 MAIL_DOMAIN=example.test

@@ -52,6 +52,13 @@ export interface Backend {
   applyImport(path: string, passphrase: string | null): Promise<Form>;
   /** Restores the settings (and secrets) from before the last import. */
   undoImport(): Promise<Form>;
+  /**
+   * Logs in to the receiver mailbox with the saved settings plus these edits and secret
+   * changes (nothing is saved). Resolves with the report whether the login worked or not.
+   */
+  receiverCheck(edits: Record<string, string>, secrets: SecretChange[], onProgress: (p: Progress) => void): Promise<Report>;
+  /** Stops the running receiver check; it then resolves with a failed report ("Cancelled"). */
+  cancelReceiverCheck(): Promise<void>;
 }
 
 const tauri: Backend = {
@@ -69,6 +76,12 @@ const tauri: Backend = {
   previewImport: (path, passphrase) => invoke<ImportPreview>('preview_import', { path, passphrase }),
   applyImport: (path, passphrase) => invoke<Form>('apply_import', { path, passphrase }),
   undoImport: () => invoke<Form>('undo_import'),
+  receiverCheck: (edits, secrets, onProgress) => {
+    const channel = new Channel<Progress>();
+    channel.onmessage = onProgress;
+    return invoke<Report>('receiver_check', { edits, secrets, onProgress: channel });
+  },
+  cancelReceiverCheck: () => invoke<void>('cancel_receiver_check'),
 };
 
 function inTauri(): boolean {
@@ -109,6 +122,18 @@ export async function testMail(
 
 export async function cancelTestMail(): Promise<void> {
   return (await backend()).cancelTestMail();
+}
+
+export async function receiverCheck(
+  edits: Record<string, string>,
+  secrets: SecretChange[],
+  onProgress: (p: Progress) => void,
+): Promise<Report> {
+  return (await backend()).receiverCheck(edits, secrets, onProgress);
+}
+
+export async function cancelReceiverCheck(): Promise<void> {
+  return (await backend()).cancelReceiverCheck();
 }
 
 export async function exportConfig(path: string, passphrase: string | null): Promise<void> {

@@ -270,6 +270,7 @@ export function createDemoBackend(): Backend {
     keychain_error: null,
     redirect_uri: 'http://localhost/postdesk/callback',
     can_undo_import: undo !== null,
+    receiver_ports: { imap: 143, 'imap-starttls': 143, imaps: 993, pop3: 110, 'pop3-stls': 110, pop3s: 995 },
   });
   const later = <T>(v: T) => new Promise<T>((r) => setTimeout(() => r(v), 60));
   let cancel = false;
@@ -296,6 +297,31 @@ export function createDemoBackend(): Backend {
     cancelTestMail: async () => {
       cancel = true;
     },
+    receiverCheck: async (edits, changes, onProgress) => {
+      const v = apply(edits);
+      const s = secretsAfter(changes);
+      const get = (k: string) => (v[k] ?? '') || (DEFAULTS[k] ?? '');
+      const protocol = get('receiver.protocol') || 'imaps';
+      const server: ServerSummary = { host: get('receiver.host'), port: 993, security: protocol, auth: 'password', source: 'receiver' };
+      const steps: Step[] = [];
+      const step = async (stage: Stage, ok: boolean, detail: string) => {
+        onProgress({ kind: 'started', stage });
+        await later(null);
+        const done = mkStep(stage, ok, 60, detail);
+        steps.push(done);
+        onProgress({ kind: 'finished', step: done });
+      };
+      await step('config', true, `${protocol} ${server.host}:${server.port}`);
+      await step('dns', true, '192.0.2.143');
+      await step('connect', true, `192.0.2.143:${server.port}`);
+      if (!s['receiver.password']) {
+        await step('auth', false, 'NO [AUTHENTICATIONFAILED] Authentication failed.');
+        return { ok: false, server, steps, failed_stage: 'auth', error: 'NO [AUTHENTICATIONFAILED] Authentication failed.', hint: 'Username or password not accepted by the mailbox server.', transcript: [] };
+      }
+      await step('auth', true, 'LOGIN: OK (demo)');
+      return { ok: true, server, steps, failed_stage: null, error: null, hint: null, transcript: [] };
+    },
+    cancelReceiverCheck: async () => {},
     exportConfig: async (path, passphrase) => {
       await later(null);
       if (passphrase !== null && passphrase === '')

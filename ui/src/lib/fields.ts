@@ -5,8 +5,10 @@
 import type { FullAutoFill } from 'svelte/elements';
 import type { AuthMethod } from './bindings/AuthMethod';
 import type { EmailType } from './bindings/EmailType';
+import type { Form } from './bindings/Form';
 import type { M365Cloud } from './bindings/M365Cloud';
 import type { M365Flow } from './bindings/M365Flow';
+import type { ReceiverProtocol } from './bindings/ReceiverProtocol';
 import type { Security } from './bindings/Security';
 
 export type SectionId = 'base' | 'security' | 'support';
@@ -45,6 +47,8 @@ export interface FieldDef {
   /** Shown only inside the "Advanced" disclosure of its section. */
   advanced?: boolean;
   autocomplete?: FullAutoFill;
+  /** What an empty field means, when it depends on other values (else the form's default). */
+  placeholder?: (get: Lookup, form: Form | null) => string | undefined;
 }
 
 export const EMAIL_TYPE_CHOICES: readonly Choice<EmailType>[] = [
@@ -82,6 +86,16 @@ export const CLOUD_CHOICES: readonly Choice<M365Cloud>[] = [
   { value: 'china', label: 'China (21Vianet)' },
 ];
 
+export const RECEIVER_PROTOCOL_CHOICES: readonly Choice<ReceiverProtocol>[] = [
+  { value: 'imaps', label: 'IMAPS (TLS)', hint: 'IMAP over TLS from the start, usually port 993.' },
+  { value: 'imap-starttls', label: 'IMAP with STARTTLS', hint: 'IMAP upgraded to TLS before logging in, usually port 143.' },
+  { value: 'imap', label: 'IMAP (unencrypted)', hint: 'The password travels in clear: only on a trusted network.' },
+  { value: 'pop3s', label: 'POP3S (TLS)', hint: 'POP3 over TLS from the start, usually port 995.' },
+  { value: 'pop3-stls', label: 'POP3 with STLS', hint: 'POP3 upgraded to TLS before logging in, usually port 110.' },
+  { value: 'pop3', label: 'POP3 (unencrypted)', hint: 'The password travels in clear: only on a trusted network.' },
+];
+
+
 export const isM365 = (auth: string): boolean => auth === 'm365-smtp' || auth === 'm365-graph';
 /** SMTP is spoken to a mail server: every method except the Graph API. */
 export const usesSmtp = (auth: string): boolean => auth !== 'm365-graph';
@@ -95,6 +109,9 @@ const auth = (get: Lookup): string => (usesSendmail(get) ? 'sendmail' : get('glo
 const server = (get: Lookup): boolean => !usesSendmail(get);
 /** SMTP to a mail server: neither sendmail nor the Graph API. */
 const smtp = (get: Lookup): boolean => server(get) && usesSmtp(auth(get));
+
+/** The receiver (receive-before-send) is switched on; it applies to SMTP servers only. */
+const receiverOn = (get: Lookup): boolean => smtp(get) && get('receiver.enabled') === 'true';
 
 export const FIELDS: readonly FieldDef[] = [
   // Base
@@ -290,6 +307,76 @@ export const FIELDS: readonly FieldDef[] = [
     autocomplete: 'off',
     applies: smtp,
     help: 'Absolute path to a PEM certificate to trust besides the system’s, e.g. for an internal CA.',
+  },
+
+  // Security: receiver (receive-before-send)
+  {
+    key: 'receiver.enabled',
+    label: 'Log in to a mailbox (receive before send)',
+    section: 'security',
+    control: 'switch',
+    applies: smtp,
+    help: 'For servers that take mail only from a client that has just logged in to a mailbox (POP3 or IMAP before SMTP).',
+  },
+  {
+    key: 'receiver.protocol',
+    label: 'Protocol',
+    section: 'security',
+    control: 'select',
+    choices: RECEIVER_PROTOCOL_CHOICES,
+    applies: receiverOn,
+    help: (get) => RECEIVER_PROTOCOL_CHOICES.find((c) => c.value === get('receiver.protocol'))?.hint,
+  },
+  {
+    key: 'receiver.host',
+    label: 'Mailbox server host',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    applies: receiverOn,
+    help: 'Host name or IP address of the IMAP or POP3 server, without the port.',
+  },
+  {
+    key: 'receiver.port',
+    label: 'Port',
+    section: 'security',
+    control: 'number',
+    applies: receiverOn,
+    placeholder: (get, form) => form?.receiver_ports[get('receiver.protocol')]?.toString(),
+    help: 'Empty: the protocol’s usual port.',
+  },
+  {
+    key: 'receiver.username',
+    label: 'Username',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    applies: receiverOn,
+  },
+  {
+    key: 'receiver.password',
+    label: 'Password',
+    section: 'security',
+    control: 'secret',
+    applies: receiverOn,
+    help: 'Kept in the system keychain, never shown again.',
+  },
+  {
+    key: 'receiver.ca_file',
+    label: 'Extra CA file',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    applies: receiverOn,
+    help: 'Absolute path to a PEM certificate to trust besides the system’s, e.g. for an internal CA.',
+  },
+  {
+    key: 'receiver.before_send',
+    label: 'Log in before each send',
+    section: 'security',
+    control: 'switch',
+    applies: receiverOn,
+    help: 'Every mail (test mails included) first logs in to this mailbox; the test shows it as a step.',
   },
 
   // Support

@@ -96,14 +96,14 @@ describe('secrets', () => {
   });
 
   it('knows both secret keys of the form', () => {
-    expect([...SECRET_KEYS].sort()).toEqual(['global.m365.client_secret', 'global.password']);
+    expect([...SECRET_KEYS].sort()).toEqual(['global.m365.client_secret', 'global.password', 'receiver.password']);
   });
 });
 
 describe('fields shown for each authentication', () => {
   it('none: no sign-in fields; SMTP connection settings', () => {
     const security = keysOf(visibleFields('security', withAuth('none')));
-    expect(security).toEqual(['global.security', 'global.timeout_secs', 'global.tls_verify', 'global.ca_file']);
+    expect(security).toEqual(['global.security', 'global.timeout_secs', 'global.tls_verify', 'global.ca_file', 'receiver.enabled']);
     expect(keysOf(visibleFields('base', withAuth('none')))).toContain('global.host');
   });
 
@@ -194,7 +194,7 @@ describe('fields shown for each authentication', () => {
   it('covers every key of the form exactly once', () => {
     const keys = FIELDS.map((f) => f.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(28);
+    expect(keys).toHaveLength(36);
     expect(fieldFor('global.m365.secret_expires')?.control).toBe('date');
     expect(fieldFor('global.email_type')?.choices?.map((c) => c.value)).toEqual(['smtp', 'sendmail']);
   });

@@ -74,7 +74,7 @@ describe('words', () => {
     expect(stageLabel('config')).toBe('Settings');
     expect(stageLabel('graph')).toBe('Graph sendMail');
     expect(stageLabel('something_new')).toBe('something_new');
-    expect(Object.keys(STAGE_LABELS)).toHaveLength(13);
+    expect(Object.keys(STAGE_LABELS)).toHaveLength(14);
   });
 
   it('writes durations in milliseconds, from a number or a bigint', () => {

@@ -19,7 +19,12 @@ export const DEFAULTS: Record<string, string> = {
   'global.m365.cloud': 'global',
   'support.allow_client_address': 'false',
   'support.attach_system_info': 'false',
+  'receiver.enabled': 'false',
+  'receiver.protocol': 'imaps',
+  'receiver.before_send': 'false',
 };
+
+export const RECEIVER_PORTS: Record<string, number> = { imap: 143, 'imap-starttls': 143, imaps: 993, pop3: 110, 'pop3-stls': 110, pop3s: 995 };
 
 /** A Form as `load_form` returns it: every non-secret key present, `""` when unset. */
 export function makeForm(values: Record<string, string> = {}, over: Partial<Form> = {}): Form {
@@ -27,13 +32,14 @@ export function makeForm(values: Record<string, string> = {}, over: Partial<Form
   return {
     values: { ...all, ...values },
     defaults: { ...DEFAULTS },
-    secrets: { 'global.password': false, 'global.m365.client_secret': false },
+    secrets: { 'global.password': false, 'global.m365.client_secret': false, 'receiver.password': false },
     problems: [],
     config_path: '/home/admin/.config/postdesk/config.json',
     notice: null,
     keychain_error: null,
     redirect_uri: 'http://localhost/postdesk/callback',
     can_undo_import: false,
+    receiver_ports: { ...RECEIVER_PORTS },
     ...over,
   };
 }

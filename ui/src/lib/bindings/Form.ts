@@ -32,4 +32,8 @@ redirect_uri: string,
 /**
  * An import can be undone.
  */
-can_undo_import: boolean, };
+can_undo_import: boolean, 
+/**
+ * The port each receiver protocol uses when `receiver.port` is unset.
+ */
+receiver_ports: { [key in string]: number }, };

@@ -1,0 +1,514 @@
+//! Receive-before-send: logging in to a mailbox (IMAP or POP3) for real, as a diagnosis with
+//! the stages `dns`, `connect`, `banner`, `tls` and `auth` — for `postdesk receiver-check`,
+//! the window's Validate button, and before every send when `receiver.before_send` is on.
+//!
+//! DNS, connect and TLS are shared with the SMTP client (same certificate verifier: the CA
+//! file first, then the OS roots). IMAP is spoken by `async-imap`; POP3 by the few lines
+//! below (greeting, CAPA, STLS, USER/PASS, QUIT). Why: see ARCHITECTURE.md.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::time::timeout;
+
+use crate::diagnosis::{Progress, Report, ServerSummary, Stage};
+use crate::hints::receiver_hint_for;
+use crate::mail::SecretLookup;
+use crate::model::{Config, ReceiverProtocol, Security};
+use crate::secrets::Secret;
+use crate::smtp::{self, Endpoint, Failure, Io, Recorder, TlsSetup};
+
+/// Everything needed to log in to the receiver mailbox.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub protocol: ReceiverProtocol,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    pub ca_file: Option<PathBuf>,
+    /// Applies to each network step separately.
+    pub timeout: Duration,
+}
+
+impl Login {
+    pub fn summary(&self) -> ServerSummary {
+        ServerSummary {
+            host: self.host.clone(),
+            port: self.port,
+            security: self.protocol.as_str().into(),
+            auth: "password".into(),
+            source: "receiver".into(),
+        }
+    }
+}
+
+/// The receiver's login as configured; `Ok(None)` when the receiver is off. `Err` names what
+/// is missing or invalid.
+pub fn login_from(config: &Config, secrets: SecretLookup<'_>) -> Result<Option<Login>, String> {
+    let r = &config.receiver;
+    if r.enabled != Some(true) {
+        return Ok(None);
+    }
+    let problems: Vec<String> = crate::validate::validate(config, &crate::validate::Context { today: crate::app::today(), secrets_set: None })
+        .into_iter()
+        .filter(|p| p.is_blocking() && p.key.starts_with("receiver."))
+        .map(|p| p.to_string())
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let password = secrets("receiver.password").map_err(|e| format!("the OS keychain is not available: {e}"))?;
+    let password = password.ok_or("receiver.password: not set in the keychain")?;
+    let protocol = r.protocol.unwrap_or_default();
+    let timeout_secs = crate::keys::Key::parse("global.timeout_secs").expect("key").effective(config).and_then(|v| v.parse().ok()).unwrap_or(10);
+    Ok(Some(Login {
+        protocol,
+        host: r.host.clone().ok_or("receiver.host: required when the receiver is used")?,
+        port: r.port.unwrap_or(protocol.default_port()),
+        username: r.username.clone().ok_or("receiver.username: required when the receiver is used")?,
+        password,
+        ca_file: r.ca_file.as_ref().map(PathBuf::from),
+        timeout: Duration::from_secs(timeout_secs),
+    }))
+}
+
+/// `receiver-check` and Validate: log in, report every step. `cancel` completing stops it.
+pub async fn check(
+    config: &Config,
+    secrets: SecretLookup<'_>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    cancel: impl Future<Output = ()>,
+) -> Report {
+    let mut rec = Recorder::new(progress);
+    rec.start(Stage::Config);
+    let login = match login_from(config, secrets) {
+        Ok(Some(login)) => login,
+        Ok(None) => return report(&mut rec, None, Err(rec_fail(Stage::Config, "the receiver is off (receiver.enabled is false)"))),
+        Err(e) => return report(&mut rec, None, Err(rec_fail(Stage::Config, &e))),
+    };
+    rec.finish(true, format!("{} {}:{} as {}", login.protocol.as_str(), login.host, login.port, login.username));
+    let outcome = tokio::select! {
+        r = log_in(&login, &mut rec) => r,
+        _ = cancel => Err(Failure { stage: rec.running().unwrap_or(Stage::Config), error: "Cancelled by the user".into() }),
+    };
+    if outcome.as_ref().is_err_and(|f| f.error == "Cancelled by the user") {
+        rec.cancel_running();
+    }
+    report(&mut rec, Some(login.summary()), outcome.map(|_| ()))
+}
+
+/// Marks a failure that happened while the config step was running.
+fn rec_fail(stage: Stage, error: &str) -> Failure {
+    Failure { stage, error: error.into() }
+}
+
+fn report(rec: &mut Recorder<'_>, server: Option<ServerSummary>, outcome: Result<(), Failure>) -> Report {
+    let outcome = match outcome {
+        // A failure from before the network steps ends the running config step.
+        Err(f) if rec.running() == Some(Stage::Config) => Err(rec.fail_at(f.stage, f.error)),
+        other => other,
+    };
+    let steps = std::mem::take(&mut rec.steps);
+    let transcript = std::mem::take(&mut rec.transcript);
+    match outcome {
+        Ok(()) => Report { ok: true, server, steps, failed_stage: None, error: None, hint: None, transcript },
+        Err(f) => Report {
+            ok: false,
+            server,
+            hint: receiver_hint_for(f.stage, &f.error).map(String::from),
+            failed_stage: Some(f.stage),
+            error: Some(f.error),
+            steps,
+            transcript,
+        },
+    }
+}
+
+/// Logs in and out again, recording `dns`, `connect`, (`tls`,) `banner`, (`tls`,) `auth`.
+/// Returns what the server said on success.
+pub async fn log_in(login: &Login, rec: &mut Recorder<'_>) -> Result<String, Failure> {
+    let t = login.timeout;
+    let addrs = smtp::resolve(rec, &login.host, login.port, t).await?;
+    let (tcp, peer) = smtp::connect(rec, &addrs, t).await?;
+    let _ = tcp.set_nodelay(true);
+    let endpoint = Endpoint {
+        host: login.host.clone(),
+        port: login.port,
+        security: Security::Tls,
+        tls_verify: true,
+        ca_file: login.ca_file.clone(),
+        timeout: t,
+    };
+    let tls = TlsSetup::new(&endpoint).map_err(|e| rec.fail_now(Stage::Tls, e))?;
+    let implicit = matches!(login.protocol, ReceiverProtocol::Imaps | ReceiverProtocol::Pop3s);
+    let io: Box<dyn Io> = if implicit { rec.step(Stage::Tls, tls.handshake(Box::new(tcp), t)).await? } else { Box::new(tcp) };
+    if login.protocol.is_imap() {
+        imap(login, io, &tls, &peer.to_string(), rec).await
+    } else {
+        pop3(login, io, &tls, &peer.to_string(), rec).await
+    }
+}
+
+/// A reset or close before any greeting is a `connect` failure (allowlists do this), a
+/// silence is "no greeting".
+fn banner_failure(error: String, peer: &str, secs: f32) -> Failure {
+    let lower = error.to_lowercase();
+    if lower.contains("closed") || lower.contains("reset") || lower.contains("connection lost") || lower.contains("eof") {
+        Failure::new(Stage::Connect, format!("{peer} closed the connection right after connect (reset)"))
+    } else if lower.contains("timed out") {
+        Failure::new(Stage::Banner, format!("no greeting within {secs:.0} s"))
+    } else {
+        Failure::new(Stage::Banner, error)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// IMAP (async-imap)
+
+/// async-imap wants a `Debug` stream.
+struct Conn(Box<dyn Io>);
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Conn")
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_shutdown(cx)
+    }
+}
+
+type ImapClient = async_imap::Client<Conn>;
+
+/// Reads the greeting; returns its text and the capabilities it announces (if any).
+async fn imap_greeting(client: &mut ImapClient, t: Duration) -> Result<(String, Option<Vec<String>>), String> {
+    use imap_proto::{Response, Status};
+    let response = match timeout(t, client.read_response()).await {
+        Err(_) => return Err("timed out".into()),
+        Ok(Err(e)) => {
+            let e = e.to_string();
+            // A parse failure quotes what the server sent: show that, not the parser's state.
+            return Err(match e.split_once("during parsing of ") {
+                Some((_, seen)) => format!("not an IMAP greeting: {}", truncate(seen.trim_matches('"').trim_end_matches("\\r\\n"), 120)),
+                None => e,
+            });
+        }
+        Ok(Ok(None)) => return Err("the server closed the connection".into()),
+        Ok(Ok(Some(r))) => r,
+    };
+    match response.parsed() {
+        Response::Data { status, outcome: imap_proto::Outcome { code, information } } => {
+            let text = format!("* {} {}", status_word(status), information.as_deref().unwrap_or("")).trim_end().to_string();
+            match status {
+                Status::Ok | Status::PreAuth => {
+                    let caps = match code {
+                        Some(imap_proto::ResponseCode::Capabilities(c)) => Some(c.iter().map(capability_name).collect()),
+                        _ => None,
+                    };
+                    Ok((text, caps))
+                }
+                _ => Err(format!("the server refused the session: {text}")),
+            }
+        }
+        other => Err(format!("not an IMAP greeting: {}", truncate(&format!("{other:?}"), 120))),
+    }
+}
+
+fn status_word(status: &imap_proto::Status) -> &'static str {
+    use imap_proto::Status;
+    match status {
+        Status::Ok => "OK",
+        Status::No => "NO",
+        Status::Bad => "BAD",
+        Status::PreAuth => "PREAUTH",
+        Status::Bye => "BYE",
+    }
+}
+
+fn capability_name(c: &imap_proto::Capability<'_>) -> String {
+    use imap_proto::Capability;
+    match c {
+        Capability::Imap4rev1 => "IMAP4rev1".into(),
+        Capability::Auth(a) => format!("AUTH={a}"),
+        Capability::Atom(a) => a.to_string(),
+    }
+}
+
+/// CAPABILITY, for servers whose greeting does not list them.
+async fn imap_capabilities(client: &mut ImapClient, t: Duration) -> Result<Vec<String>, String> {
+    use async_imap::types::UnsolicitedResponse;
+    let (tx, rx) = async_channel::unbounded();
+    match timeout(t, client.run_command_and_check_ok("CAPABILITY", Some(tx))).await {
+        Err(_) => return Err("timed out waiting for the server".into()),
+        Ok(Err(e)) => return Err(format!("CAPABILITY refused: {}", imap_error(&e))),
+        Ok(Ok(())) => {}
+    }
+    let mut caps = Vec::new();
+    while let Ok(response) = rx.try_recv() {
+        if let UnsolicitedResponse::Other(data) = response {
+            if let imap_proto::Response::Capabilities(c) = data.parsed() {
+                caps.extend(c.iter().map(capability_name));
+            }
+        }
+    }
+    Ok(caps)
+}
+
+fn has(caps: &[String], word: &str) -> bool {
+    caps.iter().any(|c| c.eq_ignore_ascii_case(word))
+}
+
+async fn imap(login: &Login, io: Box<dyn Io>, tls: &TlsSetup, peer: &str, rec: &mut Recorder<'_>) -> Result<String, Failure> {
+    let t = login.timeout;
+    let secs = t.as_secs_f32();
+    let mut client = async_imap::Client::new(Conn(io));
+    rec.start(Stage::Banner);
+    let (greeting, mut caps) = match imap_greeting(&mut client, t).await {
+        Ok(g) => g,
+        Err(e) => return Err(rec.fail(banner_failure(e, peer, secs))),
+    };
+    rec.finish(true, greeting);
+
+    if login.protocol == ReceiverProtocol::ImapStarttls {
+        rec.start(Stage::Tls);
+        let offered = match caps.take() {
+            Some(c) => c,
+            None => imap_capabilities(&mut client, t).await.map_err(|e| rec.fail_at(Stage::Tls, e))?,
+        };
+        if !has(&offered, "STARTTLS") {
+            return Err(rec.fail_at(Stage::Tls, format!("the server does not offer STARTTLS (it offers {})", offered.join(" "))));
+        }
+        match timeout(t, client.run_command_and_check_ok("STARTTLS", None)).await {
+            Err(_) => return Err(rec.fail_at(Stage::Tls, "timed out waiting for the server's answer to STARTTLS".into())),
+            Ok(Err(e)) => return Err(rec.fail_at(Stage::Tls, format!("STARTTLS refused: {e}"))),
+            Ok(Ok(())) => {}
+        }
+        let plain = client.into_inner().0;
+        match tls.handshake(plain, t).await {
+            Ok((stream, detail)) => {
+                client = async_imap::Client::new(Conn(stream));
+                rec.finish(true, detail);
+            }
+            Err(f) => return Err(rec.fail(f)),
+        }
+    }
+
+    rec.start(Stage::Auth);
+    // A server that refuses passwords in clear says so before we send one.
+    let caps = match caps {
+        Some(c) => c,
+        None => imap_capabilities(&mut client, t).await.map_err(|e| rec.fail_at(Stage::Auth, e))?,
+    };
+    if has(&caps, "LOGINDISABLED") {
+        return Err(rec.fail_at(Stage::Auth, "the server refuses LOGIN on this connection (LOGINDISABLED): plaintext login is not allowed without TLS".into()));
+    }
+    let mut session = match timeout(t, client.login(&login.username, login.password.expose())).await {
+        Err(_) => return Err(rec.fail_at(Stage::Auth, format!("timed out after {secs:.0} s waiting for the login answer"))),
+        Ok(Err((e, _))) => return Err(rec.fail_at(Stage::Auth, imap_error(&e))),
+        Ok(Ok(s)) => s,
+    };
+    let detail = format!("LOGIN as {}: OK", login.username);
+    rec.finish(true, detail.clone());
+    // Best effort: the login is what counts.
+    let _ = timeout(Duration::from_millis(500), session.logout()).await;
+    Ok(detail)
+}
+
+/// async-imap's errors as an admin reads them (`NO [AUTHENTICATIONFAILED] Authentication failed.`).
+fn imap_error(e: &async_imap::error::Error) -> String {
+    use async_imap::error::Error;
+    match e {
+        Error::No(s) | Error::Bad(s) => {
+            let word = if matches!(e, Error::No(_)) { "NO" } else { "BAD" };
+            // "code: Some(X), info: Some(\"text\")"
+            let info = s.split("info: ").nth(1).unwrap_or(s).trim_start_matches("Some(").trim_end_matches(')').trim_matches('"');
+            let code = s.split("code: ").nth(1).and_then(|c| c.split(", info").next()).filter(|c| *c != "None").map(|c| {
+                let c = c.trim_start_matches("Some(").trim_end_matches(')');
+                format!("[{}] ", c.to_uppercase())
+            });
+            format!("{word} {}{info}", code.unwrap_or_default())
+        }
+        Error::ConnectionLost => "the server closed the connection".into(),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// POP3 (RFC 1939, CAPA/STLS RFC 2449/2595): the login only.
+
+struct Pop<'r, 'a> {
+    io: BufReader<Box<dyn Io>>,
+    rec: &'r mut Recorder<'a>,
+    t: Duration,
+}
+
+const MAX_LINE: u64 = 4096;
+
+impl Pop<'_, '_> {
+    async fn line(&mut self) -> Result<String, String> {
+        let read = async {
+            let mut buf = Vec::new();
+            let n = (&mut self.io).take(MAX_LINE).read_until(b'\n', &mut buf).await.map_err(|e| smtp::io_failure(Stage::Auth, &e).error)?;
+            if n == 0 {
+                return Err("the server closed the connection".to_string());
+            }
+            Ok(String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string())
+        };
+        let line = timeout(self.t, read).await.unwrap_or_else(|_| Err(format!("timed out after {:.0} s waiting for the server", self.t.as_secs_f32())))?;
+        self.rec.transcript.push(format!("S: {line}"));
+        Ok(line)
+    }
+
+    /// Sends a command and reads its status line; `shown` replaces it in the transcript.
+    async fn command(&mut self, line: &str, shown: Option<&str>) -> Result<String, String> {
+        self.rec.transcript.push(format!("C: {}", shown.unwrap_or(line)));
+        let bytes = format!("{line}\r\n");
+        let write = async {
+            let io = self.io.get_mut();
+            io.write_all(bytes.as_bytes()).await?;
+            io.flush().await
+        };
+        match timeout(self.t, write).await {
+            Err(_) => return Err("timed out sending to the server".into()),
+            Ok(Err(e)) => return Err(smtp::io_failure(Stage::Auth, &e).error),
+            Ok(Ok(())) => {}
+        }
+        self.line().await
+    }
+
+    /// CAPA's list (empty when the server does not know CAPA).
+    async fn capa(&mut self) -> Result<Vec<String>, String> {
+        let first = self.command("CAPA", None).await?;
+        if !first.starts_with("+OK") {
+            return Ok(Vec::new());
+        }
+        let mut caps = Vec::new();
+        loop {
+            let line = self.line().await?;
+            if line == "." {
+                return Ok(caps);
+            }
+            caps.push(line);
+        }
+    }
+}
+
+async fn pop3(login: &Login, io: Box<dyn Io>, tls: &TlsSetup, peer: &str, rec: &mut Recorder<'_>) -> Result<String, Failure> {
+    let t = login.timeout;
+    let secs = t.as_secs_f32();
+    let mut p = Pop { io: BufReader::new(io), rec, t };
+
+    p.rec.start(Stage::Banner);
+    let greeting = match p.line().await {
+        Ok(l) => l,
+        Err(e) => {
+            let f = banner_failure(e, peer, secs);
+            return Err(p.rec.fail(f));
+        }
+    };
+    if greeting.starts_with("-ERR") {
+        return Err(p.rec.fail_at(Stage::Banner, greeting));
+    }
+    if !greeting.starts_with("+OK") {
+        return Err(p.rec.fail_at(Stage::Banner, format!("not a POP3 greeting: {}", truncate(&greeting, 120))));
+    }
+    p.rec.finish(true, greeting);
+
+    if login.protocol == ReceiverProtocol::Pop3Stls {
+        p.rec.start(Stage::Tls);
+        let caps = p.capa().await.map_err(|e| p.rec.fail_at(Stage::Tls, e))?;
+        if !has(&caps, "STLS") {
+            let offered = if caps.is_empty() { "no CAPA".to_string() } else { caps.join(" ") };
+            return Err(p.rec.fail_at(Stage::Tls, format!("the server does not offer STLS (it offers {offered})")));
+        }
+        let reply = p.command("STLS", None).await.map_err(|e| p.rec.fail_at(Stage::Tls, e))?;
+        if !reply.starts_with("+OK") {
+            return Err(p.rec.fail_at(Stage::Tls, format!("STLS refused: {reply}")));
+        }
+        // Anything the server sent after its +OK would be injected into the TLS session.
+        if !p.io.buffer().is_empty() {
+            return Err(p.rec.fail_at(Stage::Tls, "the server sent data before the TLS handshake (STLS injection)".into()));
+        }
+        let plain = std::mem::replace(&mut p.io, BufReader::new(Box::new(tokio::io::duplex(1).0))).into_inner();
+        match tls.handshake(plain, t).await {
+            Ok((stream, detail)) => {
+                p.io = BufReader::new(stream);
+                p.rec.finish(true, detail);
+            }
+            Err(f) => return Err(p.rec.fail(f)),
+        }
+    }
+
+    p.rec.start(Stage::Auth);
+    let user = p.command(&format!("USER {}", login.username), None).await.map_err(|e| p.rec.fail_at(Stage::Auth, e))?;
+    if !user.starts_with("+OK") {
+        return Err(p.rec.fail_at(Stage::Auth, user));
+    }
+    let pass = p.command(&format!("PASS {}", login.password.expose()), Some("PASS <redacted>")).await.map_err(|e| p.rec.fail_at(Stage::Auth, e))?;
+    if !pass.starts_with("+OK") {
+        return Err(p.rec.fail_at(Stage::Auth, pass));
+    }
+    let detail = format!("USER/PASS as {}: {pass}", login.username);
+    p.rec.finish(true, detail.clone());
+    let _ = timeout(Duration::from_millis(500), p.command("QUIT", None)).await;
+    Ok(detail)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imap_errors_read_like_the_server_said_them() {
+        let e = async_imap::error::Error::No("code: Some(AuthenticationFailed), info: Some(\"Authentication failed.\")".into());
+        assert_eq!(imap_error(&e), "NO [AUTHENTICATIONFAILED] Authentication failed.");
+        let e = async_imap::error::Error::No("code: None, info: Some(\"Nope\")".into());
+        assert_eq!(imap_error(&e), "NO Nope");
+    }
+
+    #[test]
+    fn a_close_before_the_greeting_is_a_connect_failure() {
+        assert_eq!(banner_failure("the server closed the connection".into(), "127.0.0.1:1", 10.0).stage, Stage::Connect);
+        assert_eq!(banner_failure("timed out".into(), "127.0.0.1:1", 10.0).error, "no greeting within 10 s");
+        assert_eq!(banner_failure("not an IMAP greeting: x".into(), "127.0.0.1:1", 10.0).stage, Stage::Banner);
+    }
+
+    #[test]
+    fn the_receiver_off_is_a_config_failure() {
+        let none = |_: &str| Ok(None);
+        let mut sink = |_| {};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let report = rt.block_on(check(&Config::default(), &none, &mut sink, std::future::pending()));
+        assert!(!report.ok);
+        assert_eq!(report.failed_stage, Some(Stage::Config));
+        assert_eq!(report.steps.len(), 1);
+        assert!(report.error.unwrap().contains("receiver.enabled"));
+    }
+}
