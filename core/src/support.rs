@@ -73,7 +73,7 @@ pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts)
     let doc = keys::document(config);
     let mut out = format!("Postdesk system information\nApp version: {}\nOS: {}\n\nEffective settings (secrets removed):\n", facts.app_version, facts.os);
     let wanted = |k: &Key| match &k.scope {
-        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) => true,
+        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver => true,
         keys::Scope::Client(id) => Some(id.as_str()) == client,
     };
     for key in keys::all_keys(config).iter().filter(|k| wanted(k)) {
