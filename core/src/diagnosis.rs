@@ -10,6 +10,8 @@ use ts_rs::TS;
 #[ts(export)]
 pub enum Stage {
     Config,
+    /// The Do-Not-Email list and the daily limit, checked before anything is sent.
+    Limits,
     Dns,
     Connect,
     Banner,
@@ -28,6 +30,7 @@ impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Config => "config",
+            Stage::Limits => "limits",
             Stage::Dns => "dns",
             Stage::Connect => "connect",
             Stage::Banner => "banner",

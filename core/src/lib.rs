@@ -6,8 +6,10 @@
 
 pub mod app;
 pub mod diagnosis;
+pub mod dne;
 pub mod hints;
 pub mod keys;
+pub mod limits;
 pub mod mail;
 pub mod message;
 pub mod model;
@@ -15,6 +17,7 @@ pub mod resolve;
 pub mod secrets;
 pub mod smtp;
 pub mod store;
+pub mod templates;
 pub mod transfer;
 pub mod validate;
 
