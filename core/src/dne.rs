@@ -268,6 +268,28 @@ impl Postdesk {
     }
 }
 
+impl Postdesk {
+    /// Saves `limits.max_per_day` and `limits.ignore_dne_for` together (the window's Save);
+    /// nothing is saved when either is invalid.
+    pub fn save_limits(&self, max_per_day: &str, ignore_dne_for: &str) -> Result<DneView, Error> {
+        let edits = std::collections::BTreeMap::from([
+            ("limits.max_per_day".to_string(), max_per_day.to_string()),
+            ("limits.ignore_dne_for".to_string(), ignore_dne_for.to_string()),
+        ]);
+        let (config, mut problems) = crate::app::apply_edits(&self.load()?, &edits);
+        problems.extend(
+            crate::validate::validate(&config, &crate::validate::Context { today: crate::app::today(), secrets_set: None })
+                .into_iter()
+                .filter(|p| p.is_blocking() && p.key.starts_with("limits.")),
+        );
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
+        }
+        self.save_config(&config)?;
+        self.dne_view()
+    }
+}
+
 fn invalid(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }

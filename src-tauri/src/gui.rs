@@ -43,7 +43,19 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::import_needs_passphrase,
             crate::commands::preview_import,
             crate::commands::apply_import,
-            crate::commands::undo_import
+            crate::commands::undo_import,
+            crate::commands::templates,
+            crate::commands::preview_template,
+            crate::commands::save_template,
+            crate::commands::reset_template,
+            crate::commands::remove_template,
+            crate::commands::send_template_preview,
+            crate::commands::dne_view,
+            crate::commands::dne_add,
+            crate::commands::dne_remove,
+            crate::commands::dne_import,
+            crate::commands::dne_export,
+            crate::commands::save_limits
         ])
         .setup(|app| {
             app.set_menu(app_menu(app.handle())?)?;

@@ -8,6 +8,7 @@ import type { Step } from './bindings/Step';
 
 export const STAGE_LABELS: Readonly<Record<Stage, string>> = {
   config: 'Settings',
+  limits: 'Do-Not-Email list and daily limit',
   dns: 'DNS lookup',
   connect: 'Connect',
   banner: 'Server greeting',
