@@ -503,13 +503,16 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
     wait_content(&c, "[data-template-preview=\"subject\"]", "Sam Admin invited you to Example Corp").await;
 
     type_into(&c, "[data-template-field=\"subject\"]", "Welcome to {{company}}, {{name}}").await;
-    type_into(&c, "[data-template-field=\"body\"]", "Hello {{name}},\n\nyour link: {{lnik}}\n").await;
+    // WebKitWebDriver types "\n" as nothing: press Enter (U+E007) for a line break.
+    let lines = |text: &str| text.replace('\n', "\u{E007}");
+    type_into(&c, "[data-template-field=\"body\"]", &lines("Hello {{name}},\n\nyour link: {{lnik}}\n")).await;
     let error = wait_text(&c, "[data-template-error=\"body\"]", "unknown placeholder {{lnik}}").await;
     assert!(error.contains("Body, line 3, column 12"), "{error}");
     assert_eq!(find(&c, "#template-save").await.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    c.execute("document.querySelector('[data-template-error]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
     screenshot(&c, "templates-error").await;
 
-    type_into(&c, "[data-template-field=\"body\"]", "Hello {{name}},\n\nyour link: {{link}}\n\nRegards, {{inviter}}").await;
+    type_into(&c, "[data-template-field=\"body\"]", &lines("Hello {{name}},\n\nyour link: {{link}}\n\nRegards, {{inviter}}")).await;
     wait_gone(&c, "[data-template-error]").await;
     wait_content(&c, "[data-template-preview=\"body\"]", "your link: https://example.com/invite/").await;
     click(&c, "#template-save").await;
@@ -522,6 +525,7 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
     type_into(&c, "[data-template-send-to]", &to).await;
     click(&c, "#template-send").await;
     find(&c, "#template-send-result[data-ok=\"true\"]").await;
+    c.execute("document.querySelector('#template-send-result').scrollIntoView({block: 'end'})", vec![]).await.unwrap();
     let mail = postdesk_tests::wait_for_mail(Path::new(&env["MAIL_SINK"]), &format!("To: {to}"));
     assert!(mail.contains("Subject: Welcome to Example Corp, Alex Example"), "{mail}");
     assert!(mail.contains("your link: https://example.com/invite/"), "{mail}");

@@ -32,6 +32,6 @@ export function countText(sent: number, max: number): string {
 
 export const IGNORE_CHOICES = [
   { value: 'none', label: 'Never', hint: 'The list always applies.' },
-  { value: 'priority', label: 'For priority mails', hint: 'Mails sent with `postdesk send --priority` may go to listed addresses.' },
+  { value: 'priority', label: 'For priority mails', hint: 'Mails sent with postdesk send --priority may go to listed addresses.' },
   { value: 'all', label: 'For all mails', hint: 'The list is kept but not applied.' },
 ] as const;

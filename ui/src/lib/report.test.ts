@@ -73,8 +73,9 @@ describe('words', () => {
     expect(stageLabel('rcpt_to')).toBe('Recipient (RCPT TO)');
     expect(stageLabel('config')).toBe('Settings');
     expect(stageLabel('graph')).toBe('Graph sendMail');
+    expect(stageLabel('limits')).toBe('Do-Not-Email list and daily limit');
     expect(stageLabel('something_new')).toBe('something_new');
-    expect(Object.keys(STAGE_LABELS)).toHaveLength(13);
+    expect(Object.keys(STAGE_LABELS)).toHaveLength(14);
   });
 
   it('writes durations in milliseconds, from a number or a bigint', () => {

@@ -24,7 +24,7 @@ const standard = view('standard', 'Welcome {{name}}', 'Hi {{name}}, {{link}}');
 
 /** A stand-in for the core's preview: fills {{name}}, flags {{nmae}} at its position. */
 function fakePreview(d: TemplateDraft): TemplatePreview {
-  const errors = [];
+  const errors: TemplatePreview['errors'] = [];
   for (const [field, text] of [['subject', d.subject], ['body', d.body]] as const) {
     const lines = text.split('\n');
     lines.forEach((line, i) => {
