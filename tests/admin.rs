@@ -37,6 +37,13 @@ fn template_keys_set_show_and_reset() {
     assert_eq!(postdesk(d.path(), &["config", "get", "templates.power.subject"], None).stdout, "Join {{company}}\n");
     assert_eq!(postdesk(d.path(), &["config", "unset", "templates.power.subject"], None).code, 0);
     assert_eq!(postdesk(d.path(), &["config", "get", "templates.power.subject"], None).stdout, default);
+    // `config show` keeps one line per key.
+    assert_eq!(postdesk(d.path(), &["dne", "add", "*@x.test"], None).code, 0);
+    let show = postdesk(d.path(), &["config", "show"], None);
+    assert_eq!(show.code, 0, "{show:?}");
+    assert!(show.stdout.lines().any(|l| l == "templates.contractor.body = Hi {{name}},\\n\\n  join {{company}}: {{link}}"), "{}", show.stdout);
+    assert!(show.stdout.lines().all(|l| l.contains(" = ")), "{}", show.stdout);
+    assert!(show.stdout.contains("\ndne = 1 entry (postdesk dne list)\n"), "{}", show.stdout);
 }
 
 #[test]

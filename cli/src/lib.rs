@@ -527,7 +527,12 @@ fn show(app: &Postdesk, json: bool) -> Result<(), Error> {
         } else {
             continue;
         };
-        println!("{name} = {value}{origin}");
+        // One line per key: a template body's line breaks are shown as \n.
+        println!("{name} = {}{origin}", value.replace('\r', "\\r").replace('\n', "\\n"));
+    }
+    if !config.dne.is_empty() {
+        let n = config.dne.len();
+        println!("dne = {n} {} (postdesk dne list)", if n == 1 { "entry" } else { "entries" });
     }
     Ok(())
 }
