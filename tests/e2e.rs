@@ -545,6 +545,11 @@ async fn a_do_not_email_entry_and_the_limit_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let env = [("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())];
+    // A server nothing listens on: a refused test mail must stop before connecting anyway.
+    postdesk_tests::configure(
+        data.path(),
+        &[("global.enabled", "true"), ("global.host", "127.0.0.1"), ("global.port", "9"), ("global.sender.address", "it@example.test")],
+    );
     // Two mails already counted by other processes (the CLI adds to the same log).
     assert_eq!(postdesk_tests::postdesk(data.path(), &["dne", "add", "*@spam.test", "old@example.com"], None).code, 0);
     let log = postdesk_core::limits::SentLog::new(data.path());
@@ -589,5 +594,18 @@ async fn a_do_not_email_entry_and_the_limit_survive_a_restart() {
     assert_eq!(value_of(&c, "[data-key=\"limits.max_per_day\"]").await, "50");
     assert_eq!(find(&c, "[data-choice=\"priority\"]").await.prop("checked").await.unwrap().as_deref(), Some("true"));
     wait_text(&c, "#dne-count", "2 of 50 mails in the last 24 hours").await;
+
+    // The window's test mail says the recipient is on the list, and sends nothing.
+    section(&c, "base").await;
+    type_into(&c, "[data-test-mail-to]", "carol@example.com").await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"false\"]").await;
+    wait_text(&c, "#test-mail-result", "Failed at Do-Not-Email list and daily limit").await;
+    wait_content(&c, "#test-mail-error", "carol@example.com is on the list").await;
+    find(&c, "[data-step=\"limits\"][data-state=\"failed\"]").await;
+    assert!(c.find(css("[data-step=\"connect\"]")).await.is_err(), "no connection was tried");
+    show_test_card(&c).await;
+    screenshot(&c, "test-mail-dne").await;
     c.close().await.unwrap();
+    assert_eq!(std::fs::read_to_string(data.path().join("sent-log")).unwrap().lines().count(), 2, "the refused mail did not count");
 }
