@@ -109,7 +109,10 @@ enum Piece<'a> {
 
 /// Splits a template into text and known placeholders; every unknown or malformed
 /// placeholder is an error at its position.
-fn scan(text: &str) -> (Vec<Piece<'_>>, Vec<(u32, u32, String, String)>) {
+/// An error found by [`scan`]: line, column, what was written, message.
+type ScanError = (u32, u32, String, String);
+
+fn scan(text: &str) -> (Vec<Piece<'_>>, Vec<ScanError>) {
     let mut pieces = Vec::new();
     let mut errors = Vec::new();
     let mut rest = 0;
@@ -176,7 +179,8 @@ pub fn check(text: &str, subject: bool) -> Result<(), String> {
     } else if text.len() > MAX_BODY {
         return Err(format!("is too long (at most {MAX_BODY} bytes)"));
     }
-    if text.chars().any(|c| c.is_control() && !(!subject && matches!(c, '\n' | '\r' | '\t'))) {
+    let allowed = |c: char| !subject && matches!(c, '\n' | '\r' | '\t');
+    if text.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err("must not contain control characters".into());
     }
     let found = errors("", text);
