@@ -469,3 +469,143 @@ async fn export_and_import_in_the_window_with_preview_and_undo() {
         Keychain::for_data_dir(dir).clear("global.password").unwrap();
     }
 }
+
+// --- Invitation templates and the Do-Not-Email list (issue 8) -------------------------
+
+async fn open_view(c: &Client, name: &str) {
+    click(c, &format!("[data-view=\"{name}\"]")).await;
+    find(c, &format!("[data-panel=\"{name}\"]")).await;
+}
+
+#[tokio::test]
+async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_as_a_preview() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let env = postdesk_tests::mailstack();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "127.0.0.1"),
+            ("global.port", &env["MAIL_PLAIN_PORT"]),
+            ("global.sender.address", "it@example.test"),
+            ("global.sender.name", "IT Service Desk"),
+        ],
+    );
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    open_view(&c, "templates").await;
+    wait_content(&c, "[data-template-preview=\"subject\"]", "Sam Admin invited you to Example Corp as a power user").await;
+    click(&c, "[data-template-type=\"standard\"]").await;
+    wait_content(&c, "[data-template-preview=\"subject\"]", "Sam Admin invited you to Example Corp").await;
+
+    type_into(&c, "[data-template-field=\"subject\"]", "Welcome to {{company}}, {{name}}").await;
+    // WebKitWebDriver types "\n" as nothing: press Enter (U+E007) for a line break.
+    let lines = |text: &str| text.replace('\n', "\u{E007}");
+    type_into(&c, "[data-template-field=\"body\"]", &lines("Hello {{name}},\n\nyour link: {{lnik}}\n")).await;
+    let error = wait_text(&c, "[data-template-error=\"body\"]", "unknown placeholder {{lnik}}").await;
+    assert!(error.contains("Body, line 3, column 12"), "{error}");
+    assert_eq!(find(&c, "#template-save").await.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    c.execute("document.querySelector('[data-template-error]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "templates-error").await;
+
+    type_into(&c, "[data-template-field=\"body\"]", &lines("Hello {{name}},\n\nyour link: {{link}}\n\nRegards, {{inviter}}")).await;
+    wait_gone(&c, "[data-template-error]").await;
+    wait_content(&c, "[data-template-preview=\"body\"]", "your link: https://example.com/invite/").await;
+    click(&c, "#template-save").await;
+    wait_text(&c, "#template-status", "Saved.").await;
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("Welcome to {{company}}, {{name}}") && saved.contains("your link: {{link}}"), "{saved}");
+
+    // "Send preview to…" goes through the resolved route to the real Postfix.
+    let to = format!("{}@example.test", postdesk_tests::unique_local("preview"));
+    type_into(&c, "[data-template-send-to]", &to).await;
+    click(&c, "#template-send").await;
+    find(&c, "#template-send-result[data-ok=\"true\"]").await;
+    c.execute("document.querySelector('#template-send-result').scrollIntoView({block: 'end'})", vec![]).await.unwrap();
+    let mail = postdesk_tests::wait_for_mail(Path::new(&env["MAIL_SINK"]), &format!("To: {to}"));
+    assert!(mail.contains("Subject: Welcome to Example Corp, Alex Example"), "{mail}");
+    assert!(mail.contains("your link: https://example.com/invite/"), "{mail}");
+    screenshot(&c, "templates").await;
+
+    // Reset to default brings the built-in text back (and saves it).
+    click(&c, "#template-reset").await;
+    wait_content(&c, "[data-template-preview=\"subject\"]", "Sam Admin invited you to Example Corp").await;
+    assert!(!std::fs::read_to_string(data.path().join("config.json")).unwrap().contains("Welcome to"));
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_do_not_email_entry_and_the_limit_survive_a_restart() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let env = [("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())];
+    // A server nothing listens on: a refused test mail must stop before connecting anyway.
+    postdesk_tests::configure(
+        data.path(),
+        &[("global.enabled", "true"), ("global.host", "127.0.0.1"), ("global.port", "9"), ("global.sender.address", "it@example.test")],
+    );
+    // Two mails already counted by other processes (the CLI adds to the same log).
+    assert_eq!(postdesk_tests::postdesk(data.path(), &["dne", "add", "*@spam.test", "old@example.com"], None).code, 0);
+    let log = postdesk_core::limits::SentLog::new(data.path());
+    for _ in 0..2 {
+        assert!(matches!(log.reserve(0).unwrap(), postdesk_core::limits::Reserve::Taken(_)));
+    }
+    {
+        let driver = TauriDriver::start(&env);
+        let c = driver.session().await;
+        find(&c, "[data-ready=\"true\"]").await;
+        open_view(&c, "dne").await;
+        find(&c, "[data-dne-entry=\"old@example.com\"]").await;
+        wait_text(&c, "#dne-count", "2 mails in the last 24 hours (no daily limit)").await;
+
+        type_into(&c, "[data-dne-new]", "not-an-address").await;
+        click(&c, "#dne-add").await;
+        wait_text(&c, "#dne-error", "not-an-address: is not an address").await;
+        type_into(&c, "[data-dne-new]", "Carol@Example.COM").await;
+        click(&c, "#dne-add").await;
+        find(&c, "[data-dne-entry=\"carol@example.com\"]").await;
+
+        type_into(&c, "[data-key=\"limits.max_per_day\"]", "50").await;
+        click(&c, "[data-choice=\"priority\"]").await;
+        click(&c, "#dne-limits-save").await;
+        wait_text(&c, "#dne-count", "2 of 50 mails in the last 24 hours").await;
+        screenshot(&c, "dne").await;
+
+        type_into(&c, "[data-dne-search]", "example").await;
+        wait_gone(&c, "[data-dne-entry=\"*@spam.test\"]").await;
+        c.close().await.unwrap();
+    }
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("\"carol@example.com\"") && saved.contains("\"max_per_day\": 50"), "{saved}");
+    assert_eq!(postdesk_tests::postdesk(data.path(), &["config", "get", "limits.ignore_dne_for"], None).stdout, "priority\n");
+
+    let driver = TauriDriver::start(&env);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    open_view(&c, "dne").await;
+    find(&c, "[data-dne-entry=\"carol@example.com\"]").await;
+    find(&c, "[data-dne-entry=\"*@spam.test\"]").await;
+    assert_eq!(value_of(&c, "[data-key=\"limits.max_per_day\"]").await, "50");
+    assert_eq!(find(&c, "[data-choice=\"priority\"]").await.prop("checked").await.unwrap().as_deref(), Some("true"));
+    wait_text(&c, "#dne-count", "2 of 50 mails in the last 24 hours").await;
+
+    // The window's test mail says the recipient is on the list, and sends nothing.
+    section(&c, "base").await;
+    type_into(&c, "[data-test-mail-to]", "carol@example.com").await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"false\"]").await;
+    wait_text(&c, "#test-mail-result", "Failed at Do-Not-Email list and daily limit").await;
+    wait_content(&c, "#test-mail-error", "carol@example.com is on the list").await;
+    find(&c, "[data-step=\"limits\"][data-state=\"failed\"]").await;
+    assert!(c.find(css("[data-step=\"connect\"]")).await.is_err(), "no connection was tried");
+    show_test_card(&c).await;
+    screenshot(&c, "test-mail-dne").await;
+    c.close().await.unwrap();
+    assert_eq!(std::fs::read_to_string(data.path().join("sent-log")).unwrap().lines().count(), 2, "the refused mail did not count");
+}

@@ -111,7 +111,7 @@ fn plain_smtp_delivers_with_encoded_headers() {
     let out = test_mail(d.path(), &to, &[]);
     out.delivered();
     let stages: Vec<&str> = out.report["steps"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
-    assert_eq!(stages, ["config", "dns", "connect", "banner", "ehlo", "mail_from", "rcpt_to", "data", "delivered"]);
+    assert_eq!(stages, ["config", "limits", "dns", "connect", "banner", "ehlo", "mail_from", "rcpt_to", "data", "delivered"]);
     let mail = wait_for_mail(&env.sink(), &format!("To: {to}"));
     // UTF-8 headers off: RFC 2047 for the display name and the subject.
     assert!(mail.contains("From: =?UTF-8?B?"), "{mail}");
@@ -158,7 +158,7 @@ fn implicit_tls_delivers() {
     let out = test_mail(d.path(), &to, &[]);
     out.delivered();
     let stages: Vec<&str> = out.report["steps"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
-    assert_eq!(&stages[..5], ["config", "dns", "connect", "tls", "banner"], "TLS comes before the greeting");
+    assert_eq!(&stages[..6], ["config", "limits", "dns", "connect", "tls", "banner"], "TLS comes before the greeting");
     wait_for_mail(&env.sink(), &format!("To: {to}"));
 }
 

@@ -125,8 +125,50 @@ pub enum Command {
         /// Accepted for sendmail compatibility (`-oi`, `-oem`…) and ignored.
         #[arg(short = 'o', hide = true, value_name = "OPTION")]
         options: Vec<String>,
+        /// A priority mail: passes the Do-Not-Email list when limits.ignore_dne_for is priority.
+        #[arg(long)]
+        priority: bool,
         recipients: Vec<String>,
     },
+    /// Invitation templates per user type.
+    #[command(subcommand)]
+    Template(TemplateCmd),
+    /// The Do-Not-Email list (user@domain or *@domain).
+    #[command(subcommand)]
+    Dne(DneCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCmd {
+    /// Print the rendered subject and body; placeholders without --var get sample values.
+    Render {
+        /// The user type (power, standard, or one you added).
+        #[arg(value_name = "TYPE")]
+        kind: String,
+        /// A placeholder's value, e.g. --var name="Dana Lee".
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DneCmd {
+    /// Add addresses; nothing is saved when one is invalid.
+    Add {
+        #[arg(required = true, value_name = "ADDR")]
+        addrs: Vec<String>,
+    },
+    /// Remove addresses.
+    Remove {
+        #[arg(required = true, value_name = "ADDR")]
+        addrs: Vec<String>,
+    },
+    /// Print the list, one entry a line (only those containing SEARCH if given).
+    List { search: Option<String> },
+    /// Add the addresses of a CSV file (first column; header row optional).
+    Import { file: PathBuf },
+    /// Write the list as CSV.
+    Export { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -232,7 +274,16 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             eprintln!("postdesk: {key} stored in the OS keychain");
         }
         Command::TestMail { to, client, from, timeout, json } => {
-            let request = Request { to: vec![to], client, from, timeout: timeout.map(Duration::from_secs), message: None };
+            let request = Request {
+                to: vec![to],
+                client,
+                from,
+                timeout: timeout.map(Duration::from_secs),
+                message: None,
+                compose: None,
+                priority: false,
+                sent_log: Some(app.sent_log()),
+            };
             return deliver(app, request, if json { Output::Json } else { Output::Steps });
         }
         Command::ReceiverCheck { json } => return receiver_check(app, if json { Output::Json } else { Output::Steps }),
@@ -285,7 +336,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 eprintln!("postdesk: imported {} ({} changes); undo with `postdesk import --undo`", file.display(), plan.changes.len());
             }
         }
-        Command::Send { from_headers, client, from, recipients, .. } => {
+        Command::Send { from_headers, client, from, recipients, priority, .. } => {
             let mut message = Vec::new();
             if let Err(e) = std::io::stdin().lock().read_to_end(&mut message) {
                 eprintln!("postdesk: cannot read the message from stdin: {e}");
@@ -297,12 +348,67 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 to.extend(headers_to);
                 message = without_bcc;
             }
-            let request = Request { to, client, from, timeout: None, message: Some(message) };
+            let request =
+                Request { to, client, from, timeout: None, message: Some(message), compose: None, priority, sent_log: Some(app.sent_log()) };
             return deliver(app, request, Output::Quiet);
         }
+        Command::Template(TemplateCmd::Render { kind, vars }) => {
+            let mut values = std::collections::BTreeMap::new();
+            for var in &vars {
+                let Some((k, v)) = var.split_once('=') else {
+                    return Err(invalid_arg(&format!("--var {var}"), "must be KEY=VALUE"));
+                };
+                values.insert(k.trim().to_string(), v.to_string());
+            }
+            let r = app.render_template(&kind, &values)?;
+            if !r.sampled.is_empty() {
+                eprintln!("postdesk: sample values used for: {}", r.sampled.join(", "));
+            }
+            println!("Subject: {}\n\n{}", r.subject, r.body);
+        }
+        Command::Dne(cmd) => return dne(app, cmd),
         Command::Secret(SecretCmd::Clear { key }) => {
             let removed = app.clear_secret(&key)?;
             eprintln!("postdesk: {key} {}", if removed { "removed from the OS keychain" } else { "was not set" });
+        }
+    }
+    Ok(0)
+}
+
+fn dne(app: &Postdesk, cmd: DneCmd) -> Result<u8, Error> {
+    match cmd {
+        DneCmd::Add { addrs } => {
+            let added = app.dne_add(&addrs)?;
+            eprintln!("postdesk: {added} added to the Do-Not-Email list ({} already on it)", addrs.len().saturating_sub(added));
+        }
+        DneCmd::Remove { addrs } => {
+            let missing = app.dne_remove(&addrs)?;
+            for m in &missing {
+                eprintln!("postdesk: {m}: not on the Do-Not-Email list");
+            }
+            if !missing.is_empty() {
+                return Ok(EXIT_FAILED);
+            }
+        }
+        DneCmd::List { search } => {
+            for entry in app.dne_list(search.as_deref())? {
+                println!("{entry}");
+            }
+        }
+        DneCmd::Import { file } => match app.dne_import(&file) {
+            Ok(added) => eprintln!("postdesk: imported {}: {added} new entries", file.display()),
+            Err(Error::Invalid(problems)) => {
+                for p in problems {
+                    eprintln!("postdesk: {}: {p}", file.display());
+                }
+                eprintln!("postdesk: nothing was changed");
+                return Ok(EXIT_FAILED);
+            }
+            Err(e) => return Err(e),
+        },
+        DneCmd::Export { file } => {
+            let n = app.dne_export(&file)?;
+            eprintln!("postdesk: exported {n} entries to {}", file.display());
         }
     }
     Ok(0)
@@ -486,7 +592,12 @@ fn show(app: &Postdesk, json: bool) -> Result<(), Error> {
         } else {
             continue;
         };
-        println!("{name} = {value}{origin}");
+        // One line per key: a template body's line breaks are shown as \n.
+        println!("{name} = {}{origin}", value.replace('\r', "\\r").replace('\n', "\\n"));
+    }
+    if !config.dne.is_empty() {
+        let n = config.dne.len();
+        println!("dne = {n} {} (postdesk dne list)", if n == 1 { "entry" } else { "entries" });
     }
     Ok(())
 }

@@ -119,6 +119,20 @@ impl Postdesk {
         Ok(self.store.load()?)
     }
 
+    /// Saves a document already validated by the caller (for the feature modules' operations).
+    pub(crate) fn save_config(&self, config: &Config) -> Result<(), Error> {
+        Ok(self.store.save(config)?)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// The sent-mail count every send path reserves a slot in (see [`crate::limits`]).
+    pub fn sent_log(&self) -> crate::limits::SentLog {
+        crate::limits::SentLog::new(self.store.dir())
+    }
+
     /// The value in force for `key`; secrets give `<set>` / `<not set>`.
     pub fn get(&self, name: &str) -> Result<String, Error> {
         let key = Key::parse(name)?;
@@ -313,7 +327,16 @@ impl Postdesk {
     ) -> crate::diagnosis::Report {
         let base = self.load().unwrap_or_default();
         let (config, unparsed) = apply_edits(&base, edits);
-        let request = crate::mail::Request { to: vec![to], client: None, from: None, timeout: None, message: None };
+        let request = crate::mail::Request {
+            to: vec![to],
+            client: None,
+            from: None,
+            timeout: None,
+            message: None,
+            compose: None,
+            priority: false,
+            sent_log: Some(self.sent_log()),
+        };
         if !unparsed.is_empty() {
             let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             return crate::mail::config_failure(error, progress);

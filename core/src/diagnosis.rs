@@ -12,6 +12,8 @@ pub enum Stage {
     Config,
     /// Receive-before-send: logging in to the receiver mailbox before sending.
     Receiver,
+    /// The Do-Not-Email list and the daily limit, checked before anything is sent.
+    Limits,
     Dns,
     Connect,
     Banner,
@@ -31,6 +33,7 @@ impl Stage {
         match self {
             Stage::Config => "config",
             Stage::Receiver => "receiver",
+            Stage::Limits => "limits",
             Stage::Dns => "dns",
             Stage::Connect => "connect",
             Stage::Banner => "banner",

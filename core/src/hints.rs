@@ -10,6 +10,8 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::Config, &["port 25"], "Many networks block port 25 outbound: prefer 587 (STARTTLS) or 465 (TLS)."),
     (Stage::Config, &["not set in the keychain"], "Enter the secret in the Security section (or `postdesk secret set`), then test again."),
     (Stage::Config, &["keychain is not available"], "Unlock or start the OS keychain (GNOME Keyring, KWallet), then test again."),
+    (Stage::Limits, &["do-not-email list"], "Remove the address from the Do-Not-Email list if it may get mail again; priority mails can be let through with limits.ignore_dne_for."),
+    (Stage::Limits, &["daily limit reached"], "Wait until older mails leave the 24-hour window, or raise limits.max_per_day."),
     (Stage::Dns, &["does not resolve", "no address"], "Host name is wrong or not resolvable from this machine."),
     (Stage::Dns, &["timed out"], "No answer from the DNS server: check this machine's network and DNS settings, or use the server's IP address."),
     (Stage::Connect, &["refused"], "Nothing listens on that port: check host and port; 587 for STARTTLS, 465 for TLS."),

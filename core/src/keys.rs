@@ -39,6 +39,12 @@ pub enum Kind {
     AddressList,
     /// Lives in the OS keychain, never in the document.
     Secret,
+    /// An invitation subject: one line with `{{placeholders}}`.
+    TemplateSubject,
+    /// An invitation body: plain text, several lines, with `{{placeholders}}`.
+    TemplateBody,
+    /// A whole number from 0 to 1,000,000 (0 = no limit).
+    Count,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, TS)]
@@ -62,6 +68,7 @@ pub const AUTH_CHOICES: &[&str] = &["none", "password", "m365-smtp", "m365-graph
 pub const FLOW_CHOICES: &[&str] = &["delegated", "app"];
 pub const CLOUD_CHOICES: &[&str] = &["global", "usgov", "usgov-dod", "china"];
 pub const RECEIVER_PROTOCOL_CHOICES: &[&str] = &["imap", "imap-starttls", "imaps", "pop3", "pop3-stls", "pop3s"];
+pub const IGNORE_DNE_CHOICES: &[&str] = &["none", "priority", "all"];
 
 /// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
 pub const SERVER_FIELDS: &[Field] = &[
@@ -123,6 +130,17 @@ pub const ROUTE_FIELDS: &[Field] = &[
     f("order", Kind::Order, Some("100"), "Order among equally specific routes"),
 ];
 
+/// `templates.<TYPE>.`: defaults depend on the type (see [`crate::templates::default_text`]).
+pub const TEMPLATE_FIELDS: &[Field] = &[
+    f("subject", Kind::TemplateSubject, None, "Subject"),
+    f("body", Kind::TemplateBody, None, "Body"),
+];
+
+pub const LIMIT_FIELDS: &[Field] = &[
+    f("max_per_day", Kind::Count, Some("0"), "Mails per 24 hours (0 = no limit)"),
+    f("ignore_dne_for", Kind::Enum(IGNORE_DNE_CHOICES), Some("none"), "Ignore the Do-Not-Email list for"),
+];
+
 /// Where a key lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -131,6 +149,9 @@ pub enum Scope {
     Client(String),
     Route(String),
     Receiver,
+    /// An invitation template's user type.
+    Template(String),
+    Limits,
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +181,14 @@ impl Key {
             "global" => (Scope::Global, find(SERVER_FIELDS, rest)),
             "support" => (Scope::Support, find(SUPPORT_FIELDS, rest)),
             "receiver" => (Scope::Receiver, find(RECEIVER_FIELDS, rest)),
+            "limits" => (Scope::Limits, find(LIMIT_FIELDS, rest)),
+            "templates" => {
+                let (kind, name) = rest.split_once('.').ok_or_else(unknown)?;
+                if !valid_id(kind) {
+                    return Err(KeyError::BadId(text.to_string()));
+                }
+                (Scope::Template(kind.into()), find(TEMPLATE_FIELDS, name))
+            }
             "client" | "route" => {
                 let (id, name) = rest.split_once('.').ok_or_else(unknown)?;
                 if !valid_id(id) {
@@ -187,6 +216,8 @@ impl Key {
             Scope::Client(id) => vec!["clients".into(), id.clone()],
             Scope::Route(name) => vec!["routes".into(), name.clone()],
             Scope::Receiver => vec!["receiver".into()],
+            Scope::Template(kind) => vec!["templates".into(), kind.clone()],
+            Scope::Limits => vec!["limits".into()],
         };
         path.extend(self.field.name.split('.').map(String::from));
         path
@@ -226,6 +257,9 @@ impl Key {
         if let Some(v) = self.stored_in(doc) {
             return Some(display(&v));
         }
+        if let Scope::Template(kind) = &self.scope {
+            return Some(crate::templates::default_text(kind, self.field.name).to_string());
+        }
         // A client or route's own server is off unless switched on; it does not inherit `enabled`.
         if self.field.name != "enabled" {
             if let Some(parent) = self.parent() {
@@ -263,6 +297,8 @@ impl Key {
             Scope::Client(id) => format!("client.{id}.{}", self.field.name),
             Scope::Route(n) => format!("route.{n}.{}", self.field.name),
             Scope::Receiver => format!("receiver.{}", self.field.name),
+            Scope::Template(kind) => format!("templates.{kind}.{}", self.field.name),
+            Scope::Limits => format!("limits.{}", self.field.name),
         }
     }
 }
@@ -306,6 +342,7 @@ pub fn display(v: &Value) -> String {
 /// Parses what an admin typed into the JSON value the document stores. Only the shape is
 /// checked here (a number, a choice); everything else is [`crate::validate`]'s job.
 pub fn parse_raw(field: &Field, raw: &str) -> Result<Option<Value>, String> {
+    let typed = raw;
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
@@ -328,6 +365,10 @@ pub fn parse_raw(field: &Field, raw: &str) -> Result<Option<Value>, String> {
             Ok(n) if (1..=600).contains(&n) => Value::from(n),
             _ => return Err("must be a whole number of seconds from 1 to 600".into()),
         },
+        Kind::Count => match raw.parse::<u32>() {
+            Ok(n) if n <= 1_000_000 => Value::from(n),
+            _ => return Err("must be a whole number from 0 to 1000000 (0 = no limit)".into()),
+        },
         Kind::Enum(choices) => {
             let lower = raw.to_ascii_lowercase();
             if !choices.contains(&lower.as_str()) {
@@ -335,6 +376,8 @@ pub fn parse_raw(field: &Field, raw: &str) -> Result<Option<Value>, String> {
             }
             Value::String(lower)
         }
+        // A body keeps its first line's indentation.
+        Kind::TemplateBody => Value::String(typed.trim_end().trim_start_matches(['\r', '\n']).to_string()),
         Kind::Secret => return Err("is a secret: use `postdesk secret set` (reads it from stdin)".into()),
         _ => Value::String(raw.to_string()),
     };
@@ -359,6 +402,10 @@ pub fn all_keys(config: &Config) -> Vec<Key> {
     }
     for name in config.routes.keys() {
         scope_keys(Scope::Route(name.clone()), &[ROUTE_FIELDS, SERVER_FIELDS]);
+    }
+    scope_keys(Scope::Limits, &[LIMIT_FIELDS]);
+    for kind in crate::templates::types(config) {
+        scope_keys(Scope::Template(kind), &[TEMPLATE_FIELDS]);
     }
     keys
 }

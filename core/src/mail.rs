@@ -25,6 +25,20 @@ pub struct Request {
     pub timeout: Option<Duration>,
     /// A complete RFC 5322 message to send; `None` sends Postdesk's test mail.
     pub message: Option<Vec<u8>>,
+    /// A plain-text mail to build with the server's sender (a template preview); used when
+    /// `message` is `None`.
+    pub compose: Option<Compose>,
+    /// A priority mail (`send --priority`): see `limits.ignore_dne_for`.
+    pub priority: bool,
+    /// The data directory's sent-mail count; required when `limits.max_per_day` is set.
+    pub sent_log: Option<crate::limits::SentLog>,
+}
+
+/// Subject and body of a mail Postdesk builds itself.
+#[derive(Clone, Debug)]
+pub struct Compose {
+    pub subject: String,
+    pub body: String,
 }
 
 /// Sends and reports every step. `cancel` completing stops the attempt where it is.
@@ -37,8 +51,9 @@ pub async fn send(
 ) -> Report {
     let mut rec = Recorder::new(progress);
     let mut server_summary = None;
+    let mut reservation = None;
     let outcome = {
-        let attempt = attempt(config, secrets, &request, &mut rec, &mut server_summary);
+        let attempt = attempt(config, secrets, &request, &mut rec, &mut server_summary, &mut reservation);
         tokio::select! {
             r = attempt => r,
             _ = cancel => Err(Failure { stage: Stage::Config, error: "Cancelled by the user".into() }),
@@ -53,6 +68,12 @@ pub async fn send(
         }
         other => other,
     };
+    // A mail that failed before its data was handed over does not count.
+    if let (Err(f), Some(r), Some(log)) = (&outcome, &reservation, &request.sent_log) {
+        if !matches!(f.stage, Stage::Data | Stage::Graph | Stage::Delivered) {
+            let _ = log.release(r);
+        }
+    }
     match outcome {
         Ok(()) => Report {
             ok: true,
@@ -97,6 +118,7 @@ async fn attempt(
     request: &Request,
     rec: &mut Recorder<'_>,
     summary: &mut Option<crate::diagnosis::ServerSummary>,
+    reservation: &mut Option<crate::limits::Reservation>,
 ) -> Result<(), Failure> {
     rec.start(Stage::Config);
     let prepared = match prepare(config, secrets, request) {
@@ -104,12 +126,12 @@ async fn attempt(
         Err(error) => return Err(rec.fail_at(Stage::Config, error)),
     };
     *summary = Some(prepared.server.summary());
+    rec.finish(true, prepared.detail.clone());
+    *reservation = limits_step(config, request, rec)?;
     if prepared.server.auth.is_m365() {
-        rec.finish(true, prepared.detail.clone());
         rec.start(Stage::Token);
         return Err(rec.fail_at(Stage::Token, "Microsoft 365 sign-in is not available in this version yet (not signed in)".into()));
     }
-    rec.finish(true, prepared.detail.clone());
     // Receive-before-send is for SMTP servers; a sendmail program is not logged in to.
     if config.receiver.before_send == Some(true) && prepared.server.email_type == EmailType::Smtp {
         receive_before_send(config, secrets, rec).await?;
@@ -208,16 +230,21 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
     let from_name = identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone()));
     let header_from = Mailbox { name: from_name, address: from.clone() };
     let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
-    let message = match &request.message {
+    let message = match (&request.message, &request.compose) {
         // A concealed sender's own message leaves with the system's address too.
-        Some(m) if identity.reply_to.is_some() => crate::identity::rewrite_sender(m, &header_from, reply_to.as_ref(), server.utf8_headers),
-        Some(m) => m.clone(),
-        None => test_message(&server, &header_from, reply_to, &request.to),
+        (Some(m), _) if identity.reply_to.is_some() => crate::identity::rewrite_sender(m, &header_from, reply_to.as_ref(), server.utf8_headers),
+        (Some(m), _) => m.clone(),
+        (None, Some(c)) => composed_message(&server, &header_from, reply_to, &request.to, c),
+        (None, None) => test_message(&server, &header_from, reply_to, &request.to),
     };
     let smtputf8 = server.utf8_headers;
     let detail = format!(
         "{} via {}: {reason}",
-        if request.message.is_some() { "message" } else { "test mail" },
+        match (&request.message, &request.compose) {
+            (Some(_), _) => "message",
+            (None, Some(_)) => "composed mail",
+            (None, None) => "test mail",
+        },
         match server.email_type {
             EmailType::Sendmail => server.sendmail_path.clone(),
             EmailType::Smtp => format!("{}:{}", server.host, server.port),
@@ -225,6 +252,76 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
     );
     let envelope = Envelope { from, to: request.to.clone(), smtputf8 };
     Ok(Prepared { server, envelope, message, credentials, detail })
+}
+
+/// The `limits` step: the Do-Not-Email list, then a slot under the daily limit. Nothing has
+/// been sent when it fails, to any recipient.
+fn limits_step(config: &Config, request: &Request, rec: &mut Recorder<'_>) -> Result<Option<crate::limits::Reservation>, Failure> {
+    use crate::limits::{duration_text, Reserve};
+    rec.start(Stage::Limits);
+    let mut notes = Vec::new();
+    let listed = crate::dne::listed_recipients(config, &request.to);
+    if listed.is_empty() {
+        notes.push("no recipient is on the Do-Not-Email list".to_string());
+    } else {
+        let names = listed
+            .iter()
+            .map(|(to, entry)| if to.eq_ignore_ascii_case(entry) { to.clone() } else { format!("{to} (entry {entry})") })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ignore = crate::keys::display(&serde_json::to_value(config.limits.ignore_dne_for.unwrap_or_default()).expect("enum"));
+        if crate::dne::applies(config, request.priority) {
+            let why = match (ignore.as_str(), request.priority) {
+                ("priority", false) => " (only priority mails may go to listed addresses)",
+                _ => "",
+            };
+            return Err(rec.fail_at(
+                Stage::Limits,
+                format!("refused by the Do-Not-Email list: {names} {} on the list{why}; nothing was sent to any recipient", if listed.len() == 1 { "is" } else { "are" }),
+            ));
+        }
+        notes.push(format!("on the Do-Not-Email list, sent anyway (limits.ignore_dne_for = {ignore}): {names}"));
+    }
+    let max = config.limits.max_per_day.unwrap_or(0);
+    let reservation = match &request.sent_log {
+        None if max > 0 => return Err(rec.fail_at(Stage::Limits, "daily limit: the sent-mail count is not available to this sender".into())),
+        None => None,
+        Some(log) => match log.reserve(max) {
+            Err(e) => return Err(rec.fail_at(Stage::Limits, format!("daily limit: {e}"))),
+            Ok(Reserve::Full { count, oldest_ends_in_ms }) => {
+                return Err(rec.fail_at(
+                    Stage::Limits,
+                    format!(
+                        "daily limit reached: {count} mails in the last 24 hours, limits.max_per_day is {max}; nothing was sent (the next mail can go in {})",
+                        duration_text(oldest_ends_in_ms)
+                    ),
+                ))
+            }
+            Ok(Reserve::Taken(r)) => {
+                notes.push(if max > 0 {
+                    format!("mail {} of {max} in the last 24 hours", r.count)
+                } else {
+                    format!("mail {} in the last 24 hours (no daily limit)", r.count)
+                });
+                Some(r)
+            }
+        },
+    };
+    rec.finish(true, notes.join("; "));
+    Ok(reservation)
+}
+
+/// A plain-text mail from the server's sender, e.g. an invitation template's preview.
+fn composed_message(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[String], compose: &Compose) -> Vec<u8> {
+    let draft = Draft {
+        from: from.clone(),
+        reply_to,
+        to: to.to_vec(),
+        subject: compose.subject.clone(),
+        body: compose.body.clone(),
+        utf8_headers: server.utf8_headers,
+    };
+    render(&draft, time::OffsetDateTime::now_utc())
 }
 
 fn lookup(secrets: SecretLookup<'_>, key: &str) -> Result<Option<Secret>, String> {

@@ -31,6 +31,16 @@ pub struct Config {
     /// Receive-before-send: a mailbox to log in to (IMAP or POP3) before sending.
     #[serde(default, skip_serializing_if = "ReceiverSettings::is_empty")]
     pub receiver: ReceiverSettings,
+    /// Invitation templates by user type (`power`, `standard`, …); unset texts are the
+    /// built-in defaults (see [`crate::templates`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, TemplateSettings>,
+    /// The daily limit and how the Do-Not-Email list applies.
+    #[serde(default, skip_serializing_if = "LimitSettings::is_empty")]
+    pub limits: LimitSettings,
+    /// The Do-Not-Email list: `user@domain` or `*@domain`, normalized (see [`crate::dne`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dne: Vec<String>,
 }
 
 impl Default for Config {
@@ -42,6 +52,9 @@ impl Default for Config {
             clients: BTreeMap::new(),
             routes: BTreeMap::new(),
             receiver: ReceiverSettings::default(),
+            templates: BTreeMap::new(),
+            limits: LimitSettings::default(),
+            dne: Vec::new(),
         }
     }
 }
@@ -409,5 +422,57 @@ pub struct ReceiverSettings {
 impl ReceiverSettings {
     pub fn is_empty(&self) -> bool {
         *self == ReceiverSettings::default()
+    }
+}
+
+/// One invitation template: plain-text subject and body with `{{placeholders}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct TemplateSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub body: Option<String>,
+}
+
+impl TemplateSettings {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none() && self.body.is_none()
+    }
+}
+
+/// When the Do-Not-Email list is not applied.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum IgnoreDne {
+    /// The list always applies.
+    #[default]
+    None,
+    /// Mails marked priority (`send --priority`) may go to listed addresses.
+    Priority,
+    /// The list is never applied.
+    All,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct LimitSettings {
+    /// At most this many mails in any 24 hours; 0 = no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub max_per_day: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ignore_dne_for: Option<IgnoreDne>,
+}
+
+impl LimitSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == LimitSettings::default()
     }
 }

@@ -130,7 +130,7 @@ fn private_file(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -73,7 +73,9 @@ pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts)
     let doc = keys::document(config);
     let mut out = format!("Postdesk system information\nApp version: {}\nOS: {}\n\nEffective settings (secrets removed):\n", facts.app_version, facts.os);
     let wanted = |k: &Key| match &k.scope {
-        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver => true,
+        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits => true,
+        // Invitation texts say nothing about how mail is sent.
+        keys::Scope::Template(_) => false,
         keys::Scope::Client(id) => Some(id.as_str()) == client,
     };
     for key in keys::all_keys(config).iter().filter(|k| wanted(k)) {
@@ -207,6 +209,9 @@ impl crate::Postdesk {
             from: None,
             timeout: None,
             message: Some(preview.raw.clone().into_bytes()),
+            compose: None,
+            priority: false,
+            sent_log: Some(self.sent_log()),
         };
         let lookup = |key: &str| self.secret(key).map_err(|e| e.to_string());
         crate::mail::send(&config, &lookup, request, progress, cancel).await

@@ -241,6 +241,10 @@ pub fn diff(old: &Config, new: &Config, secrets: &[(String, Secret)]) -> Vec<Cha
             Some(Change { key: name, kind, old: a, new: b })
         })
         .collect();
+    // The Do-Not-Email list is a list, not keys: one change per entry.
+    let (old_dne, new_dne): (BTreeSet<&String>, BTreeSet<&String>) = (old.dne.iter().collect(), new.dne.iter().collect());
+    changes.extend(new_dne.difference(&old_dne).map(|e| Change { key: "dne".into(), kind: ChangeKind::Added, old: None, new: Some(e.to_string()) }));
+    changes.extend(old_dne.difference(&new_dne).map(|e| Change { key: "dne".into(), kind: ChangeKind::Removed, old: Some(e.to_string()), new: None }));
     changes.extend(secrets.iter().map(|(k, _)| Change { key: k.clone(), kind: ChangeKind::SecretSet, old: None, new: Some("will be set".into()) }));
     changes
 }

@@ -95,6 +95,7 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
             }
         }
     }
+    problems.extend(crate::dne::problems(config));
     problems.sort_by(|a, b| a.severity.cmp(&b.severity).then_with(|| a.key.cmp(&b.key)));
     problems.dedup();
     problems
@@ -105,7 +106,7 @@ fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
     let scope_key = match &key.scope {
         Scope::Client(id) => format!("client.{id}.utf8_headers"),
         Scope::Route(n) => format!("route.{n}.utf8_headers"),
-        Scope::Global | Scope::Support | Scope::Receiver => "global.utf8_headers".into(),
+        Scope::Global | Scope::Support | Scope::Receiver | Scope::Template(_) | Scope::Limits => "global.utf8_headers".into(),
     };
     effective(doc, &scope_key).as_deref() == Some("true")
 }
@@ -224,8 +225,11 @@ fn parse_enum<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T 
 
 /// Checks one value by its kind. `utf8` allows internationalized addresses (RFC 6531/6532).
 pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
-    if kind == Kind::AddressList {
-        return check_address_list(v, utf8);
+    match kind {
+        Kind::AddressList => return check_address_list(v, utf8),
+        Kind::TemplateSubject => return crate::templates::check(v, true),
+        Kind::TemplateBody => return crate::templates::check(v, false),
+        _ => {}
     }
     if v.contains(['\r', '\n']) {
         return Err("must not contain line breaks (CR or LF)".into());
@@ -272,7 +276,12 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
             Some(domain) => check_domain(domain.strip_prefix("*.").unwrap_or(domain)).map_err(|e| format!("domain {e}")),
             None => check_email(v, utf8).map_err(|e| format!("{e}, or *@domain, or *@*.domain")),
         },
-        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Order | Kind::Enum(_) | Kind::Secret | Kind::AddressList => Ok(()),
+        Kind::Count => match v.parse::<u32>() {
+            Ok(n) if n <= 1_000_000 => Ok(()),
+            _ => Err("must be a whole number from 0 to 1000000 (0 = no limit)".into()),
+        },
+        Kind::Bool | Kind::Port | Kind::Seconds | Kind::Order | Kind::Enum(_) | Kind::Secret => Ok(()),
+        Kind::AddressList | Kind::TemplateSubject | Kind::TemplateBody => unreachable!("checked above"),
     }
 }
 

@@ -220,3 +220,79 @@ pub fn support_preview(app: State<'_, Postdesk>, draft: postdesk_core::support::
 pub async fn send_support(app: State<'_, Postdesk>, preview: postdesk_core::support::SupportPreview) -> Result<Report, CommandError> {
     Ok(app.send_support(&preview, &mut |_| {}, std::future::pending()).await)
 }
+
+// --- Invitation templates, Do-Not-Email list, daily limit (issue 8) ---------------------
+
+use postdesk_core::dne::DneView;
+use postdesk_core::templates::{TemplateDraft, TemplatePreview, TemplateView};
+
+#[tauri::command(async)]
+pub fn templates(app: State<'_, Postdesk>) -> Result<Vec<TemplateView>, CommandError> {
+    Ok(app.templates()?)
+}
+
+#[tauri::command(async)]
+pub fn preview_template(draft: TemplateDraft) -> TemplatePreview {
+    postdesk_core::templates::preview(&draft)
+}
+
+#[tauri::command(async)]
+pub fn save_template(app: State<'_, Postdesk>, draft: TemplateDraft) -> Result<TemplateView, CommandError> {
+    Ok(app.save_template(&draft)?)
+}
+
+#[tauri::command(async)]
+pub fn reset_template(app: State<'_, Postdesk>, kind: String) -> Result<TemplateView, CommandError> {
+    Ok(app.reset_template(&kind)?)
+}
+
+#[tauri::command(async)]
+pub fn remove_template(app: State<'_, Postdesk>, kind: String) -> Result<bool, CommandError> {
+    Ok(app.remove_template(&kind)?)
+}
+
+#[tauri::command]
+pub async fn send_template_preview(
+    app: State<'_, Postdesk>,
+    draft: TemplateDraft,
+    to: String,
+    on_progress: Channel<Progress>,
+) -> Result<Report, CommandError> {
+    let mut progress = |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    Ok(app.send_template_preview(&draft, to, &mut progress, std::future::pending()).await)
+}
+
+#[tauri::command(async)]
+pub fn dne_view(app: State<'_, Postdesk>) -> Result<DneView, CommandError> {
+    Ok(app.dne_view()?)
+}
+
+#[tauri::command(async)]
+pub fn dne_add(app: State<'_, Postdesk>, entries: Vec<String>) -> Result<DneView, CommandError> {
+    app.dne_add(&entries)?;
+    Ok(app.dne_view()?)
+}
+
+#[tauri::command(async)]
+pub fn dne_remove(app: State<'_, Postdesk>, entries: Vec<String>) -> Result<DneView, CommandError> {
+    app.dne_remove(&entries)?;
+    Ok(app.dne_view()?)
+}
+
+#[tauri::command(async)]
+pub fn dne_import(app: State<'_, Postdesk>, path: String) -> Result<DneView, CommandError> {
+    app.dne_import(std::path::Path::new(&path))?;
+    Ok(app.dne_view()?)
+}
+
+#[tauri::command(async)]
+pub fn dne_export(app: State<'_, Postdesk>, path: String) -> Result<usize, CommandError> {
+    Ok(app.dne_export(std::path::Path::new(&path))?)
+}
+
+#[tauri::command(async)]
+pub fn save_limits(app: State<'_, Postdesk>, max_per_day: String, ignore_dne_for: String) -> Result<DneView, CommandError> {
+    Ok(app.save_limits(&max_per_day, &ignore_dne_for)?)
+}

@@ -59,7 +59,19 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::support_preview,
             crate::commands::send_support,
             crate::commands::receiver_check,
-            crate::commands::cancel_receiver_check
+            crate::commands::cancel_receiver_check,
+            crate::commands::templates,
+            crate::commands::preview_template,
+            crate::commands::save_template,
+            crate::commands::reset_template,
+            crate::commands::remove_template,
+            crate::commands::send_template_preview,
+            crate::commands::dne_view,
+            crate::commands::dne_add,
+            crate::commands::dne_remove,
+            crate::commands::dne_import,
+            crate::commands::dne_export,
+            crate::commands::save_limits
         ])
         .setup(|app| {
             app.set_menu(app_menu(app.handle())?)?;

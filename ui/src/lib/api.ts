@@ -334,4 +334,101 @@ export async function supportPreview(draft: SupportDraft): Promise<SupportPrevie
 /** Sends exactly the previewed message; resolves with the report whether it went out or not. */
 export async function sendSupport(preview: SupportPreview): Promise<Report> {
   return invoke<Report>('send_support', { preview });
+// --- Invitation templates, Do-Not-Email list, daily limit -------------------------------
+// Tauri only: the browser demo backend has no such pages (they say so when opened there).
+
+import type { DneView } from './bindings/DneView';
+import type { TemplateDraft } from './bindings/TemplateDraft';
+import type { TemplatePreview } from './bindings/TemplatePreview';
+import type { TemplateView } from './bindings/TemplateView';
+
+function needTauri(): void {
+  if (!inTauri()) throw { message: 'Not available in the browser demo: run the app.', problems: [] };
+}
+
+/** Every invitation template, built-in user types first. */
+export async function templates(): Promise<TemplateView[]> {
+  needTauri();
+  return invoke<TemplateView[]>('templates');
+}
+
+/** The draft filled with the sample values, and its errors with their positions. */
+export async function previewTemplate(draft: TemplateDraft): Promise<TemplatePreview> {
+  needTauri();
+  return invoke<TemplatePreview>('preview_template', { draft });
+}
+
+/** Saves a template (a new user type is created). Rejects with `{ message, problems }`. */
+export async function saveTemplate(draft: TemplateDraft): Promise<TemplateView> {
+  needTauri();
+  return invoke<TemplateView>('save_template', { draft });
+}
+
+/** Back to the built-in texts (saved at once). */
+export async function resetTemplate(kind: string): Promise<TemplateView> {
+  needTauri();
+  return invoke<TemplateView>('reset_template', { kind });
+}
+
+/** Removes a user type that is not built in. */
+export async function removeTemplate(kind: string): Promise<boolean> {
+  needTauri();
+  return invoke<boolean>('remove_template', { kind });
+}
+
+/** Sends the draft, filled with the sample values, through the resolved route. */
+export async function sendTemplatePreview(draft: TemplateDraft, to: string, onProgress: (p: Progress) => void): Promise<Report> {
+  needTauri();
+  const channel = new Channel<Progress>();
+  channel.onmessage = onProgress;
+  return invoke<Report>('send_template_preview', { draft, to, onProgress: channel });
+}
+
+/** The Do-Not-Email list, the daily limit and the count of the last 24 hours. */
+export async function dneView(): Promise<DneView> {
+  needTauri();
+  return invoke<DneView>('dne_view');
+}
+
+/** Adds entries; rejects with `{ message, problems }` (nothing added) when one is invalid. */
+export async function dneAdd(entries: string[]): Promise<DneView> {
+  needTauri();
+  return invoke<DneView>('dne_add', { entries });
+}
+
+export async function dneRemove(entries: string[]): Promise<DneView> {
+  needTauri();
+  return invoke<DneView>('dne_remove', { entries });
+}
+
+/** Adds the entries of a CSV file; rejects with the bad lines (nothing added). */
+export async function dneImport(path: string): Promise<DneView> {
+  needTauri();
+  return invoke<DneView>('dne_import', { path });
+}
+
+/** Writes the list as CSV; resolves with the number of entries written. */
+export async function dneExport(path: string): Promise<number> {
+  needTauri();
+  return invoke<number>('dne_export', { path });
+}
+
+/** Saves `limits.max_per_day` and `limits.ignore_dne_for`; rejects with `{ message, problems }`. */
+export async function saveLimits(maxPerDay: string, ignoreDneFor: string): Promise<DneView> {
+  needTauri();
+  return invoke<DneView>('save_limits', { maxPerDay, ignoreDneFor });
+}
+
+const CSV_FILTERS = [{ name: 'CSV', extensions: ['csv'] }];
+
+/** Asks which CSV file to import; null when the admin cancels. */
+export async function chooseCsvImportPath(): Promise<string | null> {
+  if (!inTauri()) return null;
+  return openDialog({ multiple: false, directory: false, filters: CSV_FILTERS });
+}
+
+/** Asks where to write the CSV file; null when the admin cancels. */
+export async function chooseCsvExportPath(defaultPath: string): Promise<string | null> {
+  if (!inTauri()) return null;
+  return saveDialog({ defaultPath, filters: CSV_FILTERS });
 }

@@ -73,6 +73,7 @@ describe('words', () => {
     expect(stageLabel('rcpt_to')).toBe('Recipient (RCPT TO)');
     expect(stageLabel('config')).toBe('Settings');
     expect(stageLabel('graph')).toBe('Graph sendMail');
+    expect(stageLabel('limits')).toBe('Do-Not-Email list and daily limit');
     expect(stageLabel('something_new')).toBe('something_new');
     expect(Object.keys(STAGE_LABELS)).toHaveLength(14);
   });

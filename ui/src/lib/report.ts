@@ -9,6 +9,7 @@ import type { Step } from './bindings/Step';
 export const STAGE_LABELS: Readonly<Record<Stage, string>> = {
   config: 'Settings',
   receiver: 'Receiver login (before sending)',
+  limits: 'Do-Not-Email list and daily limit',
   dns: 'DNS lookup',
   connect: 'Connect',
   banner: 'Server greeting',

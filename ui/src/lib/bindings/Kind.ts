@@ -3,4 +3,4 @@
 /**
  * What kind of value a field takes; decides parsing and value checks.
  */
-export type Kind = { "type": "bool" } | { "type": "port" } | { "type": "seconds" } | { "type": "order" } | { "type": "host" } | { "type": "email" } | { "type": "display_name" } | { "type": "command_text" } | { "type": "enum", "choices": Array<string> } | { "type": "guid" } | { "type": "tenant" } | { "type": "url" } | { "type": "date" } | { "type": "path" } | { "type": "from_pattern" } | { "type": "label" } | { "type": "address_list" } | { "type": "secret" };
+export type Kind = { "type": "bool" } | { "type": "port" } | { "type": "seconds" } | { "type": "order" } | { "type": "host" } | { "type": "email" } | { "type": "display_name" } | { "type": "command_text" } | { "type": "enum", "choices": Array<string> } | { "type": "guid" } | { "type": "tenant" } | { "type": "url" } | { "type": "date" } | { "type": "path" } | { "type": "from_pattern" } | { "type": "label" } | { "type": "address_list" } | { "type": "secret" } | { "type": "template_subject" } | { "type": "template_body" } | { "type": "count" };
