@@ -334,6 +334,8 @@ export async function supportPreview(draft: SupportDraft): Promise<SupportPrevie
 /** Sends exactly the previewed message; resolves with the report whether it went out or not. */
 export async function sendSupport(preview: SupportPreview): Promise<Report> {
   return invoke<Report>('send_support', { preview });
+}
+
 // --- Invitation templates, Do-Not-Email list, daily limit -------------------------------
 // Tauri only: the browser demo backend has no such pages (they say so when opened there).
 

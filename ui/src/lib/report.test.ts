@@ -74,8 +74,9 @@ describe('words', () => {
     expect(stageLabel('config')).toBe('Settings');
     expect(stageLabel('graph')).toBe('Graph sendMail');
     expect(stageLabel('limits')).toBe('Do-Not-Email list and daily limit');
+    expect(stageLabel('receiver')).toBe('Receiver login (before sending)');
     expect(stageLabel('something_new')).toBe('something_new');
-    expect(Object.keys(STAGE_LABELS)).toHaveLength(14);
+    expect(Object.keys(STAGE_LABELS)).toHaveLength(15);
   });
 
   it('writes durations in milliseconds, from a number or a bigint', () => {
