@@ -204,8 +204,8 @@ fn a_send_with_before_send_logs_in_first_and_delivers() {
     let run = postdesk(d.path(), &["test-mail", "--to", &to, "--json"], None);
     let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(stages(&report)[..3], ["config", "receiver", "dns"], "{report}");
-    let step = &report["steps"][1];
+    assert_eq!(stages(&report)[..4], ["config", "limits", "receiver", "dns"], "{report}");
+    let step = &report["steps"][2];
     assert!(step["detail"].as_str().unwrap().contains("logged in to pop3s 127.0.0.1:"), "{report}");
     assert!(!report.to_string().contains(env.get("MAIL_PASSWORD")), "{report}");
     wait_for_mail(Path::new(env.get("MAIL_SINK")), &format!("To: {to}"));
@@ -223,7 +223,7 @@ fn a_send_with_before_send_logs_in_first_and_delivers() {
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(run.code, 1);
     assert_eq!(report["failed_stage"], "receiver", "{report}");
-    assert_eq!(stages(&report), ["config", "receiver"]);
+    assert_eq!(stages(&report), ["config", "limits", "receiver"]);
     assert!(report["error"].as_str().unwrap().starts_with("auth: -ERR [AUTH]"), "{report}");
     assert!(report["hint"].as_str().unwrap().contains("mailbox server"), "{report}");
     let run = postdesk(d.path(), &["send", "-t"], Some(&message));
