@@ -61,14 +61,15 @@ pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) 
             return Err(UnknownClient(id.to_string()));
         }
     }
-    let doc = crate::keys::document(config);
-    if get(&doc, "global", "enabled").as_deref() != Some("true") {
+    if config.global.enabled != Some(true) {
         return Ok((Route::NoMail, "the global mail server is off: no mail is sent at all, client servers included".into()));
     }
-    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, &doc, f)) {
+    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, f)) {
         let reason = format!("From {} matches route {name} ({pattern}, {how})", from.unwrap_or_default());
+        let doc = document_for(config, None, Some(&name));
         return Ok((Route::Send(Box::new(server(&doc, &format!("route.{name}"), &format!("route:{name}")))), reason));
     }
+    let doc = document_for(config, client, None);
     let (prefix, source, reason) = match client {
         Some(id) if get(&doc, &format!("client.{id}"), "enabled").as_deref() == Some("true") => {
             (format!("client.{id}"), format!("client:{id}"), format!("client {id} has its own server enabled"))
@@ -94,11 +95,12 @@ pub fn pattern_match(pattern: &str, from: &str) -> Option<(u8, &'static str)> {
 }
 
 /// The enabled route that wins for `from`: name, pattern and how it matched.
-fn matching_route(config: &Config, doc: &serde_json::Value, from: &str) -> Option<(String, String, &'static str)> {
+fn matching_route(config: &Config, from: &str) -> Option<(String, String, &'static str)> {
     config
         .routes
         .iter()
-        .filter(|(name, _)| get(doc, &format!("route.{name}"), "enabled").as_deref() == Some("true"))
+        // A route's `enabled` is its own (never inherited), default off.
+        .filter(|(_, route)| route.server.enabled == Some(true))
         .filter_map(|(name, route)| {
             let pattern = route.from.as_deref()?;
             let (rank, how) = pattern_match(pattern, from)?;
@@ -107,6 +109,20 @@ fn matching_route(config: &Config, doc: &serde_json::Value, from: &str) -> Optio
         // Most specific first, then lowest order, then name (the map is ordered by name).
         .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)))
         .map(|(_, _, name, pattern, how)| (name.clone(), pattern.to_string(), how))
+}
+
+/// The part of the document one mail needs (global, support, one client, one route), in the
+/// document's shape, so keys read from it as from [`crate::keys::document`] without
+/// serializing every client for every mail.
+pub fn document_for(config: &Config, client: Option<&str>, route: Option<&str>) -> serde_json::Value {
+    let mut doc = serde_json::json!({ "version": config.version, "global": config.global, "support": config.support });
+    if let Some((id, c)) = client.and_then(|id| config.clients.get_key_value(id)) {
+        doc["clients"] = serde_json::json!({ id: c });
+    }
+    if let Some((name, r)) = route.and_then(|n| config.routes.get_key_value(n)) {
+        doc["routes"] = serde_json::json!({ name: r });
+    }
+    doc
 }
 
 fn get(doc: &serde_json::Value, prefix: &str, name: &str) -> Option<String> {
@@ -246,6 +262,20 @@ mod tests {
         for from in ["ceo@example.com", "alice@example.com", "bob@eu.example.com", "x@y.test"] {
             for client in [None, Some("acme")] {
                 assert_eq!(source(&c, client, from), "nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn the_partial_document_reads_like_the_whole_one() {
+        let c = routed();
+        let (whole, part) = (crate::keys::document(&c), document_for(&c, Some("acme"), Some("corp")));
+        for key in crate::keys::all_keys(&c) {
+            let wanted = matches!(&key.scope, crate::keys::Scope::Client(id) if id == "acme")
+                || matches!(&key.scope, crate::keys::Scope::Route(n) if n == "corp")
+                || matches!(key.scope, crate::keys::Scope::Global | crate::keys::Scope::Support);
+            if wanted {
+                assert_eq!(key.effective_in(&part), key.effective_in(&whole), "{}", key.name());
             }
         }
     }
