@@ -83,15 +83,19 @@ pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) 
 
 /// How specific a From pattern is (higher wins), or `None` when it does not match.
 pub fn pattern_match(pattern: &str, from: &str) -> Option<(u8, &'static str)> {
-    let (pattern, from) = (pattern.to_lowercase(), from.to_lowercase());
+    // Case-insensitive without allocating (this runs for every route on every mail).
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b) || (!(a.is_ascii() && b.is_ascii()) && a.to_lowercase() == b.to_lowercase());
     let domain = from.rsplit_once('@').map(|(_, d)| d)?;
     if let Some(parent) = pattern.strip_prefix("*@*.") {
-        return domain.strip_suffix(parent).is_some_and(|rest| rest.ends_with('.')).then_some((1, "any subdomain"));
+        let Some(cut) = domain.len().checked_sub(parent.len()).filter(|&c| c > 0 && domain.is_char_boundary(c)) else {
+            return None;
+        };
+        return (same(&domain[cut..], parent) && domain[..cut].ends_with('.')).then_some((1, "any subdomain"));
     }
     if let Some(d) = pattern.strip_prefix("*@") {
-        return (d == domain).then_some((2, "domain"));
+        return same(d, domain).then_some((2, "domain"));
     }
-    (pattern == from).then_some((3, "exact address"))
+    same(pattern, from).then_some((3, "exact address"))
 }
 
 /// The enabled route that wins for `from`: name, pattern and how it matched.
@@ -264,6 +268,17 @@ mod tests {
                 assert_eq!(source(&c, client, from), "nothing");
             }
         }
+    }
+
+    #[test]
+    fn patterns_match_case_insensitively_and_only_real_subdomains() {
+        assert_eq!(pattern_match("*@*.Example.com", "a@EU.example.COM"), Some((1, "any subdomain")));
+        assert_eq!(pattern_match("*@*.example.com", "a@example.com"), None);
+        assert_eq!(pattern_match("*@*.example.com", "a@badexample.com"), None);
+        assert_eq!(pattern_match("*@*.bücher.example", "a@x.BÜCHER.example"), Some((1, "any subdomain")));
+        assert_eq!(pattern_match("*@example.com", "a@Example.Com"), Some((2, "domain")));
+        assert_eq!(pattern_match("Ceo@example.com", "ceo@EXAMPLE.com"), Some((3, "exact address")));
+        assert_eq!(pattern_match("ceo@example.com", "no-at-sign"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::Date;
 use ts_rs::TS;
 
-use crate::keys::{all_keys, Key, Kind, Scope};
+use crate::keys::{Key, Kind, Scope};
 use crate::model::{AuthMethod, Config, M365Flow, Security};
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
@@ -65,7 +65,8 @@ pub const MAX_PATH: usize = 4096;
 pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
     let doc = crate::keys::document(config);
-    for key in all_keys(config) {
+    // Only the values actually stored, scope by scope (10,000 clients hold few keys each).
+    for key in stored_keys(config, &doc) {
         let Some(value) = key.stored_in(&doc) else { continue };
         let text = crate::keys::display(&value);
         let utf8 = key_utf8(&doc, &key);
@@ -74,11 +75,14 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
         }
     }
     check_server(&doc, "global", &Scope::Global, ctx, &mut problems);
-    for id in config.clients.keys() {
+    // A client's or route's `enabled` is never inherited: the others have nothing to check.
+    for (id, _) in config.clients.iter().filter(|(_, c)| c.server.enabled == Some(true)) {
         check_server(&doc, &format!("client.{id}"), &Scope::Client(id.clone()), ctx, &mut problems);
     }
     for (name, route) in &config.routes {
-        check_server(&doc, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
+        if route.server.enabled == Some(true) {
+            check_server(&doc, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
+        }
         if route.from.is_none() {
             problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
         }
@@ -97,6 +101,33 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     problems.sort_by(|a, b| a.severity.cmp(&b.severity).then_with(|| a.key.cmp(&b.key)));
     problems.dedup();
     problems
+}
+
+/// The keys that hold a value in `doc`, found by walking each scope's object once.
+fn stored_keys(config: &Config, doc: &serde_json::Value) -> Vec<Key> {
+    use crate::keys::{Field, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
+    let mut out = Vec::new();
+    let mut scan = |scope: Scope, node: Option<&serde_json::Value>, tables: &[&'static [Field]]| {
+        let Some(node) = node.filter(|n| n.as_object().is_some_and(|o| !o.is_empty())) else { return };
+        for field in tables.iter().flat_map(|t| t.iter()) {
+            let mut at = Some(node);
+            for part in field.name.split('.') {
+                at = at.and_then(|n| n.get(part));
+            }
+            if at.is_some_and(|v| !v.is_null()) {
+                out.push(Key { scope: scope.clone(), field });
+            }
+        }
+    };
+    scan(Scope::Global, doc.get("global"), &[SERVER_FIELDS]);
+    scan(Scope::Support, doc.get("support"), &[SUPPORT_FIELDS]);
+    for id in config.clients.keys() {
+        scan(Scope::Client(id.clone()), doc.get("clients").and_then(|c| c.get(id)), &[CLIENT_FIELDS, SERVER_FIELDS]);
+    }
+    for name in config.routes.keys() {
+        scan(Scope::Route(name.clone()), doc.get("routes").and_then(|r| r.get(name)), &[ROUTE_FIELDS, SERVER_FIELDS]);
+    }
+    out
 }
 
 /// UTF-8 headers in force for the scope a key belongs to (support follows the global server).
