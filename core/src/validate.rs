@@ -66,10 +66,19 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
     let doc = crate::keys::document(config);
     // Only the values actually stored, scope by scope (10,000 clients hold few keys each).
+    let mut utf8_of: Option<(Scope, bool)> = None;
     for key in stored_keys(config, &doc) {
         let Some(value) = key.stored_in(&doc) else { continue };
         let text = crate::keys::display(&value);
-        let utf8 = key_utf8(&doc, &key);
+        // Keys come scope by scope: look the scope's UTF-8 setting up once.
+        let utf8 = match &utf8_of {
+            Some((scope, utf8)) if *scope == key.scope => *utf8,
+            _ => {
+                let utf8 = key_utf8(&doc, &key);
+                utf8_of = Some((key.scope.clone(), utf8));
+                utf8
+            }
+        };
         if let Err(message) = check_value(key.field.kind, &text, utf8) {
             problems.push(Problem::new(key.name(), Severity::Error, message));
         }
@@ -146,7 +155,11 @@ fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
 
 /// Cross-field checks of one server, on its effective (inherited) values.
 fn check_server(doc: &serde_json::Value, prefix: &str, scope: &Scope, ctx: &Context, out: &mut Vec<Problem>) {
-    let get = |name: &str| effective(doc, &format!("{prefix}.{name}"));
+    // Keys built directly, not parsed from text: this runs for every enabled client.
+    let get = |name: &str| {
+        let field = crate::keys::SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
+        Key { scope: scope.clone(), field }.effective_in(doc)
+    };
     if get("enabled").as_deref() != Some("true") {
         return;
     }
