@@ -575,3 +575,58 @@ async fn a_client_added_in_the_window_overrides_its_host_and_the_explainer_follo
     wait_content(&c, "[data-explain-chain]", "The global mail server is off ⇒ nothing is sent").await;
     c.close().await.unwrap();
 }
+
+/// `make bench` only (scripts/bench.sh runs it with --ignored): typing into the Clients search
+/// with 10,000 clients, in the real window. Each keystroke is timed inside the page from the
+/// input event until Svelte has updated the list and the browser has laid it out (paint is
+/// not included). Writes target/bench/ui-filter.json; the target (≤ 16 ms) is judged there.
+#[tokio::test]
+#[ignore]
+async fn bench_ui_filter_10000_clients() {
+    require_keychain();
+    let data = data_with_clients(10_000);
+    let home = tempfile::tempdir().unwrap();
+    let env = sandbox_env(data.path(), home.path());
+    let driver = TauriDriver::start(&env.iter().map(|(k, v)| (*k, v.as_path())).collect::<Vec<_>>());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    click(&c, "[data-view=\"clients\"]").await;
+    wait_content(&c, "[data-clients-count]", "10000 of 10000").await;
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        (async () => {
+          const input = document.querySelector('[data-clients-search]');
+          const list = document.querySelector('[data-client-list]');
+          const typed = 'client 0123';
+          const steps = [];
+          for (let i = 1; i <= typed.length; i++) steps.push(typed.slice(0, i));
+          for (let i = typed.length - 1; i >= 0; i--) steps.push(typed.slice(0, i));
+          const channel = new MessageChannel();
+          const nextTask = () => new Promise((r) => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
+          const times = [];
+          for (let round = 0; round < 10; round++) {
+            for (const text of steps) {
+              const t0 = performance.now();
+              input.value = text;
+              input.dispatchEvent(new Event('input', { bubbles: true }));
+              await nextTask(); // Svelte has flushed its update (a microtask) by now
+              list.getBoundingClientRect();
+              void document.body.offsetHeight; // style and layout of the new rows
+              times.push(performance.now() - t0);
+              await new Promise((r) => requestAnimationFrame(() => r())); // one keystroke per frame
+            }
+          }
+          times.sort((a, b) => a - b);
+          const at = (q) => times[Math.min(times.length - 1, Math.floor(times.length * q))];
+          return { keystrokes: times.length, median_ms: at(0.5), p95_ms: at(0.95), max_ms: times[times.length - 1],
+                   shown_after: document.querySelector('[data-clients-count]').textContent };
+        })().then(done, (e) => done({ error: String(e) }));
+    "#;
+    let result = c.execute_async(script, vec![]).await.unwrap();
+    println!("ui-filter: {result}");
+    assert!(result.get("error").is_none(), "{result}");
+    let out = root().join("target/bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("ui-filter.json"), serde_json::to_string_pretty(&result).unwrap()).unwrap();
+    c.close().await.unwrap();
+}
