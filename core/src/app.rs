@@ -104,11 +104,14 @@ pub fn apply_edits(base: &Config, edits: &BTreeMap<String, String>) -> (Config, 
 pub struct Postdesk {
     pub(crate) store: Store,
     pub(crate) keychain: Keychain,
+    /// Held across load-change-save of the client and route operations, so two of them
+    /// running at once (the window's commands run in parallel) never lose one's change.
+    pub(crate) edit: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Postdesk {
     pub fn open(data_dir: &Path) -> Postdesk {
-        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir) }
+        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir), edit: Default::default() }
     }
 
     pub fn config_path(&self) -> PathBuf {

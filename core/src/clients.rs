@@ -126,6 +126,7 @@ impl Postdesk {
     }
 
     pub fn add_client(&self, id: &str, name: &str) -> Result<(), Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let mut config = self.load()?;
         scope_of(&format!("client.{id}"))?;
         if config.clients.contains_key(id) {
@@ -137,12 +138,14 @@ impl Postdesk {
 
     /// Changes the client's display name (its ID, which keys and secrets use, stays).
     pub fn rename_client(&self, id: &str, name: &str) -> Result<(), Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let config = self.existing(&format!("client.{id}"))?;
         self.save_validated(&config, &BTreeMap::from([(format!("client.{id}.name"), name.to_string())]), &format!("client.{id}"))
     }
 
     /// Removes a client and its secrets.
     pub fn remove_client(&self, id: &str) -> Result<(), Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let mut config = self.existing(&format!("client.{id}"))?;
         let secrets: Vec<String> = secret_keys(&config).into_iter().filter(|k| k.starts_with(&format!("client.{id}."))).collect();
         // Secrets first: with the keychain unavailable nothing changes.
@@ -161,6 +164,7 @@ impl Postdesk {
     /// A new route for `from`, switched on, tried after the existing ones of equal specificity;
     /// its server keys inherit from global until set.
     pub fn add_route(&self, name: &str, from: &str) -> Result<(), Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let mut config = self.load()?;
         scope_of(&format!("route.{name}"))?;
         if config.routes.contains_key(name) {
@@ -177,6 +181,7 @@ impl Postdesk {
     }
 
     pub fn remove_route(&self, name: &str) -> Result<(), Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let mut config = self.existing(&format!("route.{name}"))?;
         let secrets: Vec<String> = secret_keys(&config).into_iter().filter(|k| k.starts_with(&format!("route.{name}."))).collect();
         // Secrets first: with the keychain unavailable nothing changes.
@@ -190,6 +195,7 @@ impl Postdesk {
 
     /// Gives the routes `names` (all of them, in the wanted order) orders 10, 20, 30, …
     pub fn reorder_routes(&self, names: &[String]) -> Result<(), Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let config = self.load()?;
         let mut wanted: Vec<&String> = names.iter().collect();
         wanted.sort();
@@ -244,6 +250,7 @@ impl Postdesk {
     /// Saves edits (full keys, `""` resets to inherited) and secret changes of one client or
     /// route. Nothing is written when a value of that scope is invalid.
     pub fn save_scope(&self, prefix: &str, edits: &BTreeMap<String, String>, secrets: &[SecretChange]) -> Result<ScopeForm, Error> {
+        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
         let config = self.existing(prefix)?;
         let outside: Vec<&String> = edits.keys().chain(secrets.iter().map(|s| &s.key)).filter(|k| !k.starts_with(&format!("{prefix}."))).collect();
         if let Some(k) = outside.first() {

@@ -28,7 +28,7 @@ fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
 /// The identity of a mail of `client` (none: the organization itself) asked to be sent from
 /// `from`. Errors name the key that refuses it.
 pub fn sender_identity(config: &Config, client: Option<&str>, from: Option<&str>) -> Result<Identity, String> {
-    let doc = crate::keys::document(config);
+    let doc = crate::resolve::document_for(config, client, None);
     sender_identity_in(&doc, client, from)
 }
 

@@ -240,9 +240,19 @@ impl Key {
 
     /// [`Key::stored`] on a [`document`] made once, for code that reads many keys.
     pub fn stored_in(&self, doc: &Value) -> Option<Value> {
-        let mut node = doc;
-        for part in self.json_path() {
-            node = node.get(&part)?;
+        // The same path as `json_path`, walked without allocating (validation reads ~30 keys
+        // per client).
+        let mut node = match &self.scope {
+            Scope::Global => doc.get("global")?,
+            Scope::Support => doc.get("support")?,
+            Scope::Client(id) => doc.get("clients")?.get(id)?,
+            Scope::Route(name) => doc.get("routes")?.get(name)?,
+            Scope::Receiver => doc.get("receiver")?,
+            Scope::Limits => doc.get("limits")?,
+            Scope::Template(kind) => doc.get("templates")?.get(kind)?,
+        };
+        for part in self.field.name.split('.') {
+            node = node.get(part)?;
         }
         (!node.is_null()).then(|| node.clone())
     }

@@ -61,14 +61,15 @@ pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) 
             return Err(UnknownClient(id.to_string()));
         }
     }
-    let doc = crate::keys::document(config);
-    if get(&doc, "global", "enabled").as_deref() != Some("true") {
+    if config.global.enabled != Some(true) {
         return Ok((Route::NoMail, "the global mail server is off: no mail is sent at all, client servers included".into()));
     }
-    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, &doc, f)) {
+    if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, f)) {
         let reason = format!("From {} matches route {name} ({pattern}, {how})", from.unwrap_or_default());
+        let doc = document_for(config, None, Some(&name));
         return Ok((Route::Send(Box::new(server(&doc, &format!("route.{name}"), &format!("route:{name}")))), reason));
     }
+    let doc = document_for(config, client, None);
     let (prefix, source, reason) = match client {
         Some(id) if get(&doc, &format!("client.{id}"), "enabled").as_deref() == Some("true") => {
             (format!("client.{id}"), format!("client:{id}"), format!("client {id} has its own server enabled"))
@@ -82,26 +83,37 @@ pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) 
 
 /// How specific a From pattern is (higher wins), or `None` when it does not match.
 pub fn pattern_match(pattern: &str, from: &str) -> Option<(u8, &'static str)> {
-    let (pattern, from) = (pattern.to_lowercase(), from.to_lowercase());
     let domain = from.rsplit_once('@').map(|(_, d)| d)?;
+    match_with_domain(pattern, from, domain)
+}
+
+/// [`pattern_match`] with the From address's domain found once (this runs for every route
+/// on every mail, so it does not allocate).
+fn match_with_domain(pattern: &str, from: &str, domain: &str) -> Option<(u8, &'static str)> {
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b) || (!(a.is_ascii() && b.is_ascii()) && a.to_lowercase() == b.to_lowercase());
     if let Some(parent) = pattern.strip_prefix("*@*.") {
-        return domain.strip_suffix(parent).is_some_and(|rest| rest.ends_with('.')).then_some((1, "any subdomain"));
+        let Some(cut) = domain.len().checked_sub(parent.len()).filter(|&c| c > 0 && domain.is_char_boundary(c)) else {
+            return None;
+        };
+        return (same(&domain[cut..], parent) && domain[..cut].ends_with('.')).then_some((1, "any subdomain"));
     }
     if let Some(d) = pattern.strip_prefix("*@") {
-        return (d == domain).then_some((2, "domain"));
+        return same(d, domain).then_some((2, "domain"));
     }
-    (pattern == from).then_some((3, "exact address"))
+    same(pattern, from).then_some((3, "exact address"))
 }
 
 /// The enabled route that wins for `from`: name, pattern and how it matched.
-fn matching_route(config: &Config, doc: &serde_json::Value, from: &str) -> Option<(String, String, &'static str)> {
+fn matching_route(config: &Config, from: &str) -> Option<(String, String, &'static str)> {
+    let domain = from.rsplit_once('@').map(|(_, d)| d)?;
     config
         .routes
         .iter()
-        .filter(|(name, _)| get(doc, &format!("route.{name}"), "enabled").as_deref() == Some("true"))
+        // A route's `enabled` is its own (never inherited), default off.
+        .filter(|(_, route)| route.server.enabled == Some(true))
         .filter_map(|(name, route)| {
             let pattern = route.from.as_deref()?;
-            let (rank, how) = pattern_match(pattern, from)?;
+            let (rank, how) = match_with_domain(pattern, from, domain)?;
             Some((rank, route.order.unwrap_or(100), name, pattern, how))
         })
         // Most specific first, then lowest order, then name (the map is ordered by name).
@@ -109,8 +121,29 @@ fn matching_route(config: &Config, doc: &serde_json::Value, from: &str) -> Optio
         .map(|(_, _, name, pattern, how)| (name.clone(), pattern.to_string(), how))
 }
 
+/// The part of the document one mail needs (global, support, one client, one route), in the
+/// document's shape, so keys read from it as from [`crate::keys::document`] without
+/// serializing every client for every mail.
+pub fn document_for(config: &Config, client: Option<&str>, route: Option<&str>) -> serde_json::Value {
+    let mut doc = serde_json::json!({ "version": config.version, "global": config.global, "support": config.support });
+    if let Some((id, c)) = client.and_then(|id| config.clients.get_key_value(id)) {
+        doc["clients"] = serde_json::json!({ id: c });
+    }
+    if let Some((name, r)) = route.and_then(|n| config.routes.get_key_value(n)) {
+        doc["routes"] = serde_json::json!({ name: r });
+    }
+    doc
+}
+
 fn get(doc: &serde_json::Value, prefix: &str, name: &str) -> Option<String> {
-    Key::parse(&format!("{prefix}.{name}")).expect("known key").effective_in(doc)
+    // Built directly rather than parsed from text: ~25 lookups per mail.
+    let scope = match prefix.split_once('.') {
+        Some(("client", id)) => crate::keys::Scope::Client(id.into()),
+        Some(("route", n)) => crate::keys::Scope::Route(n.into()),
+        _ => crate::keys::Scope::Global,
+    };
+    let field = crate::keys::SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
+    Key { scope, field }.effective_in(doc)
 }
 
 fn parse<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
@@ -246,6 +279,31 @@ mod tests {
         for from in ["ceo@example.com", "alice@example.com", "bob@eu.example.com", "x@y.test"] {
             for client in [None, Some("acme")] {
                 assert_eq!(source(&c, client, from), "nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn patterns_match_case_insensitively_and_only_real_subdomains() {
+        assert_eq!(pattern_match("*@*.Example.com", "a@EU.example.COM"), Some((1, "any subdomain")));
+        assert_eq!(pattern_match("*@*.example.com", "a@example.com"), None);
+        assert_eq!(pattern_match("*@*.example.com", "a@badexample.com"), None);
+        assert_eq!(pattern_match("*@*.bücher.example", "a@x.BÜCHER.example"), Some((1, "any subdomain")));
+        assert_eq!(pattern_match("*@example.com", "a@Example.Com"), Some((2, "domain")));
+        assert_eq!(pattern_match("Ceo@example.com", "ceo@EXAMPLE.com"), Some((3, "exact address")));
+        assert_eq!(pattern_match("ceo@example.com", "no-at-sign"), None);
+    }
+
+    #[test]
+    fn the_partial_document_reads_like_the_whole_one() {
+        let c = routed();
+        let (whole, part) = (crate::keys::document(&c), document_for(&c, Some("acme"), Some("corp")));
+        for key in crate::keys::all_keys(&c) {
+            let wanted = matches!(&key.scope, crate::keys::Scope::Client(id) if id == "acme")
+                || matches!(&key.scope, crate::keys::Scope::Route(n) if n == "corp")
+                || matches!(key.scope, crate::keys::Scope::Global | crate::keys::Scope::Support);
+            if wanted {
+                assert_eq!(key.effective_in(&part), key.effective_in(&whole), "{}", key.name());
             }
         }
     }

@@ -108,6 +108,9 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreErr
     create_private_dir(dir).map_err(io_err("cannot create", dir))?;
     let target = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // The temp name is per process: two saves of one process at once take turns.
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let result = (|| {
         let mut file = private_file(&tmp)?;
         file.write_all(bytes)?;

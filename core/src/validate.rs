@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::Date;
 use ts_rs::TS;
 
-use crate::keys::{all_keys, Key, Kind, Scope};
+use crate::keys::{Key, Kind, Scope};
 use crate::model::{AuthMethod, Config, M365Flow, ReceiverProtocol, Security};
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
@@ -65,20 +65,32 @@ pub const MAX_PATH: usize = 4096;
 pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
     let doc = crate::keys::document(config);
-    for key in all_keys(config) {
-        let Some(value) = key.stored_in(&doc) else { continue };
-        let text = crate::keys::display(&value);
-        let utf8 = key_utf8(&doc, &key);
+    // Only the values actually stored, scope by scope (10,000 clients hold few keys each).
+    let mut utf8_of: Option<(Scope, bool)> = None;
+    for (key, value) in stored_keys(&doc) {
+        let text = crate::keys::display(value);
+        // Keys come scope by scope: look the scope's UTF-8 setting up once.
+        let utf8 = match &utf8_of {
+            Some((scope, utf8)) if *scope == key.scope => *utf8,
+            _ => {
+                let utf8 = key_utf8(&doc, &key);
+                utf8_of = Some((key.scope.clone(), utf8));
+                utf8
+            }
+        };
         if let Err(message) = check_value(key.field.kind, &text, utf8) {
             problems.push(Problem::new(key.name(), Severity::Error, message));
         }
     }
     check_server(&doc, "global", &Scope::Global, ctx, &mut problems);
-    for id in config.clients.keys() {
+    // A client's or route's `enabled` is never inherited: the others have nothing to check.
+    for (id, _) in config.clients.iter().filter(|(_, c)| c.server.enabled == Some(true)) {
         check_server(&doc, &format!("client.{id}"), &Scope::Client(id.clone()), ctx, &mut problems);
     }
     for (name, route) in &config.routes {
-        check_server(&doc, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
+        if route.server.enabled == Some(true) {
+            check_server(&doc, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
+        }
         if route.from.is_none() {
             problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
         }
@@ -101,6 +113,39 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     problems
 }
 
+/// The keys that hold a value in `doc`, found by walking each scope's object once.
+fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Value)> {
+    use crate::keys::{Field, CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
+    let mut out = Vec::new();
+    let mut scan = |scope: Scope, node: Option<&'a serde_json::Value>, tables: &[&'static [Field]]| {
+        let Some(node) = node.filter(|n| n.as_object().is_some_and(|o| !o.is_empty())) else { return };
+        for field in tables.iter().flat_map(|t| t.iter()) {
+            let mut at = Some(node);
+            for part in field.name.split('.') {
+                at = at.and_then(|n| n.get(part));
+            }
+            if let Some(v) = at.filter(|v| !v.is_null()) {
+                out.push((Key { scope: scope.clone(), field }, v));
+            }
+        }
+    };
+    scan(Scope::Global, doc.get("global"), &[SERVER_FIELDS]);
+    scan(Scope::Support, doc.get("support"), &[SUPPORT_FIELDS]);
+    scan(Scope::Receiver, doc.get("receiver"), &[RECEIVER_FIELDS]);
+    scan(Scope::Limits, doc.get("limits"), &[LIMIT_FIELDS]);
+    for (kind, node) in doc.get("templates").and_then(|t| t.as_object()).into_iter().flatten() {
+        scan(Scope::Template(kind.clone()), Some(node), &[TEMPLATE_FIELDS]);
+    }
+    // Walk the maps in order instead of looking each ID up among 10,000.
+    for (id, node) in doc.get("clients").and_then(|c| c.as_object()).into_iter().flatten() {
+        scan(Scope::Client(id.clone()), Some(node), &[CLIENT_FIELDS, SERVER_FIELDS]);
+    }
+    for (name, node) in doc.get("routes").and_then(|r| r.as_object()).into_iter().flatten() {
+        scan(Scope::Route(name.clone()), Some(node), &[ROUTE_FIELDS, SERVER_FIELDS]);
+    }
+    out
+}
+
 /// UTF-8 headers in force for the scope a key belongs to (support follows the global server).
 fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
     let scope_key = match &key.scope {
@@ -117,7 +162,11 @@ fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
 
 /// Cross-field checks of one server, on its effective (inherited) values.
 fn check_server(doc: &serde_json::Value, prefix: &str, scope: &Scope, ctx: &Context, out: &mut Vec<Problem>) {
-    let get = |name: &str| effective(doc, &format!("{prefix}.{name}"));
+    // Keys built directly, not parsed from text: this runs for every enabled client.
+    let get = |name: &str| {
+        let field = crate::keys::SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
+        Key { scope: scope.clone(), field }.effective_in(doc)
+    };
     if get("enabled").as_deref() != Some("true") {
         return;
     }
