@@ -11,6 +11,7 @@ pub mod keys;
 pub mod mail;
 pub mod message;
 pub mod model;
+pub mod presets;
 pub mod receiver;
 pub mod resolve;
 pub mod secrets;
