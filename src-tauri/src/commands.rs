@@ -113,6 +113,11 @@ pub fn cancel_receiver_check(running: State<'_, RunningReceiverCheck>) {
     }
 }
 
+#[tauri::command(async)]
+pub fn list_presets() -> Vec<postdesk_core::presets::Preset> {
+    postdesk_core::presets::presets()
+}
+
 fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {
     p.filter(|p| !p.is_empty()).map(postdesk_core::Secret::new)
 }

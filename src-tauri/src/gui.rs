@@ -46,7 +46,8 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::apply_import,
             crate::commands::undo_import,
             crate::commands::receiver_check,
-            crate::commands::cancel_receiver_check
+            crate::commands::cancel_receiver_check,
+            crate::commands::list_presets
         ])
         .setup(|app| {
             app.set_menu(app_menu(app.handle())?)?;
