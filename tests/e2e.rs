@@ -535,3 +535,31 @@ async fn the_receiver_panel_validates_a_real_login_and_shows_the_failing_stage()
     assert!(saved.contains("imap-starttls") && !saved.contains("pop3s"), "validating saves nothing: {saved}");
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_provider_preset_fills_the_fields_unsaved_and_says_what_is_left_to_do() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(data.path(), &[("global.enabled", "true"), ("global.host", "smtp.old.example"), ("global.sender.address", "it@example.com")]);
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "base").await;
+    click(&c, "#preset-choice option[value=\"ses\"]").await;
+    click(&c, "#preset-variant option[value=\"eu-central-1\"]").await;
+    click(&c, "#preset-apply").await;
+    wait_text(&c, "#preset-todo", "Still to do at Amazon SES").await;
+    wait_text(&c, "#preset-todo", "SMTP credentials").await;
+    assert_eq!(value_of(&c, &key("global.host")).await, "email-smtp.eu-central-1.amazonaws.com");
+    assert_eq!(value_of(&c, &key("global.port")).await, "587");
+    wait_content(&c, "#status", "Unsaved").await;
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("smtp.old.example"), "filling in saves nothing: {saved}");
+    screenshot(&c, "preset-applied").await;
+    section(&c, "security").await;
+    assert_eq!(value_of(&c, &key("global.security")).await, "starttls");
+    assert!(c.find(css(&key("global.username"))).await.is_ok(), "password sign-in: the username is asked for");
+    c.close().await.unwrap();
+}
