@@ -230,3 +230,29 @@ fn route_by_from_address_names_the_route_and_why() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("route.billing.from"), "{}", r.stderr);
 }
+
+#[test]
+fn preset_apply_saves_the_provider_settings_and_says_what_is_left_to_do() {
+    let d = tempfile::tempdir().unwrap();
+    let r = postdesk(d.path(), &["preset", "list"], None);
+    assert_eq!(r.code, 0);
+    for id in ["microsoft365", "outlook", "gmail", "ses", "sendgrid", "mailgun", "postmark", "custom"] {
+        assert!(r.stdout.contains(id), "{id}: {}", r.stdout);
+    }
+    let r = postdesk(d.path(), &["preset", "apply", "gmail", "--variant", "465"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("app password"), "{}", r.stdout);
+    assert!(r.stdout.contains("Port 25"), "{}", r.stdout);
+    for (key, value) in [("global.host", "smtp.gmail.com"), ("global.port", "465"), ("global.security", "tls"), ("global.auth", "password")] {
+        assert_eq!(postdesk(d.path(), &["config", "get", key], None).stdout.trim(), value, "{key}");
+    }
+    let r = postdesk(d.path(), &["preset", "apply", "ses", "--variant", "mars-1"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("eu-west-1"), "{}", r.stderr);
+    let r = postdesk(d.path(), &["preset", "apply", "hotmail"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("microsoft365"), "{}", r.stderr);
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.port"], None).stdout.trim(), "465", "a refused preset changes nothing");
+    let json: serde_json::Value = serde_json::from_str(&postdesk(d.path(), &["preset", "list", "--json"], None).stdout).unwrap();
+    assert_eq!(json[0]["settings"]["global.host"], "smtp.office365.com");
+}

@@ -772,3 +772,99 @@ async fn bench_ui_filter_10000_clients() {
     std::fs::write(out.join("ui-filter.json"), serde_json::to_string_pretty(&result).unwrap()).unwrap();
     c.close().await.unwrap();
 }
+
+// --- Receiver settings and provider presets (issue 8) -------------------------------
+
+#[tokio::test]
+async fn the_receiver_panel_validates_a_real_login_and_shows_the_failing_stage() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let env = postdesk_tests::mailstack();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "127.0.0.1"),
+            ("global.port", &env["MAIL_PLAIN_PORT"]),
+            ("global.sender.address", "it@example.test"),
+            ("receiver.enabled", "true"),
+            ("receiver.protocol", "imap-starttls"),
+            ("receiver.host", "127.0.0.1"),
+            ("receiver.port", &env["MAIL_IMAP_PORT"]),
+            ("receiver.username", &env["MAIL_USER"]),
+            ("receiver.ca_file", &env["MAIL_CA_FILE"]),
+            ("receiver.before_send", "true"),
+        ],
+    );
+    Keychain::for_data_dir(data.path()).set("receiver.password", &postdesk_core::Secret::new(env["MAIL_PASSWORD"].clone())).unwrap();
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "security").await;
+    find(&c, "#receiver-panel").await;
+    assert_eq!(value_of(&c, &key("receiver.port")).await, env["MAIL_IMAP_PORT"]);
+    // The screenshots show the Validate button, the steps and the result.
+    let show = "document.getElementById('receiver-validate').scrollIntoView({block: 'start'});";
+
+    // The saved settings log in for real: every stage of IMAP with STARTTLS, then "Logged in".
+    click(&c, "#receiver-validate").await;
+    find(&c, "#receiver-result[data-ok=\"true\"]").await;
+    for stage in ["config", "dns", "connect", "banner", "tls", "auth"] {
+        find(&c, &format!("#receiver-panel [data-step=\"{stage}\"][data-state=\"ok\"]")).await;
+    }
+    wait_content(&c, "#receiver-panel [data-step=\"banner\"]", "Dovecot").await;
+    let page: serde_json::Value = c.execute("return document.body.innerText", vec![]).await.unwrap();
+    assert!(!page.as_str().unwrap().contains(&env["MAIL_PASSWORD"]), "the password is never in the page");
+    c.execute(show, vec![]).await.unwrap();
+    screenshot(&c, "receiver-validated").await;
+
+    // Unsaved values are what is validated: POP3S on the port with the wrong-host certificate.
+    choose(&c, "receiver.protocol", "pop3s").await;
+    type_into(&c, &key("receiver.host"), &env["MAIL_BADCERT_HOST"]).await;
+    type_into(&c, &key("receiver.port"), &env["MAIL_POP3S_BADCERT_PORT"]).await;
+    click(&c, "#receiver-validate").await;
+    find(&c, "#receiver-result[data-ok=\"false\"]").await;
+    find(&c, "#receiver-panel [data-step=\"tls\"][data-state=\"failed\"]").await;
+    wait_text(&c, "#receiver-hint", "another name").await;
+    wait_text(&c, "#receiver-error", "not valid for").await;
+    // An empty port shows the protocol's port as its placeholder.
+    find(&c, &key("receiver.port")).await.clear().await.unwrap();
+    let placeholder = find(&c, &key("receiver.port")).await.attr("placeholder").await.unwrap();
+    assert_eq!(placeholder.as_deref(), Some("995"));
+    type_into(&c, &key("receiver.port"), &env["MAIL_POP3S_BADCERT_PORT"]).await;
+    c.execute(show, vec![]).await.unwrap();
+    screenshot(&c, "receiver-failed").await;
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("imap-starttls") && !saved.contains("pop3s"), "validating saves nothing: {saved}");
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_provider_preset_fills_the_fields_unsaved_and_says_what_is_left_to_do() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(data.path(), &[("global.enabled", "true"), ("global.host", "smtp.old.example"), ("global.sender.address", "it@example.com")]);
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "base").await;
+    click(&c, "#preset-choice option[value=\"ses\"]").await;
+    click(&c, "#preset-variant option[value=\"eu-central-1\"]").await;
+    click(&c, "#preset-apply").await;
+    wait_text(&c, "#preset-todo", "Still to do at Amazon SES").await;
+    wait_text(&c, "#preset-todo", "SMTP credentials").await;
+    assert_eq!(value_of(&c, &key("global.host")).await, "email-smtp.eu-central-1.amazonaws.com");
+    assert_eq!(value_of(&c, &key("global.port")).await, "587");
+    wait_content(&c, "#status", "Unsaved").await;
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("smtp.old.example"), "filling in saves nothing: {saved}");
+    screenshot(&c, "preset-applied").await;
+    section(&c, "security").await;
+    assert_eq!(value_of(&c, &key("global.security")).await, "starttls");
+    assert!(c.find(css(&key("global.username"))).await.is_ok(), "password sign-in: the username is asked for");
+    c.close().await.unwrap();
+}

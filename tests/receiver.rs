@@ -1,7 +1,8 @@
 //! Receive-before-send against the real Dovecot of tests/mailstack (IMAP and POP3, plain with
 //! STARTTLS/STLS and implicit TLS): `postdesk receiver-check` logs in for real; good and wrong
 //! credentials, a closed port and a bad certificate each give their stage and hint; a send
-//! with `receiver.before_send` on shows the `receiver` step and delivers.
+//! with `receiver.before_send` on shows the `receiver` step and delivers. What Dovecot here
+//! cannot be made to do (no STARTTLS/STLS, a reset, silence) comes from small fakes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -229,4 +230,67 @@ fn a_send_with_before_send_logs_in_first_and_delivers() {
     let run = postdesk(d.path(), &["send", "-t"], Some(&message));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("receiver"), "{run:?}");
+}
+
+/// A POP3 server without TLS, as Dovecot with `ssl = no` answers: a greeting, CAPA without
+/// STLS, QUIT. Returns its port.
+fn pop3_without_stls() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().unwrap();
+                let _ = out.write_all(b"+OK Dovecot ready.\r\n");
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { return };
+                    let reply: &[u8] = match line.to_ascii_uppercase().as_str() {
+                        "CAPA" => b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n",
+                        "QUIT" => b"+OK Logging out.\r\n",
+                        _ => b"-ERR Unknown command.\r\n",
+                    };
+                    let _ = out.write_all(reply);
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn starttls_or_stls_not_offered_fails_at_tls_and_sends_no_password() {
+    let env = Env::new();
+    let port = pop3_without_stls().to_string();
+    let d = receiver(&env, "pop3-stls", "127.0.0.1", &port, env.get("MAIL_PASSWORD"));
+    let (report, _) = check(d.path());
+    assert_eq!(report["failed_stage"], "tls", "{report}");
+    assert!(report["error"].as_str().unwrap().contains("does not offer STLS"), "{report}");
+    assert!(report["hint"].as_str().unwrap().contains("POP3S"), "{report}");
+    assert!(!report["transcript"].to_string().contains("PASS"), "no password without TLS: {report}");
+    // An IMAP server whose greeting lists no STARTTLS.
+    let port = postdesk_tests::fault::start(postdesk_tests::fault::Fault::Banner("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Dovecot ready.")).to_string();
+    let d = receiver(&env, "imap-starttls", "127.0.0.1", &port, env.get("MAIL_PASSWORD"));
+    let (report, _) = check(d.path());
+    assert_eq!(report["failed_stage"], "tls", "{report}");
+    assert!(report["error"].as_str().unwrap().contains("does not offer STARTTLS"), "{report}");
+    assert!(report["hint"].as_str().unwrap().contains("IMAPS"), "{report}");
+}
+
+#[test]
+fn a_reset_right_after_connect_advises_the_ip_allowlist_and_silence_no_greeting() {
+    use postdesk_tests::fault::{start, Fault};
+    let env = Env::new();
+    let port = start(Fault::Reset).to_string();
+    let d = receiver(&env, "imap", "127.0.0.1", &port, env.get("MAIL_PASSWORD"));
+    let (report, _) = check(d.path());
+    assert_eq!(report["failed_stage"], "connect", "{report}");
+    assert!(report["hint"].as_str().unwrap().contains("outgoing IP address"), "{report}");
+    let port = start(Fault::Silent).to_string();
+    let d = receiver(&env, "pop3", "127.0.0.1", &port, env.get("MAIL_PASSWORD"));
+    configure(d.path(), &[("global.timeout_secs", "1")]);
+    let (report, _) = check(d.path());
+    assert_eq!(report["failed_stage"], "banner", "{report}");
+    assert!(report["error"].as_str().unwrap().contains("no greeting within 1 s"), "{report}");
+    assert!(report["hint"].as_str().unwrap().contains("implicit TLS"), "{report}");
 }

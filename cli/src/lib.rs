@@ -62,6 +62,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Provider presets (Microsoft 365, Gmail, Amazon SES, …): list them, or apply one.
+    #[command(subcommand)]
+    Preset(PresetCmd),
     /// Print the JSON Schema of the export format.
     Schema,
     /// Write the configuration to FILE; secrets are left out unless asked for, and then only
@@ -194,6 +197,23 @@ pub enum SecretCmd {
     Clear { key: String },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum PresetCmd {
+    /// The presets with their variants (regions, ports).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the preset's server settings (validated, saved atomically) and print what is left
+    /// to do at the provider.
+    Apply {
+        name: String,
+        /// A variant: a region for Amazon SES (e.g. eu-west-1), 465 for Gmail, eu for Mailgun.
+        #[arg(long)]
+        variant: Option<String>,
+    },
+}
+
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_KEYCHAIN: u8 = 3;
@@ -285,6 +305,21 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 sent_log: Some(app.sent_log()),
             };
             return deliver(app, request, if json { Output::Json } else { Output::Steps });
+        }
+        Command::Preset(PresetCmd::List { json }) => preset_list(json),
+        Command::Preset(PresetCmd::Apply { name, variant }) => {
+            let (preset, warnings) = app.apply_preset(&name, variant.as_deref())?;
+            println!("Applied {}.", preset.name);
+            for warning in warnings {
+                eprintln!("postdesk: {warning}");
+            }
+            println!("\nStill to do at {}:", preset.name);
+            for item in &preset.todo {
+                println!("  - {item}");
+            }
+            for item in &preset.advice {
+                println!("  Note: {item}");
+            }
         }
         Command::ReceiverCheck { json } => return receiver_check(app, if json { Output::Json } else { Output::Steps }),
         Command::Route { client, from, json } => return route(app, client, &from, json),
@@ -506,6 +541,23 @@ fn present(report: &postdesk_core::diagnosis::Report, output: Output, success: &
         };
     }
     0
+}
+
+fn preset_list(json: bool) {
+    let presets = postdesk_core::presets::presets();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&presets).expect("json"));
+        return;
+    }
+    for p in presets {
+        let variants: Vec<&str> = p.variants.iter().map(|v| v.id.as_str()).collect();
+        let host = p.settings.get("global.host").filter(|h| !h.is_empty()).map(|h| format!(" ({h})")).unwrap_or_default();
+        if variants.is_empty() {
+            println!("{:<13} {}{host}", p.id, p.name);
+        } else {
+            println!("{:<13} {}{host}; --variant {}", p.id, p.name, variants.join("|"));
+        }
+    }
 }
 
 fn route(app: &Postdesk, client: Option<String>, from: &str, json: bool) -> Result<u8, Error> {

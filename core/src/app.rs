@@ -149,9 +149,13 @@ impl Postdesk {
     /// Validates and saves one value. Fails, saving nothing, when the value is invalid or
     /// makes another value invalid. Returns the warnings that concern `key`.
     pub fn set(&self, name: &str, raw: &str) -> Result<Vec<Problem>, Error> {
+        self.set_many(&BTreeMap::from([(name.to_string(), raw.to_string())]))
+    }
+
+    /// Validates and saves several values at once (atomically); the warnings of those keys.
+    pub fn set_many(&self, edits: &BTreeMap<String, String>) -> Result<Vec<Problem>, Error> {
         let before = self.load()?;
-        let edit = BTreeMap::from([(name.to_string(), raw.to_string())]);
-        let (after, mut problems) = apply_edits(&before, &edit);
+        let (after, mut problems) = apply_edits(&before, edits);
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
@@ -164,7 +168,7 @@ impl Postdesk {
             return Err(Error::Invalid(new_errors));
         }
         self.store.save(&after)?;
-        Ok(problems.into_iter().filter(|p| p.key == name && p.severity == Severity::Warning).collect())
+        Ok(problems.into_iter().filter(|p| edits.contains_key(&p.key) && p.severity == Severity::Warning).collect())
     }
 
     pub fn unset(&self, name: &str) -> Result<(), Error> {
@@ -376,6 +380,21 @@ impl Postdesk {
             None => self.secret(key).map_err(|e| e.to_string()),
         };
         crate::receiver::check(&config, &lookup, progress, cancel).await
+    }
+}
+
+impl Postdesk {
+    /// Applies a provider preset (and variant) to the saved settings, validated like
+    /// `config set`: nothing is saved when it would make a value invalid. Returns the
+    /// preset (for its to-do list) and the warnings of the keys it set.
+    pub fn apply_preset(&self, id: &str, variant: Option<&str>) -> Result<(crate::presets::Preset, Vec<Problem>), Error> {
+        let preset = crate::presets::find(id).ok_or_else(|| {
+            let ids: Vec<String> = crate::presets::presets().into_iter().map(|p| p.id).collect();
+            invalid("preset", &format!("{id} is not a preset (choose one of: {})", ids.join(", ")))
+        })?;
+        let edits = preset.edits(variant).map_err(|e| invalid("preset", &e))?;
+        let warnings = self.set_many(&edits)?;
+        Ok((preset, warnings))
     }
 }
 

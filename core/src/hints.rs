@@ -16,7 +16,7 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::Dns, &["timed out"], "No answer from the DNS server: check this machine's network and DNS settings, or use the server's IP address."),
     (Stage::Connect, &["refused"], "Nothing listens on that port: check host and port; 587 for STARTTLS, 465 for TLS."),
     (Stage::Connect, &["timed out"], "A firewall drops the traffic, or the host is wrong. Many providers block port 25 outbound: use 587 or 465."),
-    (Stage::Connect, &["reset", "closed the connection"], "The server or a middlebox closed the connection: check the port and IP allowlist on the server."),
+    (Stage::Connect, &["reset", "closed the connection"], "The server or a middlebox closed the connection: check the port, and add this machine's outgoing IP address to the server's allowlist."),
     (Stage::Connect, &["unreachable"], "No route to that address from this machine: check the host, VPN and firewall."),
     (Stage::Banner, &["no greeting"], "The port answers but does not speak SMTP, or expects implicit TLS (try TLS on 465)."),
     (Stage::Banner, &["not an smtp reply"], "This port is not an SMTP server."),

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod mail;
 pub mod message;
 pub mod model;
+pub mod presets;
 pub mod receiver;
 pub mod resolve;
 pub mod secrets;

@@ -12,9 +12,33 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tokio::sync::oneshot;
 
+/// A cancel switch for one running diagnosis (test mail, receiver check).
+#[derive(Default)]
+pub struct CancelSwitch(Mutex<Option<oneshot::Sender<()>>>);
+
+impl CancelSwitch {
+    /// Arms the switch: the future completes on [`CancelSwitch::cancel`] (a dropped switch,
+    /// replaced by a newer run, does not stop anything).
+    fn arm(&self) -> impl std::future::Future<Output = ()> {
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        *self.0.lock().expect("lock") = Some(cancel_tx);
+        async {
+            if cancel_rx.await.is_err() {
+                std::future::pending::<()>().await
+            }
+        }
+    }
+
+    fn cancel(&self) {
+        if let Some(cancel) = self.0.lock().expect("lock").take() {
+            let _ = cancel.send(());
+        }
+    }
+}
+
 /// The running test mail's cancel switch (one test at a time per window).
 #[derive(Default)]
-pub struct RunningTest(Mutex<Option<oneshot::Sender<()>>>);
+pub struct RunningTest(CancelSwitch);
 
 /// What a failed command gives the window: a message and the problems by key.
 #[derive(Serialize, Debug)]
@@ -60,14 +84,7 @@ pub async fn test_mail(
     to: String,
     on_progress: Channel<Progress>,
 ) -> Result<Report, CommandError> {
-    let (cancel_tx, cancel_rx) = oneshot::channel();
-    *running.0.lock().expect("lock") = Some(cancel_tx);
-    // Only an explicit cancel stops the test; a dropped switch does not.
-    let cancel = async {
-        if cancel_rx.await.is_err() {
-            std::future::pending::<()>().await
-        }
-    };
+    let cancel = running.0.arm();
     let mut progress = |p: Progress| {
         let _ = on_progress.send(p);
     };
@@ -76,14 +93,12 @@ pub async fn test_mail(
 
 #[tauri::command]
 pub fn cancel_test_mail(running: State<'_, RunningTest>) {
-    if let Some(cancel) = running.0.lock().expect("lock").take() {
-        let _ = cancel.send(());
-    }
+    running.0.cancel();
 }
 
 /// The running receiver check's cancel switch (apart from the test mail's).
 #[derive(Default)]
-pub struct RunningReceiverCheck(Mutex<Option<oneshot::Sender<()>>>);
+pub struct RunningReceiverCheck(CancelSwitch);
 
 #[tauri::command]
 pub async fn receiver_check(
@@ -93,13 +108,7 @@ pub async fn receiver_check(
     secrets: Vec<SecretChange>,
     on_progress: Channel<Progress>,
 ) -> Result<Report, CommandError> {
-    let (cancel_tx, cancel_rx) = oneshot::channel();
-    *running.0.lock().expect("lock") = Some(cancel_tx);
-    let cancel = async {
-        if cancel_rx.await.is_err() {
-            std::future::pending::<()>().await
-        }
-    };
+    let cancel = running.0.arm();
     let mut progress = |p: Progress| {
         let _ = on_progress.send(p);
     };
@@ -108,9 +117,12 @@ pub async fn receiver_check(
 
 #[tauri::command]
 pub fn cancel_receiver_check(running: State<'_, RunningReceiverCheck>) {
-    if let Some(cancel) = running.0.lock().expect("lock").take() {
-        let _ = cancel.send(());
-    }
+    running.0.cancel();
+}
+
+#[tauri::command(async)]
+pub fn list_presets() -> Vec<postdesk_core::presets::Preset> {
+    postdesk_core::presets::presets()
 }
 
 fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {

@@ -71,7 +71,8 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::dne_remove,
             crate::commands::dne_import,
             crate::commands::dne_export,
-            crate::commands::save_limits
+            crate::commands::save_limits,
+            crate::commands::list_presets
         ])
         .setup(|app| {
             app.set_menu(app_menu(app.handle())?)?;

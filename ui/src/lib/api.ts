@@ -11,6 +11,7 @@ import type { ClientRow } from './bindings/ClientRow';
 import type { Explanation } from './bindings/Explanation';
 import type { Form } from './bindings/Form';
 import type { ImportPreview } from './bindings/ImportPreview';
+import type { Preset } from './bindings/Preset';
 import type { Problem } from './bindings/Problem';
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
@@ -59,6 +60,8 @@ export interface Backend {
   receiverCheck(edits: Record<string, string>, secrets: SecretChange[], onProgress: (p: Progress) => void): Promise<Report>;
   /** Stops the running receiver check; it then resolves with a failed report ("Cancelled"). */
   cancelReceiverCheck(): Promise<void>;
+  /** The provider presets ("Start from a preset"). */
+  listPresets(): Promise<Preset[]>;
 }
 
 const tauri: Backend = {
@@ -82,6 +85,7 @@ const tauri: Backend = {
     return invoke<Report>('receiver_check', { edits, secrets, onProgress: channel });
   },
   cancelReceiverCheck: () => invoke<void>('cancel_receiver_check'),
+  listPresets: () => invoke<Preset[]>('list_presets'),
 };
 
 function inTauri(): boolean {
@@ -134,6 +138,10 @@ export async function receiverCheck(
 
 export async function cancelReceiverCheck(): Promise<void> {
   return (await backend()).cancelReceiverCheck();
+}
+
+export async function listPresets(): Promise<Preset[]> {
+  return (await backend()).listPresets();
 }
 
 export async function exportConfig(path: string, passphrase: string | null): Promise<void> {

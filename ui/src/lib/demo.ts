@@ -4,6 +4,7 @@
 import type { Backend } from './api';
 import type { Change } from './bindings/Change';
 import type { Form } from './bindings/Form';
+import type { Preset } from './bindings/Preset';
 import type { ImportPreview } from './bindings/ImportPreview';
 import type { Problem } from './bindings/Problem';
 import type { Progress } from './bindings/Progress';
@@ -322,6 +323,20 @@ export function createDemoBackend(): Backend {
       return { ok: true, server, steps, failed_stage: null, error: null, hint: null, transcript: [] };
     },
     cancelReceiverCheck: async () => {},
+    listPresets: () =>
+      later<Preset[]>([
+        {
+          id: 'gmail',
+          name: 'Gmail / Google Workspace',
+          settings: { 'global.host': 'smtp.gmail.com', 'global.port': '587', 'global.security': 'starttls', 'global.auth': 'password' },
+          variants: [
+            { id: '587', label: 'Port 587 with STARTTLS', settings: { 'global.port': '587', 'global.security': 'starttls' } },
+            { id: '465', label: 'Port 465 with TLS', settings: { 'global.port': '465', 'global.security': 'tls' } },
+          ],
+          todo: ['Create an app password (demo).'],
+          advice: ['Port 25 is often blocked (demo).'],
+        },
+      ]),
     exportConfig: async (path, passphrase) => {
       await later(null);
       if (passphrase !== null && passphrase === '')

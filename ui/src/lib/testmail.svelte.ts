@@ -2,28 +2,18 @@
 // the Base panel, so a test keeps running (and its result stays) while another section is shown.
 
 import * as api from './api';
-import type { Progress } from './bindings/Progress';
-import type { Report } from './bindings/Report';
 import type { SecretChange } from './bindings/SecretChange';
-import { toFailure } from './form';
-import { applyProgress, defaultRecipient, rowsOfReport, stopRunning, type StepRow } from './report';
+import { DiagnosisRun } from './diagnosisrun.svelte';
+import { defaultRecipient } from './report';
 
 export const RECIPIENT_PREF = 'lastTestRecipient';
 
-export class MailTest {
+export class MailTest extends DiagnosisRun {
   /** The recipient as typed. */
   to = $state('');
-  rows = $state<StepRow[]>([]);
-  running = $state(false);
-  cancelling = $state(false);
-  /** The backend's answer to the last test. */
-  report = $state<Report | null>(null);
-  /** Why the last test could not run at all (the call itself failed). */
-  failure = $state<string | null>(null);
   /** Who the last test went to. */
   sentTo = $state('');
 
-  #run = 0;
   #recipientTouched = false;
 
   /** Fills in the remembered recipient, unless the admin has typed one already. */
@@ -41,47 +31,12 @@ export class MailTest {
   async send(edits: Record<string, string>, secrets: SecretChange[]): Promise<void> {
     if (this.running) return;
     const to = this.to.trim();
-    const run = ++this.#run;
-    this.running = true;
-    this.cancelling = false;
-    this.rows = [];
-    this.report = null;
-    this.failure = null;
     this.sentTo = to;
     if (to !== '') void api.setPref(RECIPIENT_PREF, to);
-    const onProgress = (p: Progress) => {
-      if (run === this.#run && this.running) this.rows = applyProgress(this.rows, p);
-    };
-    try {
-      const report = await api.testMail(edits, secrets, to, onProgress);
-      if (run !== this.#run) return;
-      this.report = report;
-      this.rows = rowsOfReport(report);
-    } catch (e) {
-      if (run !== this.#run) return;
-      this.failure = toFailure(e).message;
-      this.rows = stopRunning(this.rows);
-    } finally {
-      if (run === this.#run) {
-        this.running = false;
-        this.cancelling = false;
-      }
-    }
+    await this.start((onProgress) => api.testMail(edits, secrets, to, onProgress));
   }
 
   async cancel(): Promise<void> {
-    if (!this.running || this.cancelling) return;
-    this.cancelling = true;
-    try {
-      await api.cancelTestMail();
-    } catch (e) {
-      console.warn('postdesk: the test could not be cancelled:', e);
-      this.cancelling = false;
-    }
-  }
-
-  /** Forgets a running test (the window is going away); its events and answer are dropped. */
-  dispose(): void {
-    this.#run++;
+    await this.stop(() => api.cancelTestMail(), 'test');
   }
 }
