@@ -1,6 +1,6 @@
 /* winprobe: start a GUI program under X11 and time its window as a person would see it.
  *
- *   winprobe [--settle MS] [--idle MS] [--max MS] [--shot FILE.ppm] -- PROGRAM [ARG...]
+ *   winprobe [--settle MS] [--idle MS] [--max MS] [--shot FILE.ppm] [--frames DIR] -- PROGRAM [ARG...]
  *
  * From the moment just before fork/exec (t = 0) it records:
  *   map_ms       the MapNotify of the program's top-level window (_NET_WM_PID = its pid;
@@ -11,7 +11,7 @@
  *                person will see it, with its content loaded
  * Frames are read from the X server with MIT-SHM every ~3 ms (Xvfb keeps every window's
  * pixels, there is no compositor). The window is settled when no frame has changed more
- * than 0.2 % of its pixels for --settle ms (default 3000). Then, after --idle ms more (default 2000), it sums the
+ * than 0.5 % of its pixels for --settle ms (default 3000). Then, after --idle ms more (default 2000), it sums the
  * proportional set size (Pss in /proc/PID/smaps_rollup) of the program and every
  * descendant (WebKit's web and network processes included), stops the whole process tree
  * and prints one JSON object on stdout. Exit 0 when a window was settled, 1 otherwise.
@@ -115,11 +115,21 @@ static void comm_of(int pid, char *out, size_t size) {
 }
 
 /* ---------------------------------------------------------------- frames */
-typedef struct { double t; uint32_t *px; } Frame;
+typedef struct { double t; double diff; uint32_t *px; } Frame;
 #define MAXF 400
 static Frame frames[MAXF];
 static int nframes;
 
+static void write_ppm(const char *path, const uint32_t *px, int width, int height) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fprintf(f, "P6\n%d %d\n255\n", width, height);
+    for (size_t k = 0; k < (size_t)width * height; k++) {
+        unsigned char rgb[3] = {px[k] >> 16, px[k] >> 8, px[k]};
+        fwrite(rgb, 1, 3, f);
+    }
+    fclose(f);
+}
 static uint64_t hash_px(const uint32_t *p, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) h = (h ^ (p[i] & 0xffffff)) * 1099511628211ull;
@@ -137,7 +147,7 @@ static double diff_frac(const uint32_t *a, const uint32_t *b, size_t n) {
 
 int main(int argc, char **argv) {
     double settle = 3000, idle = 2000, max = 30000;
-    const char *shot = NULL;
+    const char *shot = NULL, *frames_dir = NULL;
     int i = 1;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) { i++; break; }
@@ -146,6 +156,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--idle")) idle = atof(argv[++i]);
         else if (!strcmp(argv[i], "--max")) max = atof(argv[++i]);
         else if (!strcmp(argv[i], "--shot")) shot = argv[++i];
+        else if (!strcmp(argv[i], "--frames")) frames_dir = argv[++i];
         else die("unknown option");
     }
     if (i >= argc) die("no program given");
@@ -232,10 +243,11 @@ int main(int argc, char **argv) {
                     last_hash = h;
                     if (nonblank_ms < 0 && !is_blank(px, n)) nonblank_ms = t;
                     /* Keep the frame when it differs noticeably from the last kept one. */
-                    int keep = nframes == 0;
-                    if (!keep) keep = diff_frac(frames[nframes - 1].px, px, n) > 0.002;
+                    double diff = nframes ? diff_frac(frames[nframes - 1].px, px, n) : 1;
+                    int keep = diff > 0.005;
                     if (keep && nframes < MAXF) {
                         frames[nframes].t = t;
+                        frames[nframes].diff = diff;
                         frames[nframes].px = malloc(n * 4);
                         memcpy(frames[nframes].px, px, n * 4);
                         nframes++;
@@ -257,16 +269,11 @@ int main(int argc, char **argv) {
         uint32_t *final = frames[nframes - 1].px;
         for (int k = 0; k < nframes; k++)
             if (diff_frac(frames[k].px, final, n) <= 0.005) { complete_ms = frames[k].t; break; }
-        if (shot) {
-            FILE *f = fopen(shot, "wb");
-            if (f) {
-                fprintf(f, "P6\n%d %d\n255\n", width, height);
-                for (size_t k = 0; k < n; k++) {
-                    unsigned char rgb[3] = {final[k] >> 16, final[k] >> 8, final[k]};
-                    fwrite(rgb, 1, 3, f);
-                }
-                fclose(f);
-            }
+        if (shot) write_ppm(shot, final, width, height);
+        for (int k = 0; frames_dir && k < nframes; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/frame-%02d-%06.0fms.ppm", frames_dir, k, frames[k].t);
+            write_ppm(path, frames[k].px, width, height);
         }
     }
 
@@ -300,9 +307,13 @@ int main(int argc, char **argv) {
         waitpid(pid, &status, 0);
     }
 
+    /* The timeline: each kept frame's time and the share of the window it changed (%). */
+    char timeline[16384] = "";
+    for (int k = 0, off = 0; k < nframes && off < (int)sizeof timeline - 64; k++)
+        off += snprintf(timeline + off, sizeof timeline - off, "%s[%.1f,%.2f]", k ? "," : "", frames[k].t, frames[k].diff * 100);
     printf("{\"settled\":%s,\"exited_early\":%s,\"map_ms\":%.1f,\"nonblank_ms\":%.1f,\"complete_ms\":%.1f,"
-           "\"frames\":%d,\"width\":%d,\"height\":%d,\"pss_kib\":%ld,\"processes\":[%s]}\n",
+           "\"frames\":%d,\"width\":%d,\"height\":%d,\"pss_kib\":%ld,\"processes\":[%s],\"timeline\":[%s]}\n",
            settled ? "true" : "false", exited ? "true" : "false", map_ms, nonblank_ms, complete_ms,
-           nframes, width, height, total, procs);
+           nframes, width, height, total, procs, timeline);
     return settled ? 0 : 1;
 }

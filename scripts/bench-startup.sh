@@ -69,8 +69,12 @@ gcc -O2 -Wall -o "$out/winprobe" bench/winprobe.c -lX11 -lXext
 [ -f ui/dist/index.html ] || make --no-print-directory ui
 cargo build --release -p postdesk -p postdesk-cli
 # The bare app: its own workspace and target dir, built the way its template says (tauri build).
-(cd benches/bare && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } &&
- CARGO_TARGET_DIR=$out/bare npx tauri build --no-bundle >/dev/null)
+# Rebuilt only when its sources changed: its beforeBuildCommand rewrites dist/, which relinks.
+if [ ! -x "$bare_bin" ] || [ -n "$(find benches/bare -path '*/node_modules' -prune -o -path '*/dist' -prune -o \
+                                         -path '*/gen' -prune -o -type f -newer "$bare_bin" -print -quit)" ]; then
+  (cd benches/bare && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } &&
+   CARGO_TARGET_DIR=$out/bare npx tauri build --no-bundle >/dev/null)
+fi
 [ -x "$bare_bin" ] || die "$bare_bin was not built"
 tauri_pd=$(grep -A1 '^name = "tauri"$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')
 tauri_bare=$(grep -A1 '^name = "tauri"$' benches/bare/src-tauri/Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')
