@@ -44,15 +44,26 @@ if [ "${1:-}" = --inside ]; then
   }
   pd_cmd=("${pd[@]}")
   bare_cmd=("$bare_bin")
+  # Postdesk opens at its default size (1040x740) or at the size it saved last (ui-prefs.json);
+  # the bare app at 800x600. "postdesk-800" is Postdesk with 800x600 saved: the same pixels to
+  # paint as the bare app (software rendering scales with them).
+  prefs=$XDG_DATA_HOME/com.postdesk.desktop/ui-prefs.json
+  size() {
+    mkdir -p "${prefs%/*}"
+    if [ "$1" = default ]; then rm -f "$prefs"; else echo '{"window":{"width":800,"height":600,"x":0,"y":0}}' >"$prefs"; fi
+  }
+  pd() { size default; probe postdesk "$@"; }
+  pd800() { size 800; probe postdesk-800 "$@"; }
   # Warm-up: one untimed run each (warm page cache, shader cache, WebKit caches, window prefs).
-  probe postdesk 0 "$out/startup-postdesk.ppm" -- "${pd_cmd[@]}" >/dev/null
+  pd 0 "$out/startup-postdesk.ppm" -- "${pd_cmd[@]}" >/dev/null
   probe bare 0 "$out/startup-bare.ppm" -- "${bare_cmd[@]}" >/dev/null
+  pd800 0 - -- "${pd_cmd[@]}" >/dev/null
   for i in $(seq 1 "$RUNS"); do
     # Interleaved, and the order alternates: neither app always runs right after the other.
     if [ $((i % 2)) = 1 ]; then
-      probe postdesk "$i" - -- "${pd_cmd[@]}"; probe bare "$i" - -- "${bare_cmd[@]}"
+      pd "$i" - -- "${pd_cmd[@]}"; probe bare "$i" - -- "${bare_cmd[@]}"; pd800 "$i" - -- "${pd_cmd[@]}"
     else
-      probe bare "$i" - -- "${bare_cmd[@]}"; probe postdesk "$i" - -- "${pd_cmd[@]}"
+      pd800 "$i" - -- "${pd_cmd[@]}"; probe bare "$i" - -- "${bare_cmd[@]}"; pd "$i" - -- "${pd_cmd[@]}"
     fi
   done >"$out/startup-runs.jsonl"
   exit 0
@@ -125,14 +136,16 @@ jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$load" --argjson c
        complete_ms: stats($r | map(.complete_ms)), pss_kib: stats($r | map(.pss_kib)),
        window: "\($r[0].width)x\($r[0].height)",
        processes: ($r[0].processes | map({comm, pss_kib}))};
-  {postdesk: app("postdesk"), bare: app("bare")} as $a
+  {postdesk: app("postdesk"), bare: app("bare"), postdesk_800: app("postdesk-800")} as $a
   | {date: $date, machine: {cpus: $cpus, loadavg_before: $load}, tauri: $tauri, webkitgtk: $webkit,
      shader_cache: {state: "warm (one untimed run of each app first; one XDG_CACHE_HOME for all runs)",
                     mesa_cache_kib: $shader_kib},
      apps: $a,
      ratios: {complete: ($a.postdesk.complete_ms.median / $a.bare.complete_ms.median),
               map: ($a.postdesk.map_ms.median / $a.bare.map_ms.median),
-              pss: ($a.postdesk.pss_kib.median / $a.bare.pss_kib.median)},
+              pss: ($a.postdesk.pss_kib.median / $a.bare.pss_kib.median),
+              complete_same_size: ($a.postdesk_800.complete_ms.median / $a.bare.complete_ms.median),
+              pss_same_size: ($a.postdesk_800.pss_kib.median / $a.bare.pss_kib.median)},
      ui_js: {raw_bytes: $js_raw, gzip_bytes: $js_gz},
      targets: {complete_max: 1.05, pss_max: 1.1, js_gzip_max_bytes: 61440}}
   | .met = {complete: (.ratios.complete <= 1.05), pss: (.ratios.pss <= 1.1), js: (.ui_js.gzip_bytes <= 61440)}
@@ -145,7 +158,7 @@ jq -r '
   def row($n; $a): [$n, ($a.map_ms.median | f1), ($a.nonblank_ms.median | f1), ($a.complete_ms.median | f1),
                     "\($a.complete_ms.min | f1) … \($a.complete_ms.max | f1)", (($a.pss_kib.median / 1024) | f1), $a.window];
   (["app", "mapped [ms]", "non-blank [ms]", "complete [ms]", "complete min … max", "PSS [MiB]", "window"],
-   row("postdesk"; .apps.postdesk), row("bare Tauri"; .apps.bare)) | @tsv
+   row("postdesk"; .apps.postdesk), row("postdesk at 800x600"; .apps.postdesk_800), row("bare Tauri"; .apps.bare)) | @tsv
 ' "$out/startup.json" | column -t -s $'\t'
 echo
 jq -r '
@@ -153,6 +166,8 @@ jq -r '
   (["measure", "value", "target", "result"] | @tsv),
   (["first complete frame, postdesk / bare", "\(.ratios.complete | r2)×", "≤ 1.05×", (if .met.complete then "met" else "NOT MET" end)] | @tsv),
   (["idle PSS of the process tree, postdesk / bare", "\(.ratios.pss | r2)×", "≤ 1.1×", (if .met.pss then "met" else "NOT MET" end)] | @tsv),
+  (["(same window size: first complete frame)", "\(.ratios.complete_same_size | r2)×", "", ""] | @tsv),
+  (["(same window size: idle PSS)", "\(.ratios.pss_same_size | r2)×", "", ""] | @tsv),
   (["UI JavaScript, gzip -9", "\(.ui_js.gzip_bytes / 1024 | . * 10 | round / 10) KiB", "≤ 60 KiB", (if .met.js then "met" else "NOT MET" end)] | @tsv)
 ' "$out/startup.json" | column -t -s $'\t'
 jq -r '"\nProcesses (PSS MiB, first timed run): postdesk \(.apps.postdesk.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", ")); bare \(.apps.bare.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", "))"' "$out/startup.json"
