@@ -46,7 +46,7 @@ fuzz: test-deps
 
 # Copies the end-to-end test's screenshots to docs/ for the README.
 screenshots:
-	mkdir -p docs/screenshots && cp target/screenshots/{base,security,support,test-mail-delivered,test-mail-failed,import-preview,templates,templates-error,dne,test-mail-dne,clients,client-inherited,routes,explainer}.png docs/screenshots/
+	mkdir -p docs/screenshots && cp target/screenshots/{base,security,support,test-mail-delivered,test-mail-failed,export-dialog,import-preview,templates,templates-error,dne,test-mail-dne,clients,client-inherited,routes,explainer}.png docs/screenshots/
 
 clean:
 	$(CARGO) clean
@@ -58,3 +58,18 @@ clean:
 bench:
 	@scripts/install-deps.sh test
 	scripts/bench.sh
+	scripts/bench-startup.sh
+
+# Start-up and idle memory of the window against a bare Tauri app (benches/bare), under Xvfb.
+.PHONY: bench-startup
+bench-startup: ui
+	scripts/bench-startup.sh
+
+# The .deb (and the AppImage where the bundler can fetch its tools) with both programs:
+# target/release/bundle/. make test-package installs it here, opens it, removes it (root).
+.PHONY: package test-package
+package: deps ui
+	scripts/package.sh
+test-package:
+	@scripts/install-deps.sh package
+	scripts/test-package.sh

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Installs what Postdesk needs to build, run and test, and nothing that is already there.
-# Usage: scripts/install-deps.sh [run|test|bench]
+# Usage: scripts/install-deps.sh [run|test|bench|package]
 #   test adds the mail peers and test tools; bench adds those plus msmtp, swaks, hyperfine, jq
+#   and the X11 headers for bench/winprobe.c;
+#   package adds what `make test-package` uses to check the installed .deb
 set -euo pipefail
 want=${1:-run}
 pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
       librsvg2-dev libxdo-dev libdbus-1-dev file)
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl)
-bench_pkgs=(msmtp swaks hyperfine jq)
+bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
+package_pkgs=(desktop-file-utils xdotool x11-utils)
 case "$want" in
   test) pkgs+=("${test_pkgs[@]}") ;;
   bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  package) pkgs+=("${test_pkgs[@]}" "${package_pkgs[@]}") ;;
 esac
 
 missing=()

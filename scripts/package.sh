@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the Linux packages with the Tauri bundler (`tauri build`, @tauri-apps/cli from
+# ui/package.json): a .deb, and an AppImage where the bundler's AppImage tooling can be had.
+# Both install the two programs: /usr/bin/postdesk (the command line, which the desktop entry
+# runs and which starts the window) and /usr/bin/postdesk-window (the window).
+#
+#   scripts/package.sh        what `make package` runs
+# Environment:
+#   PACKAGE_MAX_BYTES=6000000 the largest .deb allowed (the issue's 6 MB)
+#   PACKAGE_APPIMAGE=0        skip the AppImage attempt
+# Output: target/release/bundle/deb/*.deb (and appimage/*.AppImage), sizes on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MAX=${PACKAGE_MAX_BYTES:-6000000}
+step() { printf '\n== %s\n' "$*"; }
+die() { echo "package: $*" >&2; exit 1; }
+
+version=$(cargo pkgid -p postdesk | sed 's/.*[@#]//')
+[ -n "$version" ] || die "cannot read the version of the postdesk package from Cargo.toml"
+# The Tauri CLI finds the app in src-tauri/ (tauri.conf.json there is a symlink to the root one).
+export TAURI_APP_PATH=src-tauri
+tauri=(ui/node_modules/.bin/tauri)
+[ -x "${tauri[0]}" ] || die "the Tauri CLI is missing: run 'make ui' (npm ci in ui/) first"
+
+step "Build: release binaries (profile: fat LTO, 1 codegen unit, stripped)"
+# The command line first: the bundle's file mapping takes target/release/postdesk from here.
+cargo build --release -p postdesk-cli -p postdesk
+for b in postdesk postdesk-window; do
+  printf '  %-16s %6d KiB\n' "$b" $(( $(stat -c %s "target/release/$b") / 1024 ))
+done
+
+step "Bundle: .deb (Postdesk $version)"
+rm -rf target/release/bundle/deb
+"${tauri[@]}" build --bundles deb --ci
+deb=$(ls target/release/bundle/deb/*_"$version"_*.deb 2>/dev/null | head -n 1)
+[ -n "$deb" ] || die "tauri build produced no .deb for version $version"
+# The bundler compresses with gzip (7.0 MB for 0.1.0); Debian's own default, xz -9, gives
+# about half (3.7 MB). Same files, modes, owners and control fields: repack it.
+gz_size=$(stat -c %s "$deb")
+repack=$(mktemp -d)
+dpkg-deb -R "$deb" "$repack/root"
+dpkg-deb --root-owner-group -Zxz -z9 -b "$repack/root" "$repack/new.deb" >/dev/null
+listing() { dpkg-deb --fsys-tarfile "$1" | tar -t -v --numeric-owner | awk '{sub(/^\.?\/?/, "", $6); sub(/\/$/, "", $6); if ($6 != "") print $1, $2, $3, $6}' | sort; }
+diff <(listing "$deb") <(listing "$repack/new.deb") >&2 ||
+  die "the xz repack changed the package's file list"
+mv "$repack/new.deb" "$deb"
+rm -rf "$repack"
+size=$(stat -c %s "$deb")
+echo "  repacked with xz -9: $gz_size → $size bytes"
+echo "  $deb: $size bytes ($(( size / 1024 )) KiB), installed size $(dpkg-deb -f "$deb" Installed-Size) KiB"
+echo "  Depends: $(dpkg-deb -f "$deb" Depends)"
+dpkg-deb -c "$deb" | awk '{print "   ", $6}' | grep -E 'bin/|applications/|icons/hicolor/(32|128)' || true
+[ "$size" -le "$MAX" ] || die "$deb is $size bytes, over the limit of $MAX"
+
+if [ "${PACKAGE_APPIMAGE:-1}" = 1 ]; then
+  step "Bundle: AppImage"
+  rm -rf target/release/bundle/appimage
+  log=$(mktemp)
+  if "${tauri[@]}" build --bundles appimage --ci >"$log" 2>&1; then
+    ls -l target/release/bundle/appimage/*.AppImage
+  else
+    # The bundler downloads linuxdeploy and its GTK plugin (and the AppImage runtime) from
+    # GitHub at build time; there is no Debian package of them. Where GitHub is out of reach
+    # the AppDir is all that can be built: say so, do not fail the .deb.
+    tail -n 5 "$log" | sed 's/^/  /'
+    appdir=$(ls -d target/release/bundle/appimage/*.AppDir 2>/dev/null | head -n 1 || true)
+    echo "package: NO AppImage: the Tauri bundler could not fetch its AppImage tools from GitHub (AppRun, linuxdeploy and its GTK plugin); GitHub is out of reach here."
+    [ -n "$appdir" ] && echo "package: the AppDir it prepared is $appdir ($(du -sh "$appdir" | cut -f1))."
+    echo "package: on a machine that reaches GitHub, 'make package' builds the AppImage too (bench/README.md, README 'Install')."
+  fi
+  rm -f "$log"
+fi
+step "Done"
+ls -l target/release/bundle/*/ 2>/dev/null | grep -E '\.(deb|AppImage)$' || true
