@@ -7,10 +7,12 @@
 pub mod app;
 pub mod diagnosis;
 pub mod hints;
+pub mod http;
 pub mod keys;
 pub mod mail;
 pub mod message;
 pub mod model;
+pub mod oauth;
 pub mod resolve;
 pub mod secrets;
 pub mod smtp;
