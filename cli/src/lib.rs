@@ -336,14 +336,13 @@ enum Output {
 /// Sends through the core and reports; exit 0 delivered, 1 failed, 2 settings, 3 keychain.
 fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error> {
     let config = app.load()?;
-    let lookup = |key: &str| app.secret(key).map_err(|e| e.to_string());
     let mut progress = |p: Progress| {
         if let (Output::Steps, Progress::Finished { step }) = (output, p) {
             println!("{}", step_line(&step));
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    let report = runtime.block_on(mail::send(&config, &lookup, request, &mut progress, std::future::pending()));
+    let report = runtime.block_on(mail::send(&config, app, request, &mut progress, std::future::pending()));
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
         Output::Steps if report.ok => println!("\nDelivered: the server accepted the message."),

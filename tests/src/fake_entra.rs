@@ -787,3 +787,74 @@ pub fn stack_tenant() -> Tenant {
     t.apps[0].redirect_uris.push("http://127.0.0.1/postdesk/callback".into());
     t
 }
+
+// ------------------------------------------------------------------ a tiny blocking client
+
+/// A minimal HTTP/1.1 request for tests (`Connection: close`): status, headers (lower-case
+/// names), body.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, &[u8])>) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http:// URL");
+    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(hostport).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.map(|(ct, b)| {
+        req.push_str(&format!("Content-Type: {ct}\r\n"));
+        b.to_vec()
+    });
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.as_ref().map_or(0, Vec::len)));
+    s.write_all(req.as_bytes()).unwrap();
+    if let Some(b) = body {
+        s.write_all(&b).unwrap();
+    }
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("HTTP head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("status");
+    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+pub fn header(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// Does what a person does on the fake's sign-in page: opens the authorize URL, fills email
+/// and password, and presses Accept (or Cancel). Returns the redirect `Location`, or the page
+/// when there is no redirect.
+pub fn fill_sign_in_form(authorize_url: &str, email: &str, password: &str, accept: bool) -> Result<String, (u16, String)> {
+    let (status, _, page) = http("GET", authorize_url, &[], None);
+    let page = String::from_utf8_lossy(&page).into_owned();
+    if status != 200 {
+        return Err((status, page));
+    }
+    // Post back the hidden fields the page carries, as a browser would.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for input in page.split("<input type=\"hidden\" ").skip(1) {
+        let attr = |name: &str| input.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(html_unescape);
+        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+            pairs.push((n, v));
+        }
+    }
+    pairs.push(("login".into(), email.into()));
+    pairs.push(("passwd".into(), password.into()));
+    pairs.push(("consent".into(), if accept { "accept" } else { "refuse" }.into()));
+    let action = page.split("action=\"").nth(1).and_then(|r| r.split('"').next()).expect("form action");
+    let base = authorize_url.split('/').take(3).collect::<Vec<_>>().join("/");
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter()).finish();
+    let (status, headers, page) = http("POST", &format!("{base}{action}"), &[], Some(("application/x-www-form-urlencoded", body.as_bytes())));
+    match header(&headers, "location") {
+        Some(l) if status == 302 => Ok(l),
+        _ => Err((status, String::from_utf8_lossy(&page).into_owned())),
+    }
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
