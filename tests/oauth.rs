@@ -73,6 +73,10 @@ impl Vault for Mem {
         self.0.lock().unwrap().insert(key.into(), value.expose().into());
         Ok(())
     }
+    fn clear(&self, key: &str) -> Result<(), String> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
 }
 
 /// Signs in through the fake's form; returns the redirect URL.
@@ -474,4 +478,91 @@ fn graph_401_403_404_give_their_hints() {
     set_secret(d.path(), SECRET);
     failed_at(&test_mail(d.path(), "bob@example.test"), "graph", "Token not valid for Graph");
     assert!(other_graph.sent().is_empty() && f.sent().is_empty() && f2.sent().is_empty());
+}
+
+// --- `postdesk login --browser`: default browser + one-shot loopback redirect ---------------------
+
+/// A `BROWSER` program that does what a person does in the browser, with curl: opens the
+/// sign-in page, fills the fake's form (email, password, Accept or Cancel) and follows the
+/// redirect to Postdesk's loopback listener. `mode`: accept, refuse, or tamper (changes the
+/// state in the redirect). Writes the redirect it followed to `<dir>/redirect`.
+fn browser_script(dir: &Path, mode: &str) -> String {
+    let path = dir.join(format!("browser-{mode}.sh"));
+    let script = format!(
+        r#"#!/bin/sh
+set -eu
+url="$1"
+page=$(curl -sf "$url")
+echo "$page" | grep -q 'id="accept"' || {{ echo "no sign-in form" >&2; exit 1; }}
+action="${{url%%\?*}}"
+query="${{url#*\?}}"
+consent=accept
+[ "{mode}" = refuse ] && consent=refuse
+location=$(curl -s -o /dev/null -w '%{{redirect_url}}' --data "$query" --data-urlencode "login={user}" \
+  --data-urlencode "passwd={password}" --data "consent=$consent" "$action")
+[ "{mode}" = tamper ] && location=$(echo "$location" | sed 's/state=[^&]*/state=forged/')
+echo "$location" >"{dir}/redirect"
+curl -s "$location" >"{dir}/answer" || true
+"#,
+        user = user(),
+        password = PASSWORD,
+        dir = dir.display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn login(d: &Path, browser: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["login", "--browser", "--timeout", "20"];
+    args.extend_from_slice(extra);
+    postdesk_tests::postdesk_env(d, &args, None, &[("BROWSER", browser)])
+}
+
+#[test]
+fn login_browser_signs_in_through_the_loopback_redirect() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-smtp", "delegated", &[]);
+    let scratch = tempfile::tempdir().unwrap();
+    let run = login(d.path(), &browser_script(scratch.path(), "accept"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), format!("Signed in as {}", user()));
+    let app = Postdesk::open(d.path());
+    assert!(app.secret("global.m365.refresh_token").unwrap().is_some(), "refresh token in the keychain");
+    assert_eq!(app.secret("global.m365.account").unwrap().unwrap().expose(), user());
+    let redirect = std::fs::read_to_string(scratch.path().join("redirect")).unwrap();
+    assert!(redirect.starts_with("http://localhost:") && redirect.contains("/postdesk/callback?code="), "{redirect}");
+    assert!(std::fs::read_to_string(scratch.path().join("answer")).unwrap().contains("Signed in"));
+    // One request only: the listener is gone afterwards.
+    let port: u16 = redirect["http://localhost:".len()..].split('/').next().unwrap().parse().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the loopback listener still accepts");
+    // The refresh token works: a delegated XOAUTH2 test mail is delivered.
+    oauth::forget_cached_tokens();
+    let to = format!("{}@example.test", unique_local("login-browser"));
+    assert_eq!(report(&test_mail(d.path(), &to))["ok"], true);
+    wait_for_mail(Path::new(&stack()["MAIL_SINK"]), &to);
+}
+
+#[test]
+fn login_browser_refusal_state_mismatch_and_timeout_fail_clearly() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-smtp", "delegated", &[]);
+    let scratch = tempfile::tempdir().unwrap();
+    let run = login(d.path(), &browser_script(scratch.path(), "refuse"), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("consent refused") && run.stderr.contains("accept the requested permissions"), "{run:?}");
+    let run = login(d.path(), &browser_script(scratch.path(), "tamper"), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("state mismatch"), "{run:?}");
+    assert!(std::fs::read_to_string(scratch.path().join("answer")).unwrap().contains("Sign-in failed"));
+    let run = postdesk_tests::postdesk_env(d.path(), &["login", "--browser", "--timeout", "1"], None, &[("BROWSER", "true")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("no sign-in came back within 1 s"), "{run:?}");
+    assert!(Postdesk::open(d.path()).secret("global.m365.refresh_token").unwrap().is_none());
+    // App-only settings have no user sign-in: a settings error naming the key (exit 2).
+    let app_dir = m365_dir(&f, "m365-smtp", "app", &[]);
+    let run = login(app_dir.path(), "true", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("global.m365.flow"), "{run:?}");
 }

@@ -336,6 +336,9 @@ impl crate::oauth::Vault for Pending<'_> {
     fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
         crate::oauth::Vault::set(self.app, key, value)
     }
+    fn clear(&self, key: &str) -> Result<(), String> {
+        crate::oauth::Vault::clear(self.app, key)
+    }
 }
 
 /// OAuth's keychain entries (client secret, refresh token, signed-in account) go through the
@@ -346,6 +349,9 @@ impl crate::oauth::Vault for Postdesk {
     }
     fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
         self.keychain.set(key, value).map_err(|e| e.to_string())
+    }
+    fn clear(&self, key: &str) -> Result<(), String> {
+        self.keychain.clear(key).map(|_| ()).map_err(|e| e.to_string())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod diagnosis;
 pub mod hints;
 pub mod http;
 pub mod keys;
+pub mod login;
 pub mod mail;
 pub mod message;
 pub mod model;

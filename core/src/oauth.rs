@@ -166,6 +166,7 @@ fn parse<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
 pub trait Vault: Sync {
     fn get(&self, key: &str) -> Result<Option<Secret>, String>;
     fn set(&self, key: &str, value: &Secret) -> Result<(), String>;
+    fn clear(&self, key: &str) -> Result<(), String>;
 }
 
 // ------------------------------------------------------------------ errors
