@@ -148,3 +148,39 @@ pub fn open_in_browser(url: &str) -> Result<(), String> {
     });
     Ok(())
 }
+
+/// What the window shows about the Microsoft 365 sign-in: the account, or why not.
+#[derive(serde::Serialize, Clone, Debug, Default, ts_rs::TS)]
+#[ts(export)]
+pub struct SignInStatus {
+    /// The signed-in account, if any.
+    pub account: Option<String>,
+    /// Why the last sign-in failed, or why none is possible with the saved settings.
+    pub error: Option<String>,
+    /// What to do about `error` (ERRORS.md).
+    pub hint: Option<String>,
+}
+
+impl SignInStatus {
+    pub fn signed_in(account: String) -> SignInStatus {
+        SignInStatus { account: Some(account), ..SignInStatus::default() }
+    }
+
+    pub fn failed(error: impl std::fmt::Display) -> SignInStatus {
+        let error = error.to_string();
+        let hint = crate::hints::hint_for(crate::diagnosis::Stage::Token, &error).map(String::from);
+        SignInStatus { account: None, error: Some(error), hint }
+    }
+}
+
+impl Postdesk {
+    /// The sign-in state of the saved settings, for the window.
+    pub fn sign_in_status(&self, client: Option<&str>) -> SignInStatus {
+        let account = self.sign_in_settings(client).and_then(|m| self.signed_in_account(&m));
+        match account {
+            Ok(Some(a)) => SignInStatus::signed_in(a),
+            Ok(None) => SignInStatus::default(),
+            Err(e) => SignInStatus { error: Some(e.to_string()), ..SignInStatus::default() },
+        }
+    }
+}

@@ -13,6 +13,13 @@ use tauri_plugin_store::StoreExt;
 const PREFS: &str = "ui-prefs.json";
 
 pub fn run(data_dir: PathBuf) -> ExitCode {
+    run_with(data_dir, None)
+}
+
+/// `login`: `Some(client)` opens only the Microsoft sign-in window (for `postdesk login`).
+pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
+    let exit = std::sync::Arc::new(std::sync::Mutex::new(0u8));
+    let exit_in_setup = exit.clone();
     #[cfg(target_os = "linux")]
     {
         let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
@@ -43,9 +50,16 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::import_needs_passphrase,
             crate::commands::preview_import,
             crate::commands::apply_import,
-            crate::commands::undo_import
+            crate::commands::undo_import,
+            crate::login::m365_sign_in,
+            crate::login::m365_status,
+            crate::login::m365_sign_out
         ])
-        .setup(|app| {
+        .setup(move |app| {
+            if let Some(client) = login.clone() {
+                crate::login::run_cli_login(app.handle(), client, exit_in_setup.clone());
+                return Ok(());
+            }
             app.set_menu(app_menu(app.handle())?)?;
             open_main_window(app.handle())?;
             Ok(())
@@ -63,7 +77,7 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
         })
         .run(tauri::generate_context!());
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(*exit.lock().expect("lock")),
         Err(e) => {
             eprintln!("postdesk: the window could not start: {e}");
             ExitCode::from(postdesk_cli::EXIT_FAILED)

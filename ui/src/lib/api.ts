@@ -13,6 +13,7 @@ import type { Problem } from './bindings/Problem';
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
 import type { SecretChange } from './bindings/SecretChange';
+import type { SignInStatus } from './bindings/SignInStatus';
 import { FILE_FILTERS } from './transfer';
 
 export interface Backend {
@@ -46,6 +47,15 @@ export interface Backend {
   applyImport(path: string, passphrase: string | null): Promise<Form>;
   /** Restores the settings (and secrets) from before the last import. */
   undoImport(): Promise<Form>;
+  /** The Microsoft 365 account signed in with the saved settings, or why none can be. */
+  m365Status(): Promise<SignInStatus>;
+  /**
+   * Delegated sign-in with the saved settings: in an embedded login window, or through the
+   * system browser. Resolves with the account, or the error and its hint.
+   */
+  m365SignIn(browser: boolean): Promise<SignInStatus>;
+  /** Forgets the sign-in (refresh token and account leave the keychain). */
+  m365SignOut(): Promise<SignInStatus>;
 }
 
 const tauri: Backend = {
@@ -63,6 +73,9 @@ const tauri: Backend = {
   previewImport: (path, passphrase) => invoke<ImportPreview>('preview_import', { path, passphrase }),
   applyImport: (path, passphrase) => invoke<Form>('apply_import', { path, passphrase }),
   undoImport: () => invoke<Form>('undo_import'),
+  m365Status: () => invoke<SignInStatus>('m365_status'),
+  m365SignIn: (browser) => invoke<SignInStatus>('m365_sign_in', { browser }),
+  m365SignOut: () => invoke<SignInStatus>('m365_sign_out'),
 };
 
 function inTauri(): boolean {
@@ -99,6 +112,18 @@ export async function testMail(
   onProgress: (p: Progress) => void,
 ): Promise<Report> {
   return (await backend()).testMail(edits, secrets, to, onProgress);
+}
+
+export async function m365Status(): Promise<SignInStatus> {
+  return (await backend()).m365Status();
+}
+
+export async function m365SignIn(browser: boolean): Promise<SignInStatus> {
+  return (await backend()).m365SignIn(browser);
+}
+
+export async function m365SignOut(): Promise<SignInStatus> {
+  return (await backend()).m365SignOut();
 }
 
 export async function cancelTestMail(): Promise<void> {
