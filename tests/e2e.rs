@@ -469,3 +469,128 @@ async fn export_and_import_in_the_window_with_preview_and_undo() {
         Keychain::for_data_dir(dir).clear("global.password").unwrap();
     }
 }
+
+// --- Microsoft 365 delegated sign-in in the embedded login window ------------------------------
+
+/// Names of the top-level X windows (what the window manager would show as titles).
+fn x_window_names() -> String {
+    let out = Command::new("xwininfo").args(["-root", "-tree"]).output().expect("xwininfo (x11-utils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Switches WebDriver to the window that is not `main`, waiting for it to appear.
+async fn switch_to_other_window(c: &Client, main: &fantoccini::wd::WindowHandle) -> fantoccini::wd::WindowHandle {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let handles = c.windows().await.unwrap();
+        if let Some(h) = handles.into_iter().find(|h| h != main) {
+            c.switch_to_window(h.clone()).await.unwrap();
+            return h;
+        }
+        assert!(Instant::now() < deadline, "the login window never appeared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refusal() {
+    use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let env = postdesk_tests::mailstack();
+    let user = env["MAIL_USER"].clone();
+    let (tenant, client_id) = ("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c");
+    let fake = FakeEntra::start();
+    fake.add_tenant(standard_tenant(tenant, "northwind.example", client_id, "unused-secret", "http://localhost/postdesk/callback", &user, "e2e-entra-password"));
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "127.0.0.1"),
+            ("global.port", &env["MAIL_SUBMISSION_PORT"]),
+            ("global.security", "starttls"),
+            ("global.ca_file", &env["MAIL_CA_FILE"]),
+            ("global.sender.address", &user),
+            ("global.auth", "m365-smtp"),
+            ("global.m365.tenant", tenant),
+            ("global.m365.client_id", client_id),
+            ("global.m365.flow", "delegated"),
+            ("global.m365.authority", &url),
+            ("global.m365.graph_url", &url),
+        ],
+    );
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "security").await;
+    let main = c.window().await.unwrap();
+    click(&c, "#m365-sign-in-button").await;
+
+    // The login window: the fake's real page, its host in the window title.
+    switch_to_other_window(&c, &main).await;
+    find(&c, "#email").await;
+    let page_url = c.current_url().await.unwrap();
+    assert_eq!(page_url.host_str(), Some("127.0.0.1"), "{page_url}");
+    let port = fake.addr.port();
+    let names = x_window_names();
+    assert!(names.contains(&format!("Sign in to Microsoft — 127.0.0.1:{port}")), "no window titled with the login host: {names}");
+    // That window can call no command: the IPC refuses every one (or is not there at all).
+    let probe = c
+        .execute_async(
+            "const done = arguments[0]; const t = window.__TAURI_INTERNALS__;
+             if (!t || !t.invoke) { done('no ipc'); return; }
+             Promise.allSettled(['load_form', 'm365_status', 'm365_sign_out', 'plugin:store|load'].map((c) => t.invoke(c, {})))
+               .then((r) => done(JSON.stringify(r.map((x) => x.status + ':' + String(x.reason ?? x.value)))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let probe = probe.as_str().unwrap_or_default().to_string();
+    assert!(probe == "no ipc" || (!probe.contains("fulfilled") && probe.contains("rejected")), "the login window reached a command: {probe}");
+    screenshot(&c, "m365-login-window").await;
+    type_into(&c, "#email", &user).await;
+    type_into(&c, "#password", "e2e-entra-password").await;
+    click(&c, "#accept").await;
+
+    // Back in the settings window: signed in, the refresh token only in the keychain.
+    c.switch_to_window(main.clone()).await.unwrap();
+    let shown = wait_text(&c, "#m365-account", "Signed in as").await;
+    assert!(shown.contains(&user), "{shown}");
+    let keychain = Keychain::for_data_dir(data.path());
+    let refresh = keychain.get("global.m365.refresh_token").unwrap().expect("refresh token in the keychain");
+    assert!(files_containing(data.path(), refresh.expose()).is_empty() && files_containing(home.path(), refresh.expose()).is_empty());
+    assert!(c.windows().await.unwrap().len() == 1, "the login window is closed");
+    screenshot(&c, "m365-signed-in").await;
+
+    // From the Security section to a delivered mail through Microsoft 365 (XOAUTH2 via Dovecot).
+    section(&c, "base").await;
+    let to = format!("{}@example.test", postdesk_tests::unique_local("gui-m365"));
+    type_into(&c, "[data-test-mail-to]", &to).await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"true\"]").await;
+    find(&c, "[data-step=\"token\"][data-state=\"ok\"]").await;
+    postdesk_tests::wait_for_mail(std::path::Path::new(&env["MAIL_SINK"]), &format!("To: {to}"));
+    show_test_card(&c).await;
+    screenshot(&c, "m365-test-mail-delivered").await;
+
+    // Sign out, then a refused consent: the failure and its hint are shown.
+    section(&c, "security").await;
+    click(&c, "#m365-sign-out").await;
+    find(&c, "#m365-sign-in-button").await;
+    assert!(keychain.get("global.m365.refresh_token").unwrap().is_none());
+    click(&c, "#m365-sign-in-button").await;
+    switch_to_other_window(&c, &main).await;
+    type_into(&c, "#email", &user).await;
+    type_into(&c, "#password", "e2e-entra-password").await;
+    click(&c, "#refuse").await;
+    c.switch_to_window(main.clone()).await.unwrap();
+    wait_text(&c, "#m365-sign-in-error", "consent refused").await;
+    wait_text(&c, "#m365-sign-in-hint", "accept the requested permissions").await;
+    c.execute("document.querySelector('#m365-sign-in').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "m365-sign-in-refused").await;
+    assert!(keychain.get("global.m365.refresh_token").unwrap().is_none());
+    c.close().await.unwrap();
+}
