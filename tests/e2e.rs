@@ -478,12 +478,13 @@ fn x_window_names() -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Switches WebDriver to the window that is not `main`, waiting for it to appear.
-async fn switch_to_other_window(c: &Client, main: &fantoccini::wd::WindowHandle) -> fantoccini::wd::WindowHandle {
+/// Switches WebDriver to a window not in `known` (the main window, login windows already
+/// closed: a command sent to a closed one can hang for minutes), waiting for it to appear.
+async fn switch_to_other_window(c: &Client, known: &[fantoccini::wd::WindowHandle]) -> fantoccini::wd::WindowHandle {
     let deadline = Instant::now() + WAIT;
     loop {
         let handles = c.windows().await.unwrap();
-        if let Some(h) = handles.into_iter().find(|h| h != main) {
+        if let Some(h) = handles.into_iter().find(|h| !known.contains(h)) {
             c.switch_to_window(h.clone()).await.unwrap();
             return h;
         }
@@ -530,7 +531,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
     click(&c, "#m365-sign-in-button").await;
 
     // The login window: the fake's real page, its host in the window title.
-    switch_to_other_window(&c, &main).await;
+    let first_login = switch_to_other_window(&c, std::slice::from_ref(&main)).await;
     find(&c, "#email").await;
     let page_url = c.current_url().await.unwrap();
     assert_eq!(page_url.host_str(), Some("127.0.0.1"), "{page_url}");
@@ -549,6 +550,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
         .await
         .unwrap();
     let probe = probe.as_str().unwrap_or_default().to_string();
+    eprintln!("IPC probe from the login window: {probe}");
     assert!(probe == "no ipc" || (!probe.contains("fulfilled") && probe.contains("rejected")), "the login window reached a command: {probe}");
     screenshot(&c, "m365-login-window").await;
     type_into(&c, "#email", &user).await;
@@ -582,7 +584,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
     find(&c, "#m365-sign-in-button").await;
     assert!(keychain.get("global.m365.refresh_token").unwrap().is_none());
     click(&c, "#m365-sign-in-button").await;
-    switch_to_other_window(&c, &main).await;
+    switch_to_other_window(&c, &[main.clone(), first_login]).await;
     type_into(&c, "#email", &user).await;
     type_into(&c, "#password", "e2e-entra-password").await;
     click(&c, "#refuse").await;
