@@ -566,3 +566,17 @@ fn login_browser_refusal_state_mismatch_and_timeout_fail_clearly() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("global.m365.flow"), "{run:?}");
 }
+
+#[test]
+fn send_through_graph_hands_over_the_message_as_mime() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-graph", "app", &[]);
+    set_secret(d.path(), SECRET);
+    let message = format!("From: {}\r\nTo: carol@example.test\r\nSubject: Invoice 42\r\n\r\nPlease find it attached.\r\n", user());
+    let run = postdesk(d.path(), &["send", "-t"], Some(&message));
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent = f.sent();
+    assert_eq!(sent.len(), 1);
+    let mime = sent[0].body["mime"].as_str().unwrap();
+    assert!(mime.contains("Subject: Invoice 42") && mime.contains("Please find it attached."), "{mime}");
+}

@@ -304,6 +304,7 @@ async fn handle(shared: &Shared, req: Request<hyper::body::Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let query = form(req.uri().query().unwrap_or("").as_bytes());
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     shared.state.lock().unwrap().requests.push(format!("{method} {}", req.uri()));
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
@@ -321,7 +322,7 @@ async fn handle(shared: &Shared, req: Request<hyper::body::Incoming>) -> Resp {
             json_response(StatusCode::OK, &jwks(&shared.key))
         }
         (&Method::POST, ["introspect"]) => introspect(shared, &form(&body)),
-        (&Method::POST, ["v1.0", "users", from, "sendMail"]) => send_mail(shared, from, auth.as_deref(), &body),
+        (&Method::POST, ["v1.0", "users", from, "sendMail"]) => send_mail(shared, from, auth.as_deref(), &content_type, &body),
         _ => respond(StatusCode::NOT_FOUND, "text/plain", format!("fake Entra: no route {method} {path}")),
     }
 }
@@ -721,7 +722,7 @@ fn graph_error(status: StatusCode, code: &str, message: &str) -> Resp {
     json_response(status, &json!({"error": {"code": code, "message": message, "innerError": {"date": time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "request-id": uuid_like(), "client-request-id": uuid_like()}}}))
 }
 
-fn send_mail(shared: &Shared, from: &str, auth: Option<&str>, body: &[u8]) -> Resp {
+fn send_mail(shared: &Shared, from: &str, auth: Option<&str>, content_type: &str, body: &[u8]) -> Resp {
     let from = percent_encoding::percent_decode_str(from).decode_utf8_lossy().into_owned();
     let Some(token) = auth.and_then(|a| a.strip_prefix("Bearer ")) else {
         return graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty.");
@@ -750,10 +751,21 @@ fn send_mail(shared: &Shared, from: &str, auth: Option<&str>, body: &[u8]) -> Re
     if !may_send {
         return graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
     }
-    let Ok(json) = serde_json::from_slice::<Value>(body) else {
-        return graph_error(StatusCode::BAD_REQUEST, "RequestBodyRead", "Invalid JSON in the request body.");
+    // MIME format: the whole RFC 5322 message, base64, as text/plain.
+    let json = if content_type.starts_with("text/plain") {
+        match B64.decode(body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>()) {
+            Ok(mime) => json!({"mime": String::from_utf8_lossy(&mime)}),
+            Err(_) => return graph_error(StatusCode::BAD_REQUEST, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."),
+        }
+    } else if content_type.starts_with("application/json") {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(v) => v,
+            Err(_) => return graph_error(StatusCode::BAD_REQUEST, "RequestBodyRead", "Invalid JSON in the request body."),
+        }
+    } else {
+        return graph_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "Content-Type must be application/json or text/plain (MIME).");
     };
-    if !json["message"].is_object() {
+    if !json["message"].is_object() && !json["mime"].is_string() {
         return graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidParameter", "The value of the parameter 'Message' is empty.");
     }
     let subject = claims["upn"].as_str().or(claims["appid"].as_str()).unwrap_or("").to_string();
