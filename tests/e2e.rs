@@ -41,8 +41,13 @@ impl TauriDriver {
     }
 
     async fn session(&self) -> Client {
+        self.session_with_args(&[]).await
+    }
+
+    /// A session with the app started as `postdesk ARGS…`.
+    async fn session_with_args(&self, args: &[&str]) -> Client {
         let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), json!({ "application": postdesk_bin() }));
+        caps.insert("tauri:options".into(), json!({ "application": postdesk_bin(), "args": args }));
         caps.insert("browserName".into(), json!("wry"));
         let url = format!("http://127.0.0.1:{}", self.port);
         let deadline = Instant::now() + WAIT;
@@ -596,4 +601,49 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
     screenshot(&c, "m365-sign-in-refused").await;
     assert!(keychain.get("global.m365.refresh_token").unwrap().is_none());
     c.close().await.unwrap();
+}
+
+/// `postdesk login` without --browser: only the embedded login window opens; signing in there
+/// stores the refresh token and ends the program.
+#[tokio::test]
+async fn postdesk_login_opens_only_the_login_window() {
+    use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let (tenant, client_id) = ("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e");
+    let fake = FakeEntra::start();
+    fake.add_tenant(standard_tenant(tenant, "tailspin.example", client_id, "unused", "http://localhost/postdesk/callback", "ops@tailspin.example", "pw-e2e"));
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "smtp.tailspin.example"),
+            ("global.auth", "m365-smtp"),
+            ("global.m365.tenant", tenant),
+            ("global.m365.client_id", client_id),
+            ("global.m365.authority", &url),
+            ("global.m365.graph_url", &url),
+        ],
+    );
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session_with_args(&["login"]).await;
+    find(&c, "#email").await;
+    assert_eq!(c.current_url().await.unwrap().port(), Some(fake.addr.port()));
+    assert_eq!(c.windows().await.unwrap().len(), 1, "only the login window");
+    type_into(&c, "#email", "ops@tailspin.example").await;
+    type_into(&c, "#password", "pw-e2e").await;
+    click(&c, "#accept").await;
+    let keychain = Keychain::for_data_dir(data.path());
+    let deadline = Instant::now() + WAIT;
+    // The refresh token is stored first, then the account.
+    while keychain.get("global.m365.account").unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no refresh token after signing in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(keychain.get("global.m365.account").unwrap().unwrap().expose(), "ops@tailspin.example");
+    assert!(keychain.get("global.m365.refresh_token").unwrap().is_some());
+    let _ = c.close().await;
 }

@@ -18,7 +18,8 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
 
 /// `login`: `Some(client)` opens only the Microsoft sign-in window (for `postdesk login`).
 pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
-    let exit = std::sync::Arc::new(std::sync::Mutex::new(0u8));
+    // `postdesk login` fails unless the sign-in says otherwise (closing its window ends it).
+    let exit = std::sync::Arc::new(std::sync::Mutex::new(if login.is_some() { postdesk_cli::EXIT_FAILED } else { 0 }));
     let exit_in_setup = exit.clone();
     #[cfg(target_os = "linux")]
     {

@@ -64,13 +64,16 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
         }
     });
     let outcome = tokio::time::timeout(SIGN_IN_TIMEOUT, rx).await;
-    let _ = window.destroy();
-    let redirect = match outcome {
-        Err(_) => return Err(format!("no sign-in came back within {} s: sign in again", SIGN_IN_TIMEOUT.as_secs())),
-        Ok(Err(_)) | Ok(Ok(None)) => return Err("the sign-in window was closed before the sign-in finished: sign in again".into()),
-        Ok(Ok(Some(u))) => u,
+    // Hidden, not destroyed, until the code is redeemed: with `postdesk login` it is the last
+    // window, and destroying it would end the program before the token is stored.
+    let _ = window.hide();
+    let result = match outcome {
+        Err(_) => Err(format!("no sign-in came back within {} s: sign in again", SIGN_IN_TIMEOUT.as_secs())),
+        Ok(Err(_)) | Ok(Ok(None)) => Err("the sign-in window was closed before the sign-in finished: sign in again".into()),
+        Ok(Ok(Some(redirect))) => sign_in.finish(&redirect, postdesk).await,
     };
-    sign_in.finish(&redirect, postdesk).await
+    let _ = window.destroy();
+    result
 }
 
 /// "Sign in with Microsoft": embedded window, or the system browser when asked for.
