@@ -483,6 +483,14 @@ fn x_window_names() -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Presses a button whose form submission ends in the redirect the app catches (the window
+/// then goes away): from a timer, so WebDriver does not wait for a page load that never
+/// comes (a WebDriver click would wait for it, then find the window gone).
+async fn press_and_leave(c: &Client, selector: &str) {
+    find(c, selector).await;
+    c.execute("const s = arguments[0]; setTimeout(() => document.querySelector(s).click(), 50)", vec![json!(selector)]).await.unwrap();
+}
+
 /// Switches WebDriver to a window not in `known` (the main window, login windows already
 /// closed: a command sent to a closed one can hang for minutes), waiting for it to appear.
 async fn switch_to_other_window(c: &Client, known: &[fantoccini::wd::WindowHandle]) -> fantoccini::wd::WindowHandle {
@@ -511,6 +519,8 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let url = fake.url();
+    let expires = time::OffsetDateTime::now_utc().date() + time::Duration::days(5);
+    let expires_in_5_days = format!("{:04}-{:02}-{:02}", expires.year(), u8::from(expires.month()), expires.day());
     postdesk_tests::configure(
         data.path(),
         &[
@@ -526,12 +536,17 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
             ("global.m365.flow", "delegated"),
             ("global.m365.authority", &url),
             ("global.m365.graph_url", &url),
+            ("global.m365.secret_expires", &expires_in_5_days),
         ],
     );
     let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     section(&c, "security").await;
+    // The client secret's expiry, 5 days ahead: an error-coloured banner beside the secret.
+    wait_text(&c, "#secret-expiry.is-error", "expires in 5 days").await;
+    c.execute("document.querySelector('#secret-expiry').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "m365-secret-expiry").await;
     let main = c.window().await.unwrap();
     click(&c, "#m365-sign-in-button").await;
 
@@ -561,7 +576,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
     screenshot(&c, "m365-login-window").await;
     type_into(&c, "#email", &user).await;
     type_into(&c, "#password", "e2e-entra-password").await;
-    click(&c, "#accept").await;
+    press_and_leave(&c, "#accept").await;
 
     // Back in the settings window: signed in, the refresh token only in the keychain.
     c.switch_to_window(main.clone()).await.unwrap();
@@ -593,7 +608,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
     switch_to_other_window(&c, &[main.clone(), first_login]).await;
     type_into(&c, "#email", &user).await;
     type_into(&c, "#password", "e2e-entra-password").await;
-    click(&c, "#refuse").await;
+    press_and_leave(&c, "#refuse").await;
     c.switch_to_window(main.clone()).await.unwrap();
     wait_text(&c, "#m365-sign-in-error", "consent refused").await;
     wait_text(&c, "#m365-sign-in-hint", "accept the requested permissions").await;
@@ -635,7 +650,7 @@ async fn postdesk_login_opens_only_the_login_window() {
     assert_eq!(c.windows().await.unwrap().len(), 1, "only the login window");
     type_into(&c, "#email", "ops@tailspin.example").await;
     type_into(&c, "#password", "pw-e2e").await;
-    click(&c, "#accept").await;
+    press_and_leave(&c, "#accept").await;
     let keychain = Keychain::for_data_dir(data.path());
     let deadline = Instant::now() + WAIT;
     // The refresh token is stored first, then the account.
