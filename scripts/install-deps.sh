@@ -8,8 +8,10 @@ set -euo pipefail
 want=${1:-run}
 pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
       librsvg2-dev libxdo-dev libdbus-1-dev file)
+# curl: the BROWSER stand-in of the `login --browser` test; x11-utils: xwininfo reads window
+# titles (the login window names its host).
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
-           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl)
+           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils)
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 package_pkgs=(desktop-file-utils xdotool x11-utils)
 case "$want" in

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Linux packages with the Tauri bundler (`tauri build`, @tauri-apps/cli from
-# ui/package.json): a .deb, and an AppImage where the bundler's AppImage tooling can be had.
+# packaging/tauri-cli/package.json): a .deb, and an AppImage where the bundler's AppImage tooling can be had.
 # Both install the two programs: /usr/bin/postdesk (the command line, which the desktop entry
 # runs and which starts the window) and /usr/bin/postdesk-window (the window).
 #
@@ -19,8 +19,12 @@ version=$(cargo pkgid -p postdesk | sed 's/.*[@#]//')
 [ -n "$version" ] || die "cannot read the version of the postdesk package from Cargo.toml"
 # The Tauri CLI finds the app in src-tauri/ (tauri.conf.json there is a symlink to the root one).
 export TAURI_APP_PATH=src-tauri
-tauri=(ui/node_modules/.bin/tauri)
-[ -x "${tauri[0]}" ] || die "the Tauri CLI is missing: run 'make ui' (npm ci in ui/) first"
+tauri=(packaging/tauri-cli/node_modules/.bin/tauri)
+if [ ! -x "${tauri[0]}" ]; then
+  echo "package: installing the Tauri CLI (npm, packaging/tauri-cli)"
+  (cd packaging/tauri-cli && npm install --no-audit --no-fund --no-package-lock --loglevel=error) ||
+    die "could not install @tauri-apps/cli from npm"
+fi
 
 step "Build: release binaries (profile: fat LTO, 1 codegen unit, stripped)"
 # The command line first: the bundle's file mapping takes target/release/postdesk from here.

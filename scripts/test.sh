@@ -48,14 +48,25 @@ mailstack=$(mktemp -d /tmp/pdm.XXXXXX)
 cleanup() {
   [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
   tests/mailstack/stop.sh "$mailstack" >/dev/null 2>&1 || true
+  [ -n "${entra_pid:-}" ] && kill "$entra_pid" 2>/dev/null || true
   rm -rf "$sandbox" "$mailstack"
 }
 trap cleanup EXIT
 mkdir -p "$sandbox"/{data,config,cache,runtime}
 chmod 700 "$sandbox/runtime"
 
+step "Fake Entra ID + Graph on loopback (Dovecot introspects XOAUTH2 tokens there)"
+# Built like everything else (--workspace, so no feature set differs); a no-op when built.
+cargo build -q --workspace --bin fake-entra
+target/debug/fake-entra --port-file "$mailstack.entra-port" </dev/null >"$sandbox/fake-entra.log" 2>&1 &
+entra_pid=$!
+for _ in $(seq 50); do [ -s "$mailstack.entra-port" ] && break; sleep 0.1; done
+[ -s "$mailstack.entra-port" ] || { cat "$sandbox/fake-entra.log"; echo "fake-entra did not start" >&2; exit 1; }
+entra_url=http://127.0.0.1:$(cat "$mailstack.entra-port")
+rm -f "$mailstack.entra-port"
+
 step "Mail peers: Postfix + Dovecot on loopback"
-tests/mailstack/start.sh "$mailstack" >/dev/null
+MAILSTACK_OAUTH_URL=$entra_url tests/mailstack/start.sh "$mailstack" >/dev/null
 
 step "Display: Xvfb"
 display=:$(( 90 + RANDOM % 400 ))
@@ -68,11 +79,12 @@ step "Tests (keychain: gnome-keyring over a private D-Bus session)"
 env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
     XDG_CACHE_HOME="$sandbox/cache" XDG_RUNTIME_DIR="$sandbox/runtime" NO_AT_BRIDGE=1 \
     POSTDESK_BIN="$root/target/debug/postdesk" POSTDESK_MAILSTACK_ENV="$mailstack/env" \
+    POSTDESK_FAKE_ENTRA="$entra_url" \
   dbus-run-session -- bash -euo pipefail -c '
     echo -n postdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     if [ $# -gt 0 ]; then exec "$@"; fi
     # Always --workspace: the same feature set as the build above, so nothing is rebuilt.
     cargo test --workspace --lib --bins
-    cargo test --workspace --test cli --test keychain --test mail --test transfer --test clients --test receiver --test admin --test limits
+    cargo test --workspace --test cli --test keychain --test mail --test transfer --test clients --test receiver --test admin --test limits --test oauth
     cargo test --workspace --test e2e -- --test-threads=1
   ' postdesk-tests "$@"

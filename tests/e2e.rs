@@ -41,8 +41,13 @@ impl TauriDriver {
     }
 
     async fn session(&self) -> Client {
+        self.session_with_args(&[]).await
+    }
+
+    /// A session with the app started as `postdesk ARGS…`.
+    async fn session_with_args(&self, args: &[&str]) -> Client {
         let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), json!({ "application": postdesk_bin() }));
+        caps.insert("tauri:options".into(), json!({ "application": postdesk_bin(), "args": args }));
         caps.insert("browserName".into(), json!("wry"));
         let url = format!("http://127.0.0.1:{}", self.port);
         let deadline = Instant::now() + WAIT;
@@ -867,4 +872,192 @@ async fn a_provider_preset_fills_the_fields_unsaved_and_says_what_is_left_to_do(
     assert_eq!(value_of(&c, &key("global.security")).await, "starttls");
     assert!(c.find(css(&key("global.username"))).await.is_ok(), "password sign-in: the username is asked for");
     c.close().await.unwrap();
+}
+
+// --- Microsoft 365 delegated sign-in in the embedded login window ------------------------------
+
+/// Names of the top-level X windows (what the window manager would show as titles).
+fn x_window_names() -> String {
+    let out = Command::new("xwininfo").args(["-root", "-tree"]).output().expect("xwininfo (x11-utils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Presses a button whose form submission ends in the redirect the app catches (the window
+/// then goes away): from a timer, so WebDriver does not wait for a page load that never
+/// comes (a WebDriver click would wait for it, then find the window gone).
+async fn press_and_leave(c: &Client, selector: &str) {
+    find(c, selector).await;
+    c.execute("const s = arguments[0]; setTimeout(() => document.querySelector(s).click(), 50)", vec![json!(selector)]).await.unwrap();
+}
+
+/// Switches WebDriver to a window not in `known` (the main window, login windows already
+/// closed: a command sent to a closed one can hang for minutes), waiting for it to appear.
+async fn switch_to_other_window(c: &Client, known: &[fantoccini::wd::WindowHandle]) -> fantoccini::wd::WindowHandle {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let handles = c.windows().await.unwrap();
+        if let Some(h) = handles.into_iter().find(|h| !known.contains(h)) {
+            c.switch_to_window(h.clone()).await.unwrap();
+            return h;
+        }
+        assert!(Instant::now() < deadline, "the login window never appeared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refusal() {
+    use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let env = postdesk_tests::mailstack();
+    let user = env["MAIL_USER"].clone();
+    let (tenant, client_id) = ("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c");
+    let fake = FakeEntra::start();
+    fake.add_tenant(standard_tenant(tenant, "northwind.example", client_id, "unused-secret", "http://localhost/postdesk/callback", &user, "e2e-entra-password"));
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    let expires = time::OffsetDateTime::now_utc().date() + time::Duration::days(5);
+    let expires_in_5_days = format!("{:04}-{:02}-{:02}", expires.year(), u8::from(expires.month()), expires.day());
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "127.0.0.1"),
+            ("global.port", &env["MAIL_SUBMISSION_PORT"]),
+            ("global.security", "starttls"),
+            ("global.ca_file", &env["MAIL_CA_FILE"]),
+            ("global.sender.address", &user),
+            ("global.auth", "m365-smtp"),
+            ("global.m365.tenant", tenant),
+            ("global.m365.client_id", client_id),
+            ("global.m365.flow", "delegated"),
+            ("global.m365.authority", &url),
+            ("global.m365.graph_url", &url),
+            ("global.m365.secret_expires", &expires_in_5_days),
+        ],
+    );
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "security").await;
+    // The client secret's expiry, 5 days ahead: an error-coloured banner beside the secret.
+    wait_text(&c, "#secret-expiry.is-error", "expires in 5 days").await;
+    c.execute("document.querySelector('#secret-expiry').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "m365-secret-expiry").await;
+    let main = c.window().await.unwrap();
+    click(&c, "#m365-sign-in-button").await;
+
+    // The login window: the fake's real page, its host in the window title.
+    let first_login = switch_to_other_window(&c, std::slice::from_ref(&main)).await;
+    find(&c, "#email").await;
+    let page_url = c.current_url().await.unwrap();
+    assert_eq!(page_url.host_str(), Some("127.0.0.1"), "{page_url}");
+    let port = fake.addr.port();
+    let names = x_window_names();
+    assert!(names.contains(&format!("Sign in to Microsoft — 127.0.0.1:{port}")), "no window titled with the login host: {names}");
+    // That window can call no command: the IPC refuses every one (or is not there at all).
+    let probe = c
+        .execute_async(
+            "const done = arguments[0]; const t = window.__TAURI_INTERNALS__;
+             if (!t || !t.invoke) { done('no ipc'); return; }
+             Promise.allSettled(['load_form', 'm365_status', 'm365_sign_out', 'plugin:store|load'].map((c) => t.invoke(c, {})))
+               .then((r) => done(JSON.stringify(r.map((x) => x.status + ':' + String(x.reason ?? x.value)))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let probe = probe.as_str().unwrap_or_default().to_string();
+    eprintln!("IPC probe from the login window: {probe}");
+    let refused = probe.matches("rejected:").count() == 4 && probe.matches("not allowed").count() == 4 && !probe.contains("fulfilled");
+    assert!(probe == "no ipc" || refused, "the login window reached a command: {probe}");
+    screenshot(&c, "m365-login-window").await;
+    type_into(&c, "#email", &user).await;
+    type_into(&c, "#password", "e2e-entra-password").await;
+    press_and_leave(&c, "#accept").await;
+
+    // Back in the settings window: signed in, the refresh token only in the keychain.
+    c.switch_to_window(main.clone()).await.unwrap();
+    let shown = wait_text(&c, "#m365-account", "Signed in as").await;
+    assert!(shown.contains(&user), "{shown}");
+    let keychain = Keychain::for_data_dir(data.path());
+    let refresh = keychain.get("global.m365.refresh_token").unwrap().expect("refresh token in the keychain");
+    assert!(files_containing(data.path(), refresh.expose()).is_empty() && files_containing(home.path(), refresh.expose()).is_empty());
+    assert!(c.windows().await.unwrap().len() == 1, "the login window is closed");
+    screenshot(&c, "m365-signed-in").await;
+
+    // From the Security section to a delivered mail through Microsoft 365 (XOAUTH2 via Dovecot).
+    section(&c, "base").await;
+    let to = format!("{}@example.test", postdesk_tests::unique_local("gui-m365"));
+    type_into(&c, "[data-test-mail-to]", &to).await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"true\"]").await;
+    find(&c, "[data-step=\"token\"][data-state=\"ok\"]").await;
+    postdesk_tests::wait_for_mail(std::path::Path::new(&env["MAIL_SINK"]), &format!("To: {to}"));
+    show_test_card(&c).await;
+    screenshot(&c, "m365-test-mail-delivered").await;
+
+    // Sign out, then a refused consent: the failure and its hint are shown.
+    section(&c, "security").await;
+    click(&c, "#m365-sign-out").await;
+    find(&c, "#m365-sign-in-button").await;
+    assert!(keychain.get("global.m365.refresh_token").unwrap().is_none());
+    click(&c, "#m365-sign-in-button").await;
+    switch_to_other_window(&c, &[main.clone(), first_login]).await;
+    type_into(&c, "#email", &user).await;
+    type_into(&c, "#password", "e2e-entra-password").await;
+    press_and_leave(&c, "#refuse").await;
+    c.switch_to_window(main.clone()).await.unwrap();
+    wait_text(&c, "#m365-sign-in-error", "consent refused").await;
+    wait_text(&c, "#m365-sign-in-hint", "accept the requested permissions").await;
+    c.execute("document.querySelector('#m365-sign-in').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "m365-sign-in-refused").await;
+    assert!(keychain.get("global.m365.refresh_token").unwrap().is_none());
+    c.close().await.unwrap();
+}
+
+/// `postdesk login` without --browser: only the embedded login window opens; signing in there
+/// stores the refresh token and ends the program.
+#[tokio::test]
+async fn postdesk_login_opens_only_the_login_window() {
+    use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    let (tenant, client_id) = ("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e");
+    let fake = FakeEntra::start();
+    fake.add_tenant(standard_tenant(tenant, "tailspin.example", client_id, "unused", "http://localhost/postdesk/callback", "ops@tailspin.example", "pw-e2e"));
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.host", "smtp.tailspin.example"),
+            ("global.auth", "m365-smtp"),
+            ("global.m365.tenant", tenant),
+            ("global.m365.client_id", client_id),
+            ("global.m365.authority", &url),
+            ("global.m365.graph_url", &url),
+        ],
+    );
+    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let c = driver.session_with_args(&["login"]).await;
+    find(&c, "#email").await;
+    assert_eq!(c.current_url().await.unwrap().port(), Some(fake.addr.port()));
+    assert_eq!(c.windows().await.unwrap().len(), 1, "only the login window");
+    type_into(&c, "#email", "ops@tailspin.example").await;
+    type_into(&c, "#password", "pw-e2e").await;
+    press_and_leave(&c, "#accept").await;
+    let keychain = Keychain::for_data_dir(data.path());
+    let deadline = Instant::now() + WAIT;
+    // The refresh token is stored first, then the account.
+    while keychain.get("global.m365.account").unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no refresh token after signing in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(keychain.get("global.m365.account").unwrap().unwrap().expose(), "ops@tailspin.example");
+    assert!(keychain.get("global.m365.refresh_token").unwrap().is_some());
+    let _ = c.close().await;
 }

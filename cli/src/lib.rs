@@ -133,6 +133,19 @@ pub enum Command {
         priority: bool,
         recipients: Vec<String>,
     },
+    /// Microsoft 365 delegated sign-in (embedded window, or the system browser with
+    /// --browser); stores the refresh token in the keychain.
+    Login {
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        /// Sign in through the default browser and a one-shot loopback redirect instead of
+        /// the embedded window (for Conditional Access that blocks embedded browsers).
+        #[arg(long)]
+        browser: bool,
+        /// Seconds to wait for the sign-in to come back.
+        #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: u64,
+    },
     /// Invitation templates per user type.
     #[command(subcommand)]
     Template(TemplateCmd),
@@ -324,6 +337,14 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         Command::ReceiverCheck { json } => return receiver_check(app, if json { Output::Json } else { Output::Steps }),
         Command::Route { client, from, json } => return route(app, client, &from, json),
         Command::Support { client, subject, preview, json } => return support(app, client, subject, preview, json),
+        Command::Login { client, browser: true, timeout } => return login_browser(app, client.as_deref(), timeout),
+        Command::Login { client, browser: false, .. } => {
+            // The embedded sign-in window lives in the window program (which handles this
+            // command itself); on Unix `open_window` only returns when it could not start.
+            app.sign_in_settings(client.as_deref())?;
+            let _ = open_window();
+            return Ok(EXIT_FAILED);
+        }
         Command::Schema => println!("{}", serde_json::to_string_pretty(&postdesk_core::transfer::schema()).expect("json")),
         Command::Export { file, with_secrets, passphrase_file } => {
             let passphrase = match (with_secrets, &passphrase_file) {
@@ -495,14 +516,13 @@ enum Output {
 /// Sends through the core and reports; exit 0 delivered, 1 failed, 2 settings, 3 keychain.
 fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error> {
     let config = app.load()?;
-    let lookup = |key: &str| app.secret(key).map_err(|e| e.to_string());
     let mut progress = |p: Progress| {
         if let (Output::Steps, Progress::Finished { step }) = (output, p) {
             println!("{}", step_line(&step));
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    let report = runtime.block_on(mail::send(&config, &lookup, request, &mut progress, std::future::pending()));
+    let report = runtime.block_on(mail::send(&config, app, request, &mut progress, std::future::pending()));
     Ok(present(&report, output, "Delivered: the server accepted the message."))
 }
 
@@ -700,4 +720,29 @@ fn read_secret(key: &str) -> Result<Secret, Error> {
         }
     }
     Ok(Secret::new(text))
+}
+
+/// `login --browser`: the system browser and a one-shot loopback redirect listener.
+fn login_browser(app: &Postdesk, client: Option<&str>, timeout: u64) -> Result<u8, Error> {
+    use postdesk_core::login::{open_in_browser, LoginError};
+    let m = app.sign_in_settings(client)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let opened = |url: &str| {
+        eprintln!("postdesk: opening the Microsoft sign-in at {} in your browser", url.split('?').next().unwrap_or(url));
+        open_in_browser(url)
+    };
+    match runtime.block_on(app.sign_in_with_browser(&m, opened, Duration::from_secs(timeout))) {
+        Ok(account) => {
+            println!("Signed in as {account}");
+            Ok(0)
+        }
+        Err(LoginError::Settings(e)) => Err(e),
+        Err(LoginError::Failed(error)) => {
+            eprintln!("postdesk: token: {error}");
+            if let Some(hint) = postdesk_core::hints::hint_for(postdesk_core::diagnosis::Stage::Token, &error) {
+                eprintln!("postdesk: what to do: {hint}");
+            }
+            Ok(EXIT_FAILED)
+        }
+    }
 }

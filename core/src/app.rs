@@ -348,11 +348,43 @@ impl Postdesk {
             let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             return crate::mail::config_failure(error, progress);
         }
-        let lookup = |key: &str| match pending.iter().find(|c| c.key == key) {
+        let vault = Pending { app: self, pending };
+        crate::mail::send(&config, &vault, request, progress, cancel).await
+    }
+}
+
+/// The keychain with the window's unsaved secret changes laid over it (for a test mail).
+struct Pending<'a> {
+    app: &'a Postdesk,
+    pending: &'a [SecretChange],
+}
+
+impl crate::oauth::Vault for Pending<'_> {
+    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
+        match self.pending.iter().find(|c| c.key == key) {
             Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
-            None => self.secret(key).map_err(|e| e.to_string()),
-        };
-        crate::mail::send(&config, &lookup, request, progress, cancel).await
+            None => self.app.secret(key).map_err(|e| e.to_string()),
+        }
+    }
+    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+        crate::oauth::Vault::set(self.app, key, value)
+    }
+    fn clear(&self, key: &str) -> Result<(), String> {
+        crate::oauth::Vault::clear(self.app, key)
+    }
+}
+
+/// OAuth's keychain entries (client secret, refresh token, signed-in account) go through the
+/// same keychain as every other secret.
+impl crate::oauth::Vault for Postdesk {
+    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
+        self.keychain.get(key).map_err(|e| e.to_string())
+    }
+    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+        self.keychain.set(key, value).map_err(|e| e.to_string())
+    }
+    fn clear(&self, key: &str) -> Result<(), String> {
+        self.keychain.clear(key).map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
@@ -375,11 +407,8 @@ impl Postdesk {
             let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             return crate::mail::config_failure(error, progress);
         }
-        let lookup = |key: &str| match pending.iter().find(|c| c.key == key) {
-            Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
-            None => self.secret(key).map_err(|e| e.to_string()),
-        };
-        crate::receiver::check(&config, &lookup, progress, cancel).await
+        let vault = Pending { app: self, pending: &pending };
+        crate::receiver::check(&config, &vault, progress, cancel).await
     }
 }
 

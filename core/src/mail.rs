@@ -7,14 +7,16 @@ use std::time::Duration;
 use crate::diagnosis::{Progress, Report, Stage};
 use crate::hints::hint_for;
 use crate::message::{render, Draft, Mailbox};
+use crate::oauth::{self, Transport, Vault};
 use crate::model::{AuthMethod, Config, EmailType};
 use crate::resolve::{resolve_route, Route, Server};
 use crate::secrets::Secret;
 use crate::smtp::{self, Credentials, Endpoint, Envelope, Failure, Recorder};
 use crate::validate::{check_email, validate, Context};
 
-/// Looks up a secret by key (`global.password`); `Err` when the keychain is unavailable.
-pub type SecretLookup<'a> = &'a (dyn Fn(&str) -> Result<Option<Secret>, String> + Sync);
+/// The keychain as sending needs it: read secrets by key (`global.password`), and store a
+/// rotated Microsoft 365 refresh token; `Err` when the keychain is unavailable.
+pub type SecretLookup<'a> = &'a dyn Vault;
 
 pub struct Request {
     pub to: Vec<String>,
@@ -128,15 +130,44 @@ async fn attempt(
     *summary = Some(prepared.server.summary());
     rec.finish(true, prepared.detail.clone());
     *reservation = limits_step(config, request, rec)?;
-    if prepared.server.auth.is_m365() {
-        rec.start(Stage::Token);
-        return Err(rec.fail_at(Stage::Token, "Microsoft 365 sign-in is not available in this version yet (not signed in)".into()));
-    }
-    // Receive-before-send is for SMTP servers; a sendmail program is not logged in to.
-    if config.receiver.before_send == Some(true) && prepared.server.email_type == EmailType::Smtp {
+    let Prepared { server, envelope, message, mut credentials, m365, draft, .. } = prepared;
+    let graph = m365.as_ref().is_some_and(|m| m.transport == Transport::Graph);
+    // Receive-before-send is for SMTP servers; a sendmail program or Graph is not logged in to.
+    if config.receiver.before_send == Some(true) && server.email_type == EmailType::Smtp && !graph {
         receive_before_send(config, secrets, rec).await?;
     }
-    let Prepared { server, envelope, message, credentials, .. } = prepared;
+    if let Some(m) = &m365 {
+        rec.start(Stage::Token);
+        let (token, account, detail) = match oauth::access_token(m, secrets).await {
+            Ok(t) => t,
+            Err(e) => return Err(rec.fail_at(Stage::Token, e)),
+        };
+        let mut detail = detail;
+        if let Some(account) = &account {
+            if !account.eq_ignore_ascii_case(&envelope.from) {
+                detail.push_str(&format!(
+                    "\nFrom {} is not the signed-in account {account}: Microsoft 365 accepts it only if {account} may send as {} (Send As permission)",
+                    envelope.from, envelope.from
+                ));
+            }
+        }
+        rec.finish(true, detail);
+        if m.transport == Transport::Graph {
+            if let Some(s) = summary.as_mut() {
+                if let Ok(u) = url::Url::parse(&m.graph_url) {
+                    s.host = u.host_str().unwrap_or_default().to_string();
+                    s.port = u.port_or_known_default().unwrap_or(443);
+                    s.security = if u.scheme() == "https" { "tls".into() } else { "none".into() };
+                }
+            }
+            let reply = graph_send(m, &token, &envelope, draft.as_ref(), &message, rec).await?;
+            rec.start(Stage::Delivered);
+            rec.finish(true, reply);
+            return Ok(());
+        }
+        // XOAUTH2 names the mailbox: the signed-in account (delegated) or From (app-only).
+        credentials = Some(Credentials::OAuth2 { username: account.unwrap_or_else(|| envelope.from.clone()), token });
+    }
     let reply = match server.email_type {
         EmailType::Sendmail => sendmail(&server, &envelope, &message, rec).await?,
         EmailType::Smtp => {
@@ -188,6 +219,10 @@ struct Prepared {
     envelope: Envelope,
     message: Vec<u8>,
     credentials: Option<Credentials>,
+    /// Microsoft 365 settings when the server signs in with OAuth.
+    m365: Option<oauth::M365>,
+    /// The test mail's parts (Graph sends them as JSON); `None` for a given message.
+    draft: Option<Draft>,
     detail: String,
 }
 
@@ -227,15 +262,22 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         }
         _ => None,
     };
+    let m365 = if server.auth.is_m365() { Some(oauth::M365::from_config(config, &server.prefix)?) } else { None };
     let from_name = identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone()));
     let header_from = Mailbox { name: from_name, address: from.clone() };
     let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
-    let message = match (&request.message, &request.compose) {
+    // The parts of a mail Postdesk writes itself (Graph sends them as JSON); `None` for a given message.
+    let draft = match (&request.message, &request.compose) {
+        (Some(_), _) => None,
+        (None, Some(c)) => Some(composed_draft(&server, &header_from, reply_to.clone(), &request.to, c)),
+        (None, None) => Some(test_draft(&server, &header_from, reply_to.clone(), &request.to)),
+    };
+    let message = match (&request.message, &draft) {
         // A concealed sender's own message leaves with the system's address too.
         (Some(m), _) if identity.reply_to.is_some() => crate::identity::rewrite_sender(m, &header_from, reply_to.as_ref(), server.utf8_headers),
         (Some(m), _) => m.clone(),
-        (None, Some(c)) => composed_message(&server, &header_from, reply_to, &request.to, c),
-        (None, None) => test_message(&server, &header_from, reply_to, &request.to),
+        (None, Some(d)) => render(d, time::OffsetDateTime::now_utc()),
+        (None, None) => unreachable!("a draft is made whenever no message is given"),
     };
     let smtputf8 = server.utf8_headers;
     let detail = format!(
@@ -245,13 +287,14 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
             (None, Some(_)) => "composed mail",
             (None, None) => "test mail",
         },
-        match server.email_type {
-            EmailType::Sendmail => server.sendmail_path.clone(),
-            EmailType::Smtp => format!("{}:{}", server.host, server.port),
+        match (&m365, server.email_type) {
+            (Some(m), _) if m.transport == Transport::Graph => format!("Microsoft Graph {}", m.graph_url),
+            (_, EmailType::Sendmail) => server.sendmail_path.clone(),
+            (_, EmailType::Smtp) => format!("{}:{}", server.host, server.port),
         }
     );
     let envelope = Envelope { from, to: request.to.clone(), smtputf8 };
-    Ok(Prepared { server, envelope, message, credentials, detail })
+    Ok(Prepared { server, envelope, message, credentials, m365, draft, detail })
 }
 
 /// The `limits` step: the Do-Not-Email list, then a slot under the daily limit. Nothing has
@@ -312,20 +355,19 @@ fn limits_step(config: &Config, request: &Request, rec: &mut Recorder<'_>) -> Re
 }
 
 /// A plain-text mail from the server's sender, e.g. an invitation template's preview.
-fn composed_message(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[String], compose: &Compose) -> Vec<u8> {
-    let draft = Draft {
+fn composed_draft(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[String], compose: &Compose) -> Draft {
+    Draft {
         from: from.clone(),
         reply_to,
         to: to.to_vec(),
         subject: compose.subject.clone(),
         body: compose.body.clone(),
         utf8_headers: server.utf8_headers,
-    };
-    render(&draft, time::OffsetDateTime::now_utc())
+    }
 }
 
 fn lookup(secrets: SecretLookup<'_>, key: &str) -> Result<Option<Secret>, String> {
-    secrets(key).map_err(|e| format!("the OS keychain is not available: {e}"))
+    secrets.get(key).map_err(|e| format!("the OS keychain is not available: {e}"))
 }
 
 fn this_host() -> String {
@@ -339,8 +381,7 @@ fn this_host() -> String {
 }
 
 /// Postdesk's test mail: says which server and settings sent it.
-fn test_message(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[String]) -> Vec<u8> {
-    let now = time::OffsetDateTime::now_utc();
+fn test_draft(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[String]) -> Draft {
     let where_ = match server.email_type {
         EmailType::Sendmail => format!("the sendmail program {}", server.sendmail_path),
         EmailType::Smtp => format!("{}:{}", server.host, server.port),
@@ -362,15 +403,65 @@ fn test_message(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: 
         auth = word(serde_json::to_value(server.auth).expect("enum")),
         utf8 = if server.utf8_headers { "on (RFC 6532)" } else { "off" },
     );
-    let draft = Draft {
+    Draft {
         from: from.clone(),
         reply_to,
         to: to.to_vec(),
         subject: format!("Postdesk test mail ✓ {where_}"),
         body,
         utf8_headers: server.utf8_headers,
+    }
+}
+
+/// Graph `sendMail`: the test mail as JSON, a given message as base64 MIME; 202 = accepted.
+async fn graph_send(m: &oauth::M365, token: &Secret, envelope: &Envelope, draft: Option<&Draft>, message: &[u8], rec: &mut Recorder<'_>) -> Result<String, Failure> {
+    use base64::Engine;
+    rec.start(Stage::Graph);
+    let url = m.send_mail_url(&envelope.from);
+    let (content_type, body) = match draft {
+        Some(d) => ("application/json", graph_json(d).to_string().into_bytes()),
+        None => ("text/plain", base64::engine::general_purpose::STANDARD.encode(message).into_bytes()),
     };
-    render(&draft, now)
+    let bearer = format!("Bearer {}", token.expose());
+    let resp = match crate::http::request("POST", &url, &[("authorization", &bearer), ("accept", "application/json")], Some((content_type, body)), oauth::HTTP_TIMEOUT).await {
+        Ok(r) => r,
+        Err(e) => return Err(rec.fail_at(Stage::Graph, e)),
+    };
+    if resp.status == 202 {
+        let what = if draft.is_some() { "JSON message" } else { "MIME message" };
+        rec.finish(true, format!("POST {url}: 202 Accepted ({what}, {} recipient(s))", envelope.to.len()));
+        return Ok(format!("accepted by Microsoft Graph for {}", envelope.from));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+    let code = v["error"]["code"].as_str().unwrap_or("");
+    let text = v["error"]["message"].as_str().map(String::from).unwrap_or_else(|| resp.text().chars().take(200).collect());
+    let reason = match resp.status {
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "",
+    };
+    Err(rec.fail_at(Stage::Graph, format!("Graph sendMail answered {} {reason}: {code}: {text}", resp.status)))
+}
+
+/// The Graph `message` resource for a test mail.
+fn graph_json(d: &Draft) -> serde_json::Value {
+    let addr = |m: &Mailbox| match &m.name {
+        Some(n) => serde_json::json!({"emailAddress": {"address": m.address, "name": n}}),
+        None => serde_json::json!({"emailAddress": {"address": m.address}}),
+    };
+    let to: Vec<_> = d.to.iter().map(|t| serde_json::json!({"emailAddress": {"address": t}})).collect();
+    let mut message = serde_json::json!({
+        "subject": d.subject,
+        "body": {"contentType": "Text", "content": d.body},
+        "from": addr(&d.from),
+        "toRecipients": to,
+    });
+    if let Some(r) = &d.reply_to {
+        message["replyTo"] = serde_json::json!([addr(r)]);
+    }
+    serde_json::json!({"message": message, "saveToSentItems": false})
 }
 
 /// Hands the message to a sendmail-compatible program (`-i -f FROM -- RCPT…`).

@@ -62,7 +62,7 @@ pub fn login_from(config: &Config, secrets: SecretLookup<'_>) -> Result<Option<L
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let password = secrets("receiver.password").map_err(|e| format!("the OS keychain is not available: {e}"))?;
+    let password = secrets.get("receiver.password").map_err(|e| format!("the OS keychain is not available: {e}"))?;
     let password = password.ok_or("receiver.password: not set in the keychain")?;
     let protocol = r.protocol.unwrap_or_default();
     let timeout_secs = crate::keys::Key::parse("global.timeout_secs").expect("key").effective(config).and_then(|v| v.parse().ok()).unwrap_or(10);
@@ -502,7 +502,20 @@ mod tests {
 
     #[test]
     fn the_receiver_off_is_a_config_failure() {
-        let none = |_: &str| Ok(None);
+        /// A keychain that holds nothing (the receiver is off, so it is never asked).
+        struct Empty;
+        impl crate::oauth::Vault for Empty {
+            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, String> {
+                Ok(None)
+            }
+            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), String> {
+                Err("read-only".into())
+            }
+            fn clear(&self, _: &str) -> Result<(), String> {
+                Err("read-only".into())
+            }
+        }
+        let none = Empty;
         let mut sink = |_| {};
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let report = rt.block_on(check(&Config::default(), &none, &mut sink, std::future::pending()));

@@ -462,8 +462,7 @@ impl Postdesk {
             priority: false,
             sent_log: Some(self.sent_log()),
         };
-        let lookup = |key: &str| self.secret(key).map_err(|e| e.to_string());
-        crate::mail::send(&config, &lookup, request, progress, cancel).await
+        crate::mail::send(&config, self, request, progress, cancel).await
     }
 }
 

@@ -32,7 +32,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(key: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
         Problem { key: key.into(), severity, message: message.into() }
     }
     pub fn is_blocking(&self) -> bool {

@@ -13,6 +13,14 @@ use tauri_plugin_store::StoreExt;
 const PREFS: &str = "ui-prefs.json";
 
 pub fn run(data_dir: PathBuf) -> ExitCode {
+    run_with(data_dir, None)
+}
+
+/// `login`: `Some(client)` opens only the Microsoft sign-in window (for `postdesk login`).
+pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
+    // `postdesk login` fails unless the sign-in says otherwise (closing its window ends it).
+    let exit = std::sync::Arc::new(std::sync::Mutex::new(if login.is_some() { postdesk_cli::EXIT_FAILED } else { 0 }));
+    let exit_in_setup = exit.clone();
     #[cfg(target_os = "linux")]
     {
         let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
@@ -72,9 +80,16 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             crate::commands::dne_import,
             crate::commands::dne_export,
             crate::commands::save_limits,
-            crate::commands::list_presets
+            crate::commands::list_presets,
+            crate::login::m365_sign_in,
+            crate::login::m365_status,
+            crate::login::m365_sign_out
         ])
-        .setup(|app| {
+        .setup(move |app| {
+            if let Some(client) = login.clone() {
+                crate::login::run_cli_login(app.handle(), client, exit_in_setup.clone());
+                return Ok(());
+            }
             app.set_menu(app_menu(app.handle())?)?;
             open_main_window(app.handle())?;
             Ok(())
@@ -92,7 +107,7 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
         })
         .run(tauri::generate_context!());
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(*exit.lock().expect("lock")),
         Err(e) => {
             eprintln!("postdesk: the window could not start: {e}");
             ExitCode::from(postdesk_cli::EXIT_FAILED)

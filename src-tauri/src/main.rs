@@ -3,6 +3,7 @@
 
 mod commands;
 mod gui;
+mod login;
 
 use std::process::ExitCode;
 
@@ -12,6 +13,10 @@ use clap::Parser;
 /// command given here anyway is run like `postdesk` would.
 fn main() -> ExitCode {
     let cli = postdesk_cli::Cli::parse();
+    // `postdesk login` without --browser: the embedded sign-in window only.
+    if let Some(postdesk_cli::Command::Login { client, browser: false, .. }) = &cli.command {
+        return gui::run_with(cli.data_dir(), Some(client.clone()));
+    }
     if cli.command.is_some() {
         return postdesk_cli::run(cli);
     }

@@ -9,6 +9,10 @@
 # Environment:
 #   MAILSTACK_START_TIMEOUT  seconds to wait for every port to answer 220 (default 15)
 #   MAILSTACK_PORT_BASE      first port to try instead of a random one in 20000-31899
+#   MAILSTACK_OAUTH_URL      base URL of the fake Entra ID (tests/src/bin/fake-entra.rs), e.g.
+#                            http://127.0.0.1:PORT: the AUTH ports then also offer XOAUTH2 and
+#                            OAUTHBEARER, checked by Dovecot's oauth2 passdb through
+#                            token introspection at $MAILSTACK_OAUTH_URL/introspect
 set -euo pipefail
 umask 022
 
@@ -55,6 +59,11 @@ MAIL_USER=sender@example.test
 MAIL_PASSWORD=postdesk-test-password
 SMALL_LIMIT=2000
 START_TIMEOUT=${MAILSTACK_START_TIMEOUT:-15}
+OAUTH_URL=${MAILSTACK_OAUTH_URL:-}
+if [ -n "$OAUTH_URL" ]; then
+  [[ $OAUTH_URL =~ ^http://(127\.0\.0\.1|localhost):[0-9]+$ ]] ||
+    die "MAILSTACK_OAUTH_URL must be http://127.0.0.1:PORT (the fake Entra ID on loopback): $OAUTH_URL"
+fi
 
 # Fresh state every start, except the TLS material which is kept while still usable.
 rm -rf "$DIR/postfix" "$DIR/spool" "$DIR/data" "$DIR/dovecot" "$DIR/sink" "$DIR/home" \
@@ -175,6 +184,22 @@ pick_ports() {
 # ---------------------------------------------------------------- Dovecot (SASL only)
 write_dovecot() {
   mkdir -p "$DIR/dovecot/state"
+  # XOAUTH2 / OAUTHBEARER (only with MAILSTACK_OAUTH_URL): the bearer token is checked by
+  # RFC 7662 introspection against the fake Entra ID, which answers {"active": true,
+  # "email": <mailbox>} for a valid Exchange token; Dovecot then requires that email to equal
+  # the user named in the SASL exchange.
+  oauth_passdb=
+  if [ -n "$OAUTH_URL" ]; then
+    printf '%s\n' "introspection_mode = post" "introspection_url = $OAUTH_URL/introspect" \
+      "force_introspection = yes" "username_attribute = email" "active_attribute = active" \
+      "active_value = true" >"$DIR/dovecot/oauth2.conf.ext"
+    chmod 644 "$DIR/dovecot/oauth2.conf.ext"
+    oauth_passdb="passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $DIR/dovecot/oauth2.conf.ext
+}"
+  fi
   # user:password:uid:gid:gecos:home:shell:extra fields
   # The user's home holds its Maildir (IMAP/POP3 logins open it).
   mkdir -p "$DIR/home"
@@ -206,7 +231,7 @@ local $BADCERT_IP {
 mail_location = maildir:~/Maildir
 # Postfix only offers AUTH after STARTTLS (smtpd_tls_auth_only) and tells Dovecot so.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${OAUTH_URL:+ xoauth2 oauthbearer}
 # Fast, deterministic failures: no failure delay, no cache, no anvil penalty (below).
 auth_failure_delay = 0
 auth_cache_size = 0
@@ -229,27 +254,13 @@ passdb {
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $DIR/dovecot/users
+  mechanisms = plain login
 }
+$oauth_passdb
 userdb {
   driver = passwd-file
   args = username_format=%u $DIR/dovecot/users
 }
-
-# Later: XOAUTH2 / OAUTHBEARER for the fake Entra ID. Add "xoauth2 oauthbearer" to
-# auth_mechanisms and a second passdb that checks the bearer token by introspection
-# against the fake identity provider on loopback, e.g.
-#   passdb {
-#     driver = oauth2
-#     mechanisms = xoauth2 oauthbearer
-#     args = $DIR/dovecot-oauth2.conf.ext
-#   }
-# with dovecot-oauth2.conf.ext holding
-#   introspection_mode = post
-#   introspection_url = http://127.0.0.1:<port>/introspect
-#   username_attribute = email
-#   active_attribute = active
-#   active_value = true
-# (keep the passwd-file passdb above with "mechanisms = plain login" then).
 
 service imap-login {
   inet_listener imap {
@@ -528,6 +539,7 @@ MAIL_CA_FILE=$DIR/ca.pem
 MAIL_SINK=$DIR/sink/Maildir
 MAIL_LOG=$DIR/maillog
 MAIL_DOVECOT_LOG=$DIR/dovecot.log
+MAIL_OAUTH_URL=$OAUTH_URL
 EOF
 mv "$DIR/env.tmp" "$DIR/env"
 chmod 644 "$DIR/env"

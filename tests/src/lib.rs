@@ -2,6 +2,7 @@
 //! throwaway data directory, against the real keychain (Secret Service under `make test`).
 
 pub mod fault;
+pub mod fake_entra;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -20,6 +20,7 @@ import type { ScopeForm } from './bindings/ScopeForm';
 import type { SupportDraft } from './bindings/SupportDraft';
 import type { SupportPreview } from './bindings/SupportPreview';
 import type { SecretChange } from './bindings/SecretChange';
+import type { SignInStatus } from './bindings/SignInStatus';
 import { FILE_FILTERS } from './transfer';
 
 export interface Backend {
@@ -62,6 +63,16 @@ export interface Backend {
   cancelReceiverCheck(): Promise<void>;
   /** The provider presets ("Start from a preset"). */
   listPresets(): Promise<Preset[]>;
+
+  /** The Microsoft 365 account signed in with the saved settings, or why none can be. */
+  m365Status(): Promise<SignInStatus>;
+  /**
+   * Delegated sign-in with the saved settings: in an embedded login window, or through the
+   * system browser. Resolves with the account, or the error and its hint.
+   */
+  m365SignIn(browser: boolean): Promise<SignInStatus>;
+  /** Forgets the sign-in (refresh token and account leave the keychain). */
+  m365SignOut(): Promise<SignInStatus>;
 }
 
 const tauri: Backend = {
@@ -86,6 +97,10 @@ const tauri: Backend = {
   },
   cancelReceiverCheck: () => invoke<void>('cancel_receiver_check'),
   listPresets: () => invoke<Preset[]>('list_presets'),
+
+  m365Status: () => invoke<SignInStatus>('m365_status'),
+  m365SignIn: (browser) => invoke<SignInStatus>('m365_sign_in', { browser }),
+  m365SignOut: () => invoke<SignInStatus>('m365_sign_out'),
 };
 
 function inTauri(): boolean {
@@ -122,6 +137,18 @@ export async function testMail(
   onProgress: (p: Progress) => void,
 ): Promise<Report> {
   return (await backend()).testMail(edits, secrets, to, onProgress);
+}
+
+export async function m365Status(): Promise<SignInStatus> {
+  return (await backend()).m365Status();
+}
+
+export async function m365SignIn(browser: boolean): Promise<SignInStatus> {
+  return (await backend()).m365SignIn(browser);
+}
+
+export async function m365SignOut(): Promise<SignInStatus> {
+  return (await backend()).m365SignOut();
 }
 
 export async function cancelTestMail(): Promise<void> {

@@ -239,6 +239,7 @@ function fakeTestMail(
 }
 
 export function createDemoBackend(): Backend {
+  let demoAccount: string | null = null;
   const values: Record<string, string> = Object.fromEntries(
     FIELDS.filter((f) => f.control !== 'secret').map((f) => [f.key, '']),
   );
@@ -365,6 +366,15 @@ export function createDemoBackend(): Backend {
         undo = null;
       }
       return form();
+    },
+    m365Status: async () => later({ account: demoAccount, error: null, hint: null }),
+    m365SignIn: async () => {
+      demoAccount = 'admin@contoso.example';
+      return later({ account: demoAccount, error: null, hint: null });
+    },
+    m365SignOut: async () => {
+      demoAccount = null;
+      return later({ account: null, error: null, hint: null });
     },
   };
 

@@ -1,0 +1,125 @@
+//! A small HTTP/1.1 client for the OAuth token endpoint and Graph: hyper 1's connection-level
+//! client over tokio, TLS through the same rustls + ring stack as SMTP (OS trust store), one
+//! request per connection, everything under one deadline. `http://` is only ever used for
+//! loopback hosts (the settings' validation refuses anything else).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use tokio::net::TcpStream;
+
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// `Location`, for redirects.
+    pub location: Option<String>,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Largest response body read (token and Graph answers are a few KiB).
+const MAX_BODY: usize = 1 << 20;
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// Sends one request. `body`: content type and bytes. Errors are one line naming the host.
+pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration) -> Result<Response, String> {
+    match tokio::time::timeout(deadline, request_inner(method, url, headers, body)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer from {} within {} s", host_of(url), deadline.as_secs())),
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_else(|| url.to_string())
+}
+
+async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>) -> Result<Response, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    let host = parsed.host_str().ok_or_else(|| format!("{url}: no host"))?.to_string();
+    let tls = match parsed.scheme() {
+        "https" => true,
+        "http" => false,
+        other => return Err(format!("{url}: unsupported scheme {other}")),
+    };
+    let port = parsed.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+    let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let tcp = TcpStream::connect((bare.as_str(), port)).await.map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let mut path = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let authority = match parsed.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    let mut builder = hyper::Request::builder().method(method).uri(path).header("host", authority).header("user-agent", concat!("Postdesk/", env!("CARGO_PKG_VERSION"))).header("connection", "close");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let bytes = match body {
+        Some((ct, b)) => {
+            builder = builder.header("content-type", ct);
+            b
+        }
+        None => Vec::new(),
+    };
+    let req = builder.body(Full::new(Bytes::from(bytes))).map_err(|e| e.to_string())?;
+    if tls {
+        let name = rustls::pki_types::ServerName::try_from(bare.clone()).map_err(|e| format!("{host}: {e}"))?;
+        let stream = tokio_rustls::TlsConnector::from(tls_config()).connect(name, tcp).await.map_err(|e| format!("TLS with {host} failed: {e}"))?;
+        exchange(stream, req, &host).await
+    } else {
+        exchange(tcp, req, &host).await
+    }
+}
+
+async fn exchange<S>(stream: S, req: hyper::Request<Full<Bytes>>, host: &str) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| format!("HTTP with {host}: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = sender.send_request(req).await.map_err(|e| format!("HTTP with {host}: {e}"))?;
+    let status = resp.status().as_u16();
+    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(String::from);
+    let limited = http_body_util::Limited::new(resp.into_body(), MAX_BODY);
+    let body = limited.collect().await.map_err(|e| format!("reading the answer of {host}: {e}"))?.to_bytes().to_vec();
+    Ok(Response { status, body, location })
+}
+
+/// `application/x-www-form-urlencoded` body from pairs.
+pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish().into_bytes()
+}

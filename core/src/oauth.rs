@@ -1,0 +1,525 @@
+//! Microsoft 365 (Entra ID v2) OAuth: cloud presets, scopes, client credentials (app-only),
+//! authorization code + PKCE + state (delegated), refresh with rotation, an in-memory access
+//! token cache, and Entra's AADSTS errors. Tauri-free; the window and the CLI only show the
+//! authorize URL and hand back the redirect.
+//!
+//! Secrets: the client secret and the refresh token live in the keychain only (through
+//! [`Vault`], which `app.rs` backs with `secrets.rs`); access tokens only in this process's
+//! memory, until shortly before they expire. A rotated refresh token is stored every time; a
+//! revoked or expired one ends in "sign in again", never in a retry loop.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::keys::{document, Key};
+use crate::model::{AuthMethod, Config, M365Cloud, M365Flow};
+use crate::secrets::Secret;
+
+/// Base URLs and resources of one Microsoft cloud.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cloud {
+    pub authority: &'static str,
+    pub graph_url: &'static str,
+    /// Graph's resource (scope prefix).
+    pub graph_resource: &'static str,
+    /// Exchange Online's resource for app-only SMTP (`…/.default`).
+    pub exchange_app_resource: &'static str,
+    /// Exchange Online's resource for the delegated `SMTP.Send` scope.
+    pub exchange_delegated_resource: &'static str,
+}
+
+pub fn cloud(c: M365Cloud) -> Cloud {
+    match c {
+        M365Cloud::Global => Cloud {
+            authority: "https://login.microsoftonline.com",
+            graph_url: "https://graph.microsoft.com",
+            graph_resource: "https://graph.microsoft.com",
+            exchange_app_resource: "https://outlook.office365.com",
+            exchange_delegated_resource: "https://outlook.office.com",
+        },
+        M365Cloud::UsGov => Cloud {
+            authority: "https://login.microsoftonline.us",
+            graph_url: "https://graph.microsoft.us",
+            graph_resource: "https://graph.microsoft.us",
+            exchange_app_resource: "https://outlook.office365.us",
+            exchange_delegated_resource: "https://outlook.office365.us",
+        },
+        M365Cloud::UsGovDod => Cloud {
+            authority: "https://login.microsoftonline.us",
+            graph_url: "https://dod-graph.microsoft.us",
+            graph_resource: "https://dod-graph.microsoft.us",
+            exchange_app_resource: "https://outlook-dod.office365.us",
+            exchange_delegated_resource: "https://outlook-dod.office365.us",
+        },
+        M365Cloud::China => Cloud {
+            authority: "https://login.chinacloudapi.cn",
+            graph_url: "https://microsoftgraph.chinacloudapi.cn",
+            graph_resource: "https://microsoftgraph.chinacloudapi.cn",
+            exchange_app_resource: "https://partner.outlook.cn",
+            exchange_delegated_resource: "https://partner.outlook.cn",
+        },
+    }
+}
+
+/// SMTP XOAUTH2 or Graph `sendMail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Smtp,
+    Graph,
+}
+
+/// The Microsoft 365 settings one server uses, resolved (overrides over the cloud's presets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct M365 {
+    /// Key prefix of the server (`global`, `client.<ID>`), for the keychain entries.
+    pub prefix: String,
+    pub tenant: String,
+    pub client_id: String,
+    pub flow: M365Flow,
+    pub cloud: M365Cloud,
+    pub authority: String,
+    pub graph_url: String,
+    pub transport: Transport,
+}
+
+/// Timeout of one call to the token endpoint or Graph.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Access tokens are reused until this long before they expire.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
+
+impl M365 {
+    /// Reads the effective `m365.*` keys of a server (a client's unset keys come from global).
+    pub fn from_config(config: &Config, prefix: &str) -> Result<M365, String> {
+        let doc = document(config);
+        let get = |name: &str| Key::parse(&format!("{prefix}.{name}")).ok().and_then(|k| k.effective_in(&doc));
+        let auth: AuthMethod = parse(get("auth"));
+        let transport = match auth {
+            AuthMethod::M365Smtp => Transport::Smtp,
+            AuthMethod::M365Graph => Transport::Graph,
+            _ => return Err(format!("{prefix}.auth: not a Microsoft 365 method")),
+        };
+        let tenant = get("m365.tenant").ok_or_else(|| format!("{prefix}.m365.tenant: required for Microsoft 365"))?;
+        let client_id = get("m365.client_id").ok_or_else(|| format!("{prefix}.m365.client_id: required for Microsoft 365"))?;
+        let flow: M365Flow = parse(get("m365.flow"));
+        let c: M365Cloud = parse(get("m365.cloud"));
+        let preset = cloud(c);
+        let trim = |s: String| s.trim_end_matches('/').to_string();
+        Ok(M365 {
+            prefix: prefix.into(),
+            tenant,
+            client_id,
+            flow,
+            cloud: c,
+            authority: get("m365.authority").map(trim).unwrap_or_else(|| preset.authority.into()),
+            graph_url: get("m365.graph_url").map(trim).unwrap_or_else(|| preset.graph_url.into()),
+            transport,
+        })
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant)
+    }
+
+    pub fn authorize_url(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/authorize", self.authority, self.tenant)
+    }
+
+    pub fn send_mail_url(&self, from: &str) -> String {
+        let from: String = url::form_urlencoded::byte_serialize(from.as_bytes()).collect();
+        format!("{}/v1.0/users/{from}/sendMail", self.graph_url)
+    }
+
+    /// The scopes asked for: always the cloud's own resources, whatever the URL overrides say.
+    pub fn scope(&self) -> String {
+        let c = cloud(self.cloud);
+        match (self.flow, self.transport) {
+            (M365Flow::App, Transport::Smtp) => format!("{}/.default", c.exchange_app_resource),
+            (M365Flow::App, Transport::Graph) => format!("{}/.default", c.graph_resource),
+            (M365Flow::Delegated, Transport::Smtp) => format!("{}/SMTP.Send offline_access openid email", c.exchange_delegated_resource),
+            (M365Flow::Delegated, Transport::Graph) => format!("{}/Mail.Send offline_access openid email", c.graph_resource),
+        }
+    }
+
+    pub fn refresh_key(&self) -> String {
+        format!("{}.m365.refresh_token", self.prefix)
+    }
+
+    pub fn account_key(&self) -> String {
+        format!("{}.m365.account", self.prefix)
+    }
+
+    pub fn secret_key(&self) -> String {
+        format!("{}.m365.client_secret", self.prefix)
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
+    v.and_then(|s| serde_json::from_value(Value::String(s)).ok()).unwrap_or_default()
+}
+
+/// The keychain as OAuth needs it (`app.rs` backs it with `secrets.rs`).
+pub trait Vault: Sync {
+    fn get(&self, key: &str) -> Result<Option<Secret>, String>;
+    fn set(&self, key: &str, value: &Secret) -> Result<(), String>;
+    fn clear(&self, key: &str) -> Result<(), String>;
+}
+
+// ------------------------------------------------------------------ errors
+
+/// An error answer of the token endpoint, in Entra's shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenError {
+    pub status: u16,
+    pub error: String,
+    /// The first AADSTS code, if any.
+    pub code: Option<u32>,
+    /// Entra's description up to its trace/correlation IDs.
+    pub description: String,
+}
+
+impl TokenError {
+    pub fn parse(status: u16, body: &[u8]) -> TokenError {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let error = v["error"].as_str().unwrap_or("").to_string();
+        let full = v["error_description"].as_str().unwrap_or("").to_string();
+        let code = v["error_codes"].as_array().and_then(|a| a.first()).and_then(Value::as_u64).map(|c| c as u32).or_else(|| {
+            let rest = full.strip_prefix("AADSTS")?;
+            rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        });
+        let description = full.split(" Trace ID:").next().unwrap_or("").trim().to_string();
+        if error.is_empty() && description.is_empty() {
+            let text = String::from_utf8_lossy(body).chars().take(200).collect::<String>();
+            return TokenError { status, error: format!("HTTP {status}"), code: None, description: text };
+        }
+        TokenError { status, error, code, description }
+    }
+
+    /// The grant is gone (revoked, rotated away, expired, already redeemed): only a new
+    /// interactive sign-in helps.
+    pub fn needs_sign_in(&self) -> bool {
+        self.error == "invalid_grant" && !matches!(self.code, Some(65001) | Some(53003) | Some(530035) | Some(501481) | Some(50011))
+    }
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The description starts with "AADSTSnnnn:" already when Entra sent one.
+        let lead = match self.code {
+            Some(c) if !self.description.starts_with("AADSTS") => format!("AADSTS{c}: "),
+            _ => String::new(),
+        };
+        write!(f, "{lead}{} ({}, HTTP {})", self.description, self.error, self.status)?;
+        if self.needs_sign_in() {
+            write!(f, " — sign in again")?;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ tokens
+
+/// What a successful token request gives.
+pub struct Tokens {
+    pub access: Secret,
+    pub expires_in: Duration,
+    pub refresh: Option<Secret>,
+    /// The signed-in account (from the id token), delegated only.
+    pub account: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("expires_in", &self.expires_in).field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
+async fn token_request(m: &M365, pairs: &[(&str, &str)]) -> Result<Tokens, String> {
+    let body = crate::http::form(pairs);
+    let resp = crate::http::request("POST", &m.token_url(), &[("accept", "application/json")], Some(("application/x-www-form-urlencoded", body)), HTTP_TIMEOUT).await?;
+    if resp.status != 200 {
+        return Err(TokenError::parse(resp.status, &resp.body).to_string());
+    }
+    let v: Value = serde_json::from_slice(&resp.body).map_err(|e| format!("the token endpoint answered something that is not JSON: {e}"))?;
+    let access = v["access_token"].as_str().ok_or("the token endpoint's answer has no access_token")?;
+    let expires_in = Duration::from_secs(v["expires_in"].as_u64().or_else(|| v["expires_in"].as_str().and_then(|s| s.parse().ok())).unwrap_or(3600));
+    let account = match v["id_token"].as_str() {
+        Some(id) => Some(account_from_id_token(m, id)?),
+        None => None,
+    };
+    Ok(Tokens { access: Secret::new(access), expires_in, refresh: v["refresh_token"].as_str().map(Secret::new), account })
+}
+
+/// The account of an id token received straight from the token endpoint (over TLS, so the
+/// signature need not be checked, OIDC Core 3.1.3.7), after checking audience and tenant.
+pub fn account_from_id_token(m: &M365, id_token: &str) -> Result<String, String> {
+    let payload = id_token.split('.').nth(1).ok_or("the id token is not a JWT")?;
+    let claims: Value = B64URL.decode(payload).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or("the id token cannot be read")?;
+    if claims["aud"].as_str() != Some(m.client_id.as_str()) {
+        return Err(format!("the id token is for another application ({}), not {}", claims["aud"], m.client_id));
+    }
+    let tid = claims["tid"].as_str().unwrap_or("");
+    let iss = claims["iss"].as_str().unwrap_or("");
+    if !iss.ends_with(&format!("/{tid}/v2.0")) {
+        return Err(format!("the id token's issuer {iss} does not match its tenant {tid}"));
+    }
+    // A tenant given as a GUID must be the one that signed in (a domain cannot be compared).
+    if m.tenant.contains('-') && m.tenant.len() == 36 && !m.tenant.eq_ignore_ascii_case(tid) {
+        return Err(format!("signed in to tenant {tid}, but {}.m365.tenant is {}", m.prefix, m.tenant));
+    }
+    claims["preferred_username"].as_str().or(claims["email"].as_str()).or(claims["upn"].as_str()).map(String::from).ok_or_else(|| "the id token names no account".into())
+}
+
+/// App-only: client credentials with the client secret.
+pub async fn app_token(m: &M365, secret: &Secret) -> Result<Tokens, String> {
+    let scope = m.scope();
+    token_request(m, &[("client_id", &m.client_id), ("client_secret", secret.expose()), ("scope", &scope), ("grant_type", "client_credentials")]).await
+}
+
+/// Delegated: redeems a refresh token; Entra answers with a new one (rotation).
+pub async fn refresh(m: &M365, refresh_token: &Secret) -> Result<Tokens, String> {
+    let scope = m.scope();
+    token_request(m, &[("client_id", &m.client_id), ("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose()), ("scope", &scope)]).await
+}
+
+fn cache() -> &'static Mutex<HashMap<String, (Secret, Instant)>> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, (Secret, Instant)>>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn fingerprint(s: &Secret) -> String {
+    B64URL.encode(&ring::digest::digest(&ring::digest::SHA256, s.expose().as_bytes()).as_ref()[..12])
+}
+
+fn cache_key(m: &M365, credential: &Secret) -> String {
+    format!("{}|{}|{}|{}", m.token_url(), m.client_id, m.scope(), fingerprint(credential))
+}
+
+fn cached(key: &str) -> Option<Secret> {
+    let c = cache().lock().unwrap_or_else(|e| e.into_inner());
+    c.get(key).filter(|(_, until)| Instant::now() < *until).map(|(t, _)| t.clone())
+}
+
+fn remember(key: String, t: &Tokens) {
+    let until = Instant::now() + t.expires_in.saturating_sub(EXPIRY_MARGIN);
+    cache().lock().unwrap_or_else(|e| e.into_inner()).insert(key, (t.access.clone(), until));
+}
+
+/// Forgets every cached access token (sign-out, tests).
+pub fn forget_cached_tokens() {
+    cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// An access token for sending, and the account it acts for (delegated) — from the cache, by
+/// client credentials, or by redeeming (and rotating) the stored refresh token.
+pub async fn access_token(m: &M365, vault: &dyn Vault) -> Result<(Secret, Option<String>, String), String> {
+    match m.flow {
+        M365Flow::App => {
+            let secret = vault_get(vault, &m.secret_key())?.or(if m.prefix != "global" { vault_get(vault, "global.m365.client_secret")? } else { None });
+            let secret = secret.ok_or_else(|| format!("{}: not set in the keychain (the app-only flow needs the client secret)", m.secret_key()))?;
+            let key = cache_key(m, &secret);
+            if let Some(t) = cached(&key) {
+                return Ok((t, None, format!("app-only token for {} from memory", m.scope())));
+            }
+            let t = app_token(m, &secret).await?;
+            remember(key, &t);
+            Ok((t.access, None, format!("app-only token for {} (valid {} min)", m.scope(), t.expires_in.as_secs() / 60)))
+        }
+        M365Flow::Delegated => {
+            // A client's server without its own sign-in uses the global one.
+            let mut key_prefix = m.prefix.clone();
+            let mut stored = vault_get(vault, &m.refresh_key())?;
+            if stored.is_none() && m.prefix != "global" {
+                stored = vault_get(vault, "global.m365.refresh_token")?;
+                key_prefix = "global".into();
+            }
+            let Some(rt) = stored else {
+                return Err(format!("not signed in to Microsoft 365 for {}: use \"Sign in with Microsoft\" in the Security section or `postdesk login`", m.prefix));
+            };
+            let account = vault_get(vault, &format!("{key_prefix}.m365.account"))?.map(|a| a.expose().to_string());
+            let key = cache_key(m, &rt);
+            if let Some(t) = cached(&key) {
+                return Ok((t, account.clone(), format!("delegated token for {} from memory", account.unwrap_or_default())));
+            }
+            let t = refresh(m, &rt).await?;
+            // Rotation: the old refresh token stops working, so the new one is stored at once.
+            if let Some(new) = &t.refresh {
+                vault.set(&format!("{key_prefix}.m365.refresh_token"), new).map_err(|e| format!("the new refresh token could not be stored in the keychain: {e}"))?;
+                remember(cache_key(m, new), &t);
+            }
+            let account = t.account.clone().or(account);
+            if let Some(a) = &t.account {
+                vault.set(&format!("{key_prefix}.m365.account"), &Secret::new(a.clone())).map_err(|e| format!("keychain: {e}"))?;
+            }
+            Ok((t.access, account.clone(), format!("delegated token for {} (refresh token rotated, valid {} min)", account.unwrap_or_default(), t.expires_in.as_secs() / 60)))
+        }
+    }
+}
+
+fn vault_get(vault: &dyn Vault, key: &str) -> Result<Option<Secret>, String> {
+    vault.get(key).map_err(|e| format!("the OS keychain is not available: {e}"))
+}
+
+// ------------------------------------------------------------------ delegated sign-in
+
+/// One interactive sign-in in progress: the authorize URL to open, and what is needed to
+/// check the redirect and redeem its code.
+pub struct SignIn {
+    pub m: M365,
+    pub url: String,
+    pub state: String,
+    pub redirect_uri: String,
+    verifier: Secret,
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).expect("system random");
+    B64URL.encode(b)
+}
+
+/// S256 code challenge of a PKCE verifier (RFC 7636).
+pub fn pkce_challenge(verifier: &str) -> String {
+    B64URL.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()))
+}
+
+impl SignIn {
+    /// Starts a sign-in with a fresh PKCE verifier (32 random bytes) and state (16).
+    pub fn begin(m: &M365, redirect_uri: &str, login_hint: Option<&str>) -> SignIn {
+        let verifier = random_token(32);
+        let state = random_token(16);
+        let scope = m.scope();
+        let challenge = pkce_challenge(&verifier);
+        let mut pairs = vec![
+            ("client_id", m.client_id.as_str()),
+            ("response_type", "code"),
+            ("redirect_uri", redirect_uri),
+            ("response_mode", "query"),
+            ("scope", scope.as_str()),
+            ("state", state.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("prompt", "select_account"),
+        ];
+        if let Some(h) = login_hint {
+            pairs.push(("login_hint", h));
+        }
+        let query = String::from_utf8(crate::http::form(&pairs)).expect("ascii");
+        SignIn { m: m.clone(), url: format!("{}?{query}", m.authorize_url()), state, redirect_uri: redirect_uri.into(), verifier: Secret::new(verifier) }
+    }
+
+    /// Whether a URL is the redirect this sign-in waits for (same scheme, host, port, path).
+    pub fn is_redirect(&self, url: &str) -> bool {
+        let (Ok(a), Ok(b)) = (url::Url::parse(url), url::Url::parse(&self.redirect_uri)) else { return false };
+        a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default() && a.path() == b.path()
+    }
+
+    /// The authorization code of the redirect, after checking its state; a refusal or an
+    /// error of Entra becomes its message.
+    pub fn code_from_redirect(&self, url: &str) -> Result<String, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("the sign-in redirect cannot be read: {e}"))?;
+        let q: HashMap<String, String> = parsed.query_pairs().into_owned().collect();
+        if q.get("state").map(String::as_str) != Some(self.state.as_str()) {
+            return Err("the sign-in answer does not belong to this sign-in (state mismatch): it was refused; sign in again".into());
+        }
+        if let Some(error) = q.get("error") {
+            let desc = q.get("error_description").map(String::as_str).unwrap_or("");
+            let desc = desc.split(" Trace ID:").next().unwrap_or(desc);
+            return Err(if error == "access_denied" { format!("sign-in cancelled or consent refused: {desc} ({error})") } else { format!("{desc} ({error})") });
+        }
+        q.get("code").cloned().ok_or_else(|| "the sign-in redirect carries no code".into())
+    }
+
+    /// Redeems the code with the PKCE verifier.
+    pub async fn redeem(&self, code: &str) -> Result<Tokens, String> {
+        let scope = self.m.scope();
+        let t = token_request(&self.m, &[
+            ("client_id", &self.m.client_id),
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &self.redirect_uri),
+            ("code_verifier", self.verifier.expose()),
+            ("scope", &scope),
+        ])
+        .await?;
+        if t.refresh.is_none() {
+            return Err("Entra returned no refresh token (offline_access not granted)".into());
+        }
+        Ok(t)
+    }
+
+    /// Redeems and keeps the result: refresh token and account in the keychain, the access
+    /// token in memory. Returns the account.
+    pub async fn finish(&self, redirect_url: &str, vault: &dyn Vault) -> Result<String, String> {
+        let code = self.code_from_redirect(redirect_url)?;
+        let t = self.redeem(&code).await?;
+        let rt = t.refresh.as_ref().expect("checked in redeem");
+        vault.set(&self.m.refresh_key(), rt).map_err(|e| format!("the refresh token could not be stored in the keychain: {e}"))?;
+        let account = t.account.clone().unwrap_or_default();
+        vault.set(&self.m.account_key(), &Secret::new(account.clone())).map_err(|e| format!("keychain: {e}"))?;
+        remember(cache_key(&self.m, rt), &t);
+        Ok(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(flow: M365Flow, transport: Transport, c: M365Cloud) -> M365 {
+        let p = cloud(c);
+        M365 { prefix: "global".into(), tenant: "contoso.example".into(), client_id: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee".into(), flow, cloud: c, authority: "http://127.0.0.1:9".into(), graph_url: p.graph_url.into(), transport }
+    }
+
+    #[test]
+    fn scopes_are_the_clouds_resources_whatever_the_urls() {
+        assert_eq!(m(M365Flow::App, Transport::Smtp, M365Cloud::Global).scope(), "https://outlook.office365.com/.default");
+        assert_eq!(m(M365Flow::App, Transport::Graph, M365Cloud::Global).scope(), "https://graph.microsoft.com/.default");
+        assert_eq!(m(M365Flow::Delegated, Transport::Smtp, M365Cloud::Global).scope(), "https://outlook.office.com/SMTP.Send offline_access openid email");
+        assert_eq!(m(M365Flow::App, Transport::Graph, M365Cloud::UsGovDod).scope(), "https://dod-graph.microsoft.us/.default");
+        assert_eq!(m(M365Flow::App, Transport::Graph, M365Cloud::China).scope(), "https://microsoftgraph.chinacloudapi.cn/.default");
+        assert_eq!(m(M365Flow::App, Transport::Smtp, M365Cloud::Global).token_url(), "http://127.0.0.1:9/contoso.example/oauth2/v2.0/token");
+    }
+
+    #[test]
+    fn authorize_url_has_pkce_s256_and_state() {
+        let s = SignIn::begin(&m(M365Flow::Delegated, Transport::Smtp, M365Cloud::Global), "http://localhost/postdesk/callback", None);
+        let u = url::Url::parse(&s.url).unwrap();
+        let q: HashMap<String, String> = u.query_pairs().into_owned().collect();
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["code_challenge"], pkce_challenge(s.verifier.expose()));
+        assert_eq!(q["state"], s.state);
+        assert_eq!(q["redirect_uri"], "http://localhost/postdesk/callback");
+        assert!(s.verifier.expose().len() >= 43);
+        let other = SignIn::begin(&s.m, &s.redirect_uri, None);
+        assert_ne!(other.state, s.state);
+        assert!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", other.state)).unwrap_err().contains("state mismatch"));
+        assert_eq!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", s.state)).unwrap(), "abc");
+        assert!(s.is_redirect("http://localhost/postdesk/callback?code=1"));
+        assert!(!s.is_redirect("http://localhost/other"));
+    }
+
+    #[test]
+    fn pkce_challenge_is_base64url_sha256() {
+        // printf %s VERIFIER | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d =
+        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mJ0kzNQ4b6gXWF1eOyPZ9zZ5cQ6C2Y"), "34OBSL4GweGpKGD6YRq3rmoDxIU_jHES6eHaXZILN-8");
+    }
+
+    #[test]
+    fn aadsts_errors_parse() {
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000222: The provided client secret keys for app 'x' are expired. Trace ID: 1 Correlation ID: 2 Timestamp: 2026-01-01 00:00:00Z","error_codes":[7000222],"timestamp":"2026-01-01 00:00:00Z","trace_id":"1","correlation_id":"2"}"#;
+        let e = TokenError::parse(401, body);
+        assert_eq!(e.code, Some(7000222));
+        assert!(!e.to_string().contains("Trace ID"));
+        assert!(crate::hints::hint_for(crate::diagnosis::Stage::Token, &e.to_string()).unwrap().contains("expired"));
+        let g = TokenError::parse(400, br#"{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired.","error_codes":[700082]}"#);
+        assert!(g.needs_sign_in() && g.to_string().contains("sign in again"));
+        let html = TokenError::parse(502, b"<html>bad gateway</html>");
+        assert_eq!(html.code, None);
+        assert!(html.to_string().contains("HTTP 502"));
+    }
+}

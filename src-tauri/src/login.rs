@@ -1,0 +1,138 @@
+//! Microsoft 365 delegated sign-in in an embedded window: the login page is an External URL
+//! in a window labelled `m365-login`, which no capability names (so its pages can call no
+//! command), whose title shows the real host of the page, and whose navigation to the
+//! redirect URI is caught and cancelled (`on_navigation` returns false) to read code + state.
+//! The system-browser choice runs `postdesk_core`'s loopback flow instead.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use postdesk_core::login::{open_in_browser, SignInStatus};
+use postdesk_core::oauth::{SignIn, M365};
+use postdesk_core::Postdesk;
+use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tokio::sync::oneshot;
+
+/// The login window's label: listed in no capability (see capabilities/default.json).
+pub const LOGIN_LABEL: &str = "m365-login";
+/// How long a sign-in may take.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn title_for(url: &str) -> String {
+    let host = tauri::Url::parse(url).ok().and_then(|u| u.host_str().map(String::from).map(|h| match u.port() {
+        Some(p) => format!("{h}:{p}"),
+        None => h,
+    }));
+    format!("Sign in to Microsoft — {}", host.unwrap_or_else(|| "?".into()))
+}
+
+/// Opens the login window and waits for the redirect (or the window being closed).
+pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) -> Result<String, String> {
+    if let Some(old) = app.get_webview_window(LOGIN_LABEL) {
+        let _ = old.destroy();
+    }
+    let sign_in = Arc::new(SignIn::begin(m, postdesk_core::app::REDIRECT_URI, None));
+    let (tx, rx) = oneshot::channel::<Option<String>>();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let url: tauri::Url = sign_in.url.parse().map_err(|e| format!("the sign-in address is not valid: {e}"))?;
+    let (nav_sign_in, nav_tx, nav_app) = (sign_in.clone(), tx.clone(), app.clone());
+    let window = WebviewWindowBuilder::new(app, LOGIN_LABEL, WebviewUrl::External(url))
+        .title(title_for(&sign_in.url))
+        .inner_size(520.0, 680.0)
+        .on_navigation(move |u| {
+            let u = u.as_str();
+            if nav_sign_in.is_redirect(u) {
+                if let Some(tx) = nav_tx.lock().expect("lock").take() {
+                    let _ = tx.send(Some(u.to_string()));
+                }
+                return false;
+            }
+            // The title always names the host the page really comes from.
+            if let Some(w) = nav_app.get_webview_window(LOGIN_LABEL) {
+                let _ = w.set_title(&title_for(u));
+            }
+            true
+        })
+        .build()
+        .map_err(|e| format!("the sign-in window could not open: {e}"))?;
+    let closed_tx = tx.clone();
+    window.on_window_event(move |event| {
+        if matches!(event, WindowEvent::Destroyed) {
+            if let Some(tx) = closed_tx.lock().expect("lock").take() {
+                let _ = tx.send(None);
+            }
+        }
+    });
+    let outcome = tokio::time::timeout(SIGN_IN_TIMEOUT, rx).await;
+    // Hidden, not destroyed, until the code is redeemed: with `postdesk login` it is the last
+    // window, and destroying it would end the program before the token is stored.
+    let _ = window.hide();
+    let result = match outcome {
+        Err(_) => Err(format!("no sign-in came back within {} s: sign in again", SIGN_IN_TIMEOUT.as_secs())),
+        Ok(Err(_)) | Ok(Ok(None)) => Err("the sign-in window was closed before the sign-in finished: sign in again".into()),
+        Ok(Ok(Some(redirect))) => sign_in.finish(&redirect, postdesk).await,
+    };
+    let _ = window.destroy();
+    result
+}
+
+/// "Sign in with Microsoft": embedded window, or the system browser when asked for.
+#[tauri::command]
+pub async fn m365_sign_in(app: AppHandle, postdesk: State<'_, Postdesk>, browser: bool) -> Result<SignInStatus, ()> {
+    let m = match postdesk.sign_in_settings(None) {
+        Ok(m) => m,
+        Err(e) => return Ok(SignInStatus::failed(e)),
+    };
+    let result = if browser {
+        postdesk.sign_in_with_browser(&m, open_in_browser, SIGN_IN_TIMEOUT).await.map_err(|e| e.to_string())
+    } else {
+        embedded_sign_in(&app, &postdesk, &m).await
+    };
+    Ok(match result {
+        Ok(account) => SignInStatus::signed_in(account),
+        Err(e) => SignInStatus::failed(e),
+    })
+}
+
+#[tauri::command(async)]
+pub fn m365_status(postdesk: State<'_, Postdesk>) -> SignInStatus {
+    postdesk.sign_in_status(None)
+}
+
+#[tauri::command(async)]
+pub fn m365_sign_out(postdesk: State<'_, Postdesk>) -> SignInStatus {
+    match postdesk.sign_in_settings(None).and_then(|m| postdesk.sign_out(&m)) {
+        Ok(()) => postdesk.sign_in_status(None),
+        Err(e) => SignInStatus::failed(e),
+    }
+}
+
+/// `postdesk login` without --browser: only the login window, then the outcome on stdout.
+pub fn run_cli_login(app: &AppHandle, client: Option<String>, exit: Arc<Mutex<u8>>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let postdesk = app.state::<Postdesk>();
+        let code = match postdesk.sign_in_settings(client.as_deref()) {
+            Err(e) => {
+                eprintln!("postdesk: {e}");
+                postdesk_cli::EXIT_CONFIG
+            }
+            Ok(m) => match embedded_sign_in(&app, &postdesk, &m).await {
+                Ok(account) => {
+                    println!("Signed in as {account}");
+                    0
+                }
+                Err(e) => {
+                    let status = SignInStatus::failed(&e);
+                    eprintln!("postdesk: token: {e}");
+                    if let Some(h) = status.hint {
+                        eprintln!("postdesk: what to do: {h}");
+                    }
+                    postdesk_cli::EXIT_FAILED
+                }
+            },
+        };
+        *exit.lock().expect("lock") = code;
+        app.exit(i32::from(code));
+    });
+}
