@@ -587,3 +587,13 @@ pub fn check_files(config: &Config) -> Vec<Problem> {
         })
         .collect()
 }
+
+/// For tests: a configuration made of `key → text` edits on the defaults, which must all be
+/// valid edits (the one way tests across the core build a configuration).
+#[cfg(test)]
+pub(crate) fn test_config(pairs: &[(&str, &str)]) -> Config {
+    let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let (config, problems) = apply_edits(&Config::default(), &edits);
+    assert!(problems.is_empty(), "{problems:?}");
+    config
+}

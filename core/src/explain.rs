@@ -130,12 +130,7 @@ fn describe(source: &str) -> String {
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (config, problems) = crate::app::apply_edits(&Config::default(), &edits);
-        assert!(problems.is_empty(), "{problems:?}");
-        config
-    }
+    use crate::app::test_config as config;
 
     fn setup() -> Config {
         config(&[

@@ -108,12 +108,7 @@ pub fn rewrite_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (config, problems) = crate::app::apply_edits(&Config::default(), &edits);
-        assert!(problems.is_empty(), "{problems:?}");
-        config
-    }
+    use crate::app::test_config as config;
 
     fn acme() -> Config {
         config(&[

@@ -191,11 +191,7 @@ impl Server {
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let (config, problems) = crate::app::apply_edits(&Config::default(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-        assert!(problems.is_empty(), "{problems:?}");
-        config
-    }
+    use crate::app::test_config as config;
 
     #[test]
     fn global_off_means_no_mail_even_with_client_server() {

@@ -227,12 +227,7 @@ pub fn without_date_and_id(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (config, problems) = crate::app::apply_edits(&Config::default(), &edits);
-        assert!(problems.is_empty(), "{problems:?}");
-        config
-    }
+    use crate::app::test_config as config;
 
     fn facts() -> SystemFacts {
         SystemFacts { app_version: "9.9.9".into(), os: "TestOS 1".into() }
