@@ -556,6 +556,8 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
     assert!(saved.get("templates").is_none(), "{saved}");
     let cli = postdesk_tests::postdesk(data.path(), &["template", "render", "standard", "--client", "acme"], None);
     assert!(cli.stdout.contains("ACME's portal is ready for you"), "{cli:?}");
+    // The client's heading, its labelled fields and the preview of its text in one picture.
+    c.execute("document.querySelector('#template-preview').scrollIntoView({block: 'end'})", vec![]).await.unwrap();
     screenshot(&c, "templates-client").await;
     // Reset to inherited removes the override.
     click(&c, "#template-reset").await;
