@@ -170,3 +170,33 @@ fn list_limits_and_templates_are_exported_and_imported() {
         assert!(schema.contains(word), "schema lacks {word}");
     }
 }
+
+#[test]
+fn template_render_for_a_client_uses_its_override_then_the_global_text() {
+    let d = data();
+    let set = |k: &str, v: &str| assert_eq!(postdesk(d.path(), &["config", "set", k, v], None).code, 0, "{k}");
+    set("client.acme.name", "ACME Ltd");
+    set("client.bolt.name", "Bolt");
+    set("templates.standard.subject", "Global: join {{company}}");
+    set("client.acme.templates.standard.body", "ACME welcomes {{name}}: {{link}}");
+    let r = postdesk(d.path(), &["template", "render", "standard", "--client", "acme", "--var", "name=Dana", "--var", "company=ACME"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("Subject: Global: join ACME\n\nACME welcomes Dana: https://example.com/invite/"), "{}", r.stdout);
+    // Another client, and no client, get the global subject and the default body.
+    for args in [&["template", "render", "standard", "--client", "bolt"][..], &["template", "render", "standard"][..]] {
+        let r = postdesk(d.path(), args, None);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.starts_with("Subject: Global: join Example Corp\n\nHello Alex Example,"), "{}", r.stdout);
+    }
+    // Unknown client: a usage error naming it.
+    let r = postdesk(d.path(), &["template", "render", "standard", "--client", "nope"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("nope: no such client"), "{}", r.stderr);
+    // A bad override is refused with its key named, and unset falls back again.
+    let r = postdesk(d.path(), &["config", "set", "client.acme.templates.standard.subject", "Hi {{nmae}}"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("client.acme.templates.standard.subject: line 1, column 4: unknown placeholder {{nmae}}"), "{}", r.stderr);
+    assert_eq!(postdesk(d.path(), &["config", "unset", "client.acme.templates.standard.body"], None).code, 0);
+    let r = postdesk(d.path(), &["template", "render", "standard", "--client", "acme"], None);
+    assert!(r.stdout.contains("Hello Alex Example,"), "{}", r.stdout);
+}

@@ -497,6 +497,7 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
             ("global.port", &env["MAIL_PLAIN_PORT"]),
             ("global.sender.address", "it@example.test"),
             ("global.sender.name", "IT Service Desk"),
+            ("client.acme.name", "ACME Ltd"),
         ],
     );
     let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
@@ -540,6 +541,28 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
     click(&c, "#template-reset").await;
     wait_content(&c, "[data-template-preview=\"subject\"]", "Sam Admin invited you to Example Corp").await;
     assert!(!std::fs::read_to_string(data.path().join("config.json")).unwrap().contains("Welcome to"));
+
+    // "For" a client: its own body overrides the global one; the subject stays inherited.
+    find(&c, "#template-for").await.select_by_value("acme").await.unwrap();
+    wait_content(&c, "[data-template-from=\"body\"]", "inherited: default").await;
+    type_into(&c, "[data-template-field=\"body\"]", &lines("Hello {{name}},\n\nACME's portal is ready for you: {{link}}")).await;
+    wait_content(&c, "[data-template-preview=\"body\"]", "ACME's portal is ready for you: https://example.com/invite/").await;
+    click(&c, "#template-save").await;
+    wait_text(&c, "#template-status", "Saved.").await;
+    wait_content(&c, "[data-template-from=\"body\"]", "this client’s own text").await;
+    wait_content(&c, "[data-template-from=\"subject\"]", "inherited: default").await;
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["clients"]["acme"]["templates"]["standard"], serde_json::json!({"body": "Hello {{name}},\n\nACME's portal is ready for you: {{link}}"}), "{saved}");
+    assert!(saved.get("templates").is_none(), "{saved}");
+    let cli = postdesk_tests::postdesk(data.path(), &["template", "render", "standard", "--client", "acme"], None);
+    assert!(cli.stdout.contains("ACME's portal is ready for you"), "{cli:?}");
+    // The client's heading, its labelled fields and the preview of its text in one picture.
+    c.execute("document.querySelector('#template-preview').scrollIntoView({block: 'end'})", vec![]).await.unwrap();
+    screenshot(&c, "templates-client").await;
+    // Reset to inherited removes the override.
+    click(&c, "#template-reset").await;
+    wait_content(&c, "[data-template-from=\"body\"]", "inherited: default").await;
+    assert!(!std::fs::read_to_string(data.path().join("config.json")).unwrap().contains("ACME's portal"));
     c.close().await.unwrap();
 }
 

@@ -161,6 +161,9 @@ pub enum TemplateCmd {
         /// The user type (power, standard, or one you added).
         #[arg(value_name = "TYPE")]
         kind: String,
+        /// Render the template as this client sends it (its own texts, else the global ones).
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
         /// A placeholder's value, e.g. --var name="Dana Lee".
         #[arg(long = "var", value_name = "KEY=VALUE")]
         vars: Vec<String>,
@@ -408,7 +411,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 Request { to, client, from, timeout: None, message: Some(message), compose: None, priority, sent_log: Some(app.sent_log()) };
             return deliver(app, request, Output::Quiet);
         }
-        Command::Template(TemplateCmd::Render { kind, vars }) => {
+        Command::Template(TemplateCmd::Render { kind, client, vars }) => {
             let mut values = std::collections::BTreeMap::new();
             for var in &vars {
                 let Some((k, v)) = var.split_once('=') else {
@@ -416,7 +419,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 };
                 values.insert(k.trim().to_string(), v.to_string());
             }
-            let r = app.render_template(&kind, &values)?;
+            let r = app.render_template(&kind, client.as_deref(), &values)?;
             if !r.sampled.is_empty() {
                 eprintln!("postdesk: sample values used for: {}", r.sampled.join(", "));
             }

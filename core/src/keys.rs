@@ -151,6 +151,8 @@ pub enum Scope {
     Receiver,
     /// An invitation template's user type.
     Template(String),
+    /// A client's own invitation template: client ID, user type.
+    ClientTemplate(String, String),
     Limits,
 }
 
@@ -194,6 +196,14 @@ impl Key {
                 if !valid_id(id) {
                     return Err(KeyError::BadId(text.to_string()));
                 }
+                if let Some(rest) = name.strip_prefix("templates.").filter(|_| head == "client") {
+                    let (kind, name) = rest.split_once('.').ok_or_else(unknown)?;
+                    if !valid_id(kind) {
+                        return Err(KeyError::BadId(text.to_string()));
+                    }
+                    let field = find(TEMPLATE_FIELDS, name).ok_or_else(unknown)?;
+                    return Ok(Key { scope: Scope::ClientTemplate(id.into(), kind.into()), field });
+                }
                 let extra = if head == "client" { CLIENT_FIELDS } else { ROUTE_FIELDS };
                 let field = find(extra, name).or_else(|| find(SERVER_FIELDS, name));
                 let scope = if head == "client" { Scope::Client(id.into()) } else { Scope::Route(id.into()) };
@@ -217,6 +227,7 @@ impl Key {
             Scope::Route(name) => vec!["routes".into(), name.clone()],
             Scope::Receiver => vec!["receiver".into()],
             Scope::Template(kind) => vec!["templates".into(), kind.clone()],
+            Scope::ClientTemplate(id, kind) => vec!["clients".into(), id.clone(), "templates".into(), kind.clone()],
             Scope::Limits => vec!["limits".into()],
         };
         path.extend(self.field.name.split('.').map(String::from));
@@ -250,6 +261,7 @@ impl Key {
             Scope::Receiver => doc.get("receiver")?,
             Scope::Limits => doc.get("limits")?,
             Scope::Template(kind) => doc.get("templates")?.get(kind)?,
+            Scope::ClientTemplate(id, kind) => doc.get("clients")?.get(id)?.get("templates")?.get(kind)?,
         };
         for part in self.field.name.split('.') {
             node = node.get(part)?;
@@ -269,6 +281,10 @@ impl Key {
         }
         if let Scope::Template(kind) = &self.scope {
             return Some(crate::templates::default_text(kind, self.field.name).to_string());
+        }
+        // A client's template inherits the global one of its type.
+        if let Scope::ClientTemplate(_, kind) = &self.scope {
+            return Key { scope: Scope::Template(kind.clone()), field: self.field }.effective_in(doc);
         }
         // A client or route's own server is off unless switched on; it does not inherit `enabled`.
         if self.field.name != "enabled" {
@@ -308,6 +324,7 @@ impl Key {
             Scope::Route(n) => format!("route.{n}.{}", self.field.name),
             Scope::Receiver => format!("receiver.{}", self.field.name),
             Scope::Template(kind) => format!("templates.{kind}.{}", self.field.name),
+            Scope::ClientTemplate(id, kind) => format!("client.{id}.templates.{kind}.{}", self.field.name),
             Scope::Limits => format!("limits.{}", self.field.name),
         }
     }
@@ -407,8 +424,11 @@ pub fn all_keys(config: &Config) -> Vec<Key> {
     scope_keys(Scope::Global, &[SERVER_FIELDS]);
     scope_keys(Scope::Support, &[SUPPORT_FIELDS]);
     scope_keys(Scope::Receiver, &[RECEIVER_FIELDS]);
-    for id in config.clients.keys() {
+    for (id, client) in &config.clients {
         scope_keys(Scope::Client(id.clone()), &[CLIENT_FIELDS, SERVER_FIELDS]);
+        for kind in client.templates.keys() {
+            scope_keys(Scope::ClientTemplate(id.clone(), kind.clone()), &[TEMPLATE_FIELDS]);
+        }
     }
     for name in config.routes.keys() {
         scope_keys(Scope::Route(name.clone()), &[ROUTE_FIELDS, SERVER_FIELDS]);

@@ -294,6 +294,11 @@ pub struct ClientSettings {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "ClientSupport::is_empty")]
     pub support: ClientSupport,
+    /// This client's own invitation templates by user type; an unset text is the global
+    /// template's (see [`crate::templates::effective_for`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[ts(as = "Option<BTreeMap<String, TemplateSettings>>", optional)]
+    pub templates: BTreeMap<String, TemplateSettings>,
     #[serde(flatten)]
     pub server: ServerSettings,
 }

@@ -75,7 +75,7 @@ pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts)
     let wanted = |k: &Key| match &k.scope {
         keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits => true,
         // Invitation texts say nothing about how mail is sent.
-        keys::Scope::Template(_) => false,
+        keys::Scope::Template(_) | keys::Scope::ClientTemplate(..) => false,
         keys::Scope::Client(id) => Some(id.as_str()) == client,
     };
     for key in keys::all_keys(config).iter().filter(|k| wanted(k)) {

@@ -13,7 +13,7 @@ use ts_rs::TS;
 
 use crate::app::{apply_edits, Error, Postdesk};
 use crate::keys::Key;
-use crate::model::Config;
+use crate::model::{Config, TemplateSettings};
 use crate::validate::{validate, Context, Problem, Severity};
 
 /// The placeholders a template may use.
@@ -210,6 +210,47 @@ pub fn effective(config: &Config, kind: &str) -> Option<(String, String)> {
     Some((text("subject", stored.and_then(|t| t.subject.as_ref())), text("body", stored.and_then(|t| t.body.as_ref()))))
 }
 
+/// Where a text in force comes from: the client's override, the global template, or the
+/// built-in default.
+fn source(config: &Config, client: Option<&str>, kind: &str, field: &str) -> &'static str {
+    let pick = |t: Option<&TemplateSettings>| own_field(t, field).is_some();
+    if pick(client.and_then(|c| config.clients.get(c)).and_then(|c| c.templates.get(kind))) {
+        "client"
+    } else if pick(config.templates.get(kind)) {
+        "global"
+    } else {
+        "default"
+    }
+}
+
+/// The subject and body in force for a type and (optionally) a client: the client's own
+/// texts, else the global template's, else the built-in default. `None` for a type that does
+/// not exist globally.
+pub fn effective_for(config: &Config, client: Option<&str>, kind: &str) -> Option<(String, String)> {
+    let (subject, body) = effective(config, kind)?;
+    let own = client.and_then(|c| config.clients.get(c)).and_then(|c| c.templates.get(kind));
+    let pick = |field: &str, inherited: String| own_field(own, field).cloned().unwrap_or(inherited);
+    Some((pick("subject", subject), pick("body", body)))
+}
+
+fn own_field<'a>(t: Option<&'a TemplateSettings>, field: &str) -> Option<&'a String> {
+    t.and_then(|t| if field == "subject" { t.subject.as_ref() } else { t.body.as_ref() })
+}
+
+/// The key prefix of a template: `templates.<TYPE>` or `client.<ID>.templates.<TYPE>`.
+pub fn key_prefix(client: Option<&str>, kind: &str) -> String {
+    match client {
+        Some(id) => format!("client.{id}.templates.{kind}"),
+        None => format!("templates.{kind}"),
+    }
+}
+
+/// A client that does not exist, as a problem naming it.
+fn no_such_client(config: &Config, client: Option<&str>) -> Option<Problem> {
+    let id = client?;
+    (!config.clients.contains_key(id)).then(|| Problem { key: "--client".into(), severity: Severity::Error, message: format!("{id}: no such client") })
+}
+
 /// The types in the configuration, built-in ones first.
 pub fn types(config: &Config) -> Vec<String> {
     let mut out: Vec<String> = BUILT_IN.iter().map(|s| s.to_string()).collect();
@@ -267,16 +308,20 @@ pub fn render_texts(subject_key: &str, subject: &str, body_key: &str, body: &str
     Ok(Rendered { subject, body, sampled })
 }
 
-/// Renders the saved template of `kind`.
-pub fn render(config: &Config, kind: &str, vars: &BTreeMap<String, String>) -> Result<Rendered, Vec<Problem>> {
-    let (subject, body) = effective(config, kind).ok_or_else(|| {
+/// Renders the saved template of `kind`, as `client` (if given) sends it.
+pub fn render(config: &Config, kind: &str, client: Option<&str>, vars: &BTreeMap<String, String>) -> Result<Rendered, Vec<Problem>> {
+    if let Some(p) = no_such_client(config, client) {
+        return Err(vec![p]);
+    }
+    let (subject, body) = effective_for(config, client, kind).ok_or_else(|| {
         vec![Problem {
             key: "TYPE".into(),
             severity: Severity::Error,
             message: format!("{kind}: no such user type (types: {})", types(config).join(", ")),
         }]
     })?;
-    render_texts(&format!("templates.{kind}.subject"), &subject, &format!("templates.{kind}.body"), &body, vars)
+    let prefix = key_prefix(client, kind);
+    render_texts(&format!("{prefix}.subject"), &subject, &format!("{prefix}.body"), &body, vars)
 }
 
 /// One template as the window edits it.
@@ -290,6 +335,16 @@ pub struct TemplateView {
     pub body: String,
     pub default_subject: String,
     pub default_body: String,
+    /// The client whose texts these are (`None`: the global template).
+    #[ts(optional)]
+    pub client: Option<String>,
+    /// Where `subject` and `body` come from: `client`, `global` or `default`.
+    pub subject_from: String,
+    pub body_from: String,
+    /// The texts without this client's override (the global template, else the default): what
+    /// "Reset to inherited" brings back. Equal to the defaults for the global template.
+    pub inherited_subject: String,
+    pub inherited_body: String,
 }
 
 /// A draft rendered with the sample values, and what is wrong with it.
@@ -310,10 +365,18 @@ pub struct TemplateDraft {
     pub kind: String,
     pub subject: String,
     pub body: String,
+    /// A client's own template (`client.<ID>.templates.<TYPE>`); absent for the global one.
+    #[serde(default)]
+    #[ts(optional)]
+    pub client: Option<String>,
 }
 
-fn view(config: &Config, kind: &str) -> Option<TemplateView> {
-    let (subject, body) = effective(config, kind)?;
+fn view(config: &Config, client: Option<&str>, kind: &str) -> Option<TemplateView> {
+    let (subject, body) = effective_for(config, client, kind)?;
+    let (inherited_subject, inherited_body) = match client {
+        Some(_) => effective(config, kind)?,
+        None => (default_text(kind, "subject").into(), default_text(kind, "body").into()),
+    };
     Some(TemplateView {
         kind: kind.to_string(),
         built_in: BUILT_IN.contains(&kind),
@@ -321,12 +384,18 @@ fn view(config: &Config, kind: &str) -> Option<TemplateView> {
         body,
         default_subject: default_text(kind, "subject").into(),
         default_body: default_text(kind, "body").into(),
+        client: client.map(String::from),
+        subject_from: source(config, client, kind, "subject").into(),
+        body_from: source(config, client, kind, "body").into(),
+        inherited_subject,
+        inherited_body,
     })
 }
 
 /// The sample rendering and the problems of a draft, as the admin types.
 pub fn preview(draft: &TemplateDraft) -> TemplatePreview {
-    let (sk, bk) = (format!("templates.{}.subject", draft.kind), format!("templates.{}.body", draft.kind));
+    let prefix = key_prefix(draft.client.as_deref(), &draft.kind);
+    let (sk, bk) = (format!("{prefix}.subject"), format!("{prefix}.body"));
     let mut errors = errors(&sk, &draft.subject);
     errors.extend(self::errors(&bk, &draft.body));
     let mut problems = Vec::new();
@@ -360,48 +429,74 @@ fn check_kind(kind: &str) -> Result<(), Error> {
 }
 
 impl Postdesk {
-    /// Every template, built-in types first.
-    pub fn templates(&self) -> Result<Vec<TemplateView>, Error> {
+    /// Every template, built-in types first; with a client, the texts in force for it.
+    pub fn templates(&self, client: Option<&str>) -> Result<Vec<TemplateView>, Error> {
         let config = self.load()?;
-        Ok(types(&config).iter().filter_map(|k| view(&config, k)).collect())
+        if let Some(p) = no_such_client(&config, client) {
+            return Err(Error::Invalid(vec![p]));
+        }
+        Ok(types(&config).iter().filter_map(|k| view(&config, client, k)).collect())
     }
 
-    /// `template render`: the saved template of `kind` with `vars` (missing ones sampled).
-    pub fn render_template(&self, kind: &str, vars: &BTreeMap<String, String>) -> Result<Rendered, Error> {
-        render(&self.load()?, kind, vars).map_err(Error::Invalid)
+    /// `template render`: the saved template of `kind` (as `client` sends it) with `vars`
+    /// (missing ones sampled).
+    pub fn render_template(&self, kind: &str, client: Option<&str>, vars: &BTreeMap<String, String>) -> Result<Rendered, Error> {
+        render(&self.load()?, kind, client, vars).map_err(Error::Invalid)
     }
 
     /// Saves a template's subject and body (a new type is created). Texts equal to the
-    /// built-in ones are stored as unset, so later improvements to the defaults apply.
+    /// built-in ones are stored as unset, so later improvements to the defaults apply. A
+    /// client's template is an override of an existing type; a text equal to the inherited
+    /// one is stored as unset, so it keeps following the global template.
     pub fn save_template(&self, draft: &TemplateDraft) -> Result<TemplateView, Error> {
         check_kind(&draft.kind)?;
         let base = self.load()?;
-        let built_in = BUILT_IN.contains(&draft.kind.as_str());
+        let client = draft.client.as_deref();
+        if let Some(p) = no_such_client(&base, client) {
+            return Err(Error::Invalid(vec![p]));
+        }
+        let inherited = match client {
+            Some(_) => Some(effective(&base, &draft.kind).ok_or_else(|| {
+                Error::Invalid(vec![Problem { key: "TYPE".into(), severity: Severity::Error, message: format!("{}: no such user type", draft.kind) }])
+            })?),
+            None => BUILT_IN.contains(&draft.kind.as_str()).then(|| (default_text(&draft.kind, "subject").into(), default_text(&draft.kind, "body").into())),
+        };
+        let prefix = key_prefix(client, &draft.kind);
         let mut edits = BTreeMap::new();
         for (field, text) in [("subject", &draft.subject), ("body", &draft.body)] {
-            let same = built_in && text.trim() == default_text(&draft.kind, field);
-            edits.insert(format!("templates.{}.{field}", draft.kind), if same { String::new() } else { text.clone() });
+            let same = inherited.as_ref().is_some_and(|(s, b)| text.trim() == if field == "subject" { s.trim() } else { b.trim() });
+            edits.insert(format!("{prefix}.{field}"), if same { String::new() } else { text.clone() });
         }
         let (config, mut problems) = apply_edits(&base, &edits);
         problems.extend(
             validate(&config, &Context { today: crate::app::today(), secrets_set: None })
                 .into_iter()
-                .filter(|p| p.is_blocking() && p.key.starts_with(&format!("templates.{}.", draft.kind))),
+                .filter(|p| p.is_blocking() && p.key.starts_with(&format!("{prefix}."))),
         );
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
         self.save_config(&config)?;
-        Ok(view(&config, &draft.kind).expect("just saved"))
+        Ok(view(&config, client, &draft.kind).expect("just saved"))
     }
 
     /// Back to the built-in texts: a built-in type's keys are unset; another type gets the
     /// standard texts.
-    pub fn reset_template(&self, kind: &str) -> Result<TemplateView, Error> {
+    /// With a client: "Reset to inherited", the client's override of the type is removed.
+    pub fn reset_template(&self, kind: &str, client: Option<&str>) -> Result<TemplateView, Error> {
         check_kind(kind)?;
         let mut config = self.load()?;
+        if let Some(p) = no_such_client(&config, client) {
+            return Err(Error::Invalid(vec![p]));
+        }
         if effective(&config, kind).is_none() {
             return Err(Error::Invalid(vec![Problem { key: "TYPE".into(), severity: Severity::Error, message: format!("{kind}: no such user type") }]));
+        }
+        if let Some(id) = client {
+            if config.clients.get_mut(id).expect("checked").templates.remove(kind).is_some() {
+                self.save_config(&config)?;
+            }
+            return Ok(view(&config, client, kind).expect("exists"));
         }
         if BUILT_IN.contains(&kind) {
             config.templates.remove(kind);
@@ -411,7 +506,7 @@ impl Postdesk {
             t.body = Some(default_text(kind, "body").into());
         }
         self.save_config(&config)?;
-        Ok(view(&config, kind).expect("exists"))
+        Ok(view(&config, None, kind).expect("exists"))
     }
 
     /// Removes a user type that is not built in.
@@ -438,7 +533,8 @@ impl Postdesk {
         progress: &mut (dyn FnMut(crate::diagnosis::Progress) + Send),
         cancel: impl std::future::Future<Output = ()>,
     ) -> crate::diagnosis::Report {
-        let (sk, bk) = (format!("templates.{}.subject", draft.kind), format!("templates.{}.body", draft.kind));
+        let prefix = key_prefix(draft.client.as_deref(), &draft.kind);
+        let (sk, bk) = (format!("{prefix}.subject"), format!("{prefix}.body"));
         let rendered = render_texts(&sk, &draft.subject, &bk, &draft.body, &BTreeMap::new())
             .and_then(|r| check(&draft.subject, true).map(|_| r).map_err(|m| vec![Problem { key: sk.clone(), severity: Severity::Error, message: m }]));
         let rendered = match rendered {
@@ -454,7 +550,7 @@ impl Postdesk {
         };
         let request = crate::mail::Request {
             to: vec![to],
-            client: None,
+            client: draft.client.clone(),
             from: None,
             timeout: None,
             message: None,
@@ -492,7 +588,7 @@ mod tests {
     #[test]
     fn renders_values_and_samples_the_rest() {
         let config = Config::default();
-        let r = render(&config, "standard", &vars(&[("name", "Dana"), ("company", "ACME"), ("inviter", "Lee")])).unwrap();
+        let r = render(&config, "standard", None, &vars(&[("name", "Dana"), ("company", "ACME"), ("inviter", "Lee")])).unwrap();
         assert_eq!(r.subject, "Lee invited you to ACME");
         assert!(r.body.starts_with("Hello Dana,\n\nLee has invited you to join ACME."));
         assert!(r.body.contains("https://example.com/invite/3f9c2a") && r.body.contains("alex@example.com"));
@@ -524,9 +620,9 @@ mod tests {
         let err = render_texts("templates.x.subject", "Hi {{nme}}", "templates.x.body", "ok", &BTreeMap::new()).unwrap_err();
         assert_eq!(err[0].key, "templates.x.subject");
         assert!(err[0].message.contains("{{nme}}") && err[0].message.contains("line 1, column 4"));
-        let err = render(&Config::default(), "power", &vars(&[("title", "x")])).unwrap_err();
+        let err = render(&Config::default(), "power", None, &vars(&[("title", "x")])).unwrap_err();
         assert_eq!(err[0].key, "--var title");
-        assert!(render(&Config::default(), "nobody", &BTreeMap::new()).unwrap_err()[0].message.contains("no such user type"));
+        assert!(render(&Config::default(), "nobody", None, &BTreeMap::new()).unwrap_err()[0].message.contains("no such user type"));
     }
 
     #[test]
@@ -536,7 +632,7 @@ mod tests {
         assert!(check("bell\u{7}", false).is_err());
         assert!(check(&"x".repeat(MAX_SUBJECT + 1), true).is_err());
         // A value with a line break may go into the body but never into the subject.
-        let err = render(&Config::default(), "power", &vars(&[("inviter", "Eve\r\nBcc: all@example.com")])).unwrap_err();
+        let err = render(&Config::default(), "power", None, &vars(&[("inviter", "Eve\r\nBcc: all@example.com")])).unwrap_err();
         assert!(err.iter().any(|p| p.key == "--var inviter" && p.message.contains("one line")), "{err:?}");
         let ok = render_texts("s", "{{name}}", "b", "{{inviter}}", &vars(&[("inviter", "a\nb")])).unwrap();
         assert_eq!(ok.body, "a\nb");
@@ -544,13 +640,80 @@ mod tests {
 
     #[test]
     fn preview_marks_errors_and_fills_samples() {
-        let p = preview(&TemplateDraft { kind: "power".into(), subject: "Welcome {{name}}".into(), body: "Hi\n{{naem}} {{link}}".into() });
+        let p = preview(&TemplateDraft { kind: "power".into(), subject: "Welcome {{name}}".into(), body: "Hi\n{{naem}} {{link}}".into(), client: None });
         assert_eq!(p.subject, "Welcome Alex Example");
         assert_eq!(p.body, "Hi\n{{naem}} https://example.com/invite/3f9c2a");
         assert_eq!(p.errors.len(), 1);
         assert_eq!((p.errors[0].key.as_str(), p.errors[0].line, p.errors[0].column), ("templates.power.body", 2, 1));
         assert!(p.problems.is_empty());
-        let p = preview(&TemplateDraft { kind: "power".into(), subject: "a\nb".into(), body: String::new() });
+        let p = preview(&TemplateDraft { kind: "power".into(), subject: "a\nb".into(), body: String::new(), client: None });
         assert_eq!(p.problems[0].key, "templates.power.subject");
+    }
+
+    #[test]
+    fn client_templates_inherit_override_and_name_their_keys() {
+        let mut config = Config::default();
+        config.templates.entry("power".into()).or_default().subject = Some("Global {{name}}".into());
+        config.clients.insert("acme".into(), Default::default());
+        // Unset: the global subject, then the default body.
+        let (subject, body) = effective_for(&config, Some("acme"), "power").unwrap();
+        assert_eq!((subject.as_str(), body.as_str()), ("Global {{name}}", default_text("power", "body")));
+        let v = view(&config, Some("acme"), "power").unwrap();
+        assert_eq!((v.subject_from.as_str(), v.body_from.as_str()), ("global", "default"));
+        assert_eq!(v.inherited_subject, "Global {{name}}");
+        // An override of the body only.
+        let key = Key::parse("client.acme.templates.power.body").unwrap();
+        assert_eq!(key.name(), "client.acme.templates.power.body");
+        assert_eq!(key.effective(&config).as_deref(), Some(default_text("power", "body")));
+        config = key.write(&config, Some("ACME says hi {{name}}".into()));
+        assert_eq!(config.clients["acme"].templates["power"].body.as_deref(), Some("ACME says hi {{name}}"));
+        let r = render(&config, "power", Some("acme"), &vars(&[("name", "Dana")])).unwrap();
+        assert_eq!((r.subject.as_str(), r.body.as_str()), ("Global Dana", "ACME says hi Dana"));
+        // Other clients and the global template are untouched.
+        assert!(render(&config, "power", None, &BTreeMap::new()).unwrap().body.starts_with("Hello Alex Example"));
+        assert_eq!(view(&config, Some("acme"), "power").unwrap().body_from, "client");
+        // Unknown client, unknown type.
+        let err = render(&config, "power", Some("nope"), &BTreeMap::new()).unwrap_err();
+        assert_eq!((err[0].key.as_str(), err[0].message.as_str()), ("--client", "nope: no such client"));
+        assert!(effective_for(&config, Some("acme"), "contractor").is_none());
+        // Validation names the client key, with line and column; subjects stay one line.
+        let bad = Key::parse("client.acme.templates.power.body").unwrap().write(&config, Some("ok\n  {{nmae}}".into()));
+        let bad = Key::parse("client.acme.templates.power.subject").unwrap().write(&bad, Some("a\nb".into()));
+        let problems = validate(&bad, &Context { today: crate::app::today(), secrets_set: None });
+        let body = problems.iter().find(|p| p.key == "client.acme.templates.power.body").expect("body problem");
+        assert!(body.message.contains("line 2, column 3") && body.message.contains("{{nmae}}"), "{body:?}");
+        assert!(problems.iter().any(|p| p.key == "client.acme.templates.power.subject" && p.message.contains("one line")));
+        // Every key is listed, and a wrong field is an unknown key.
+        assert!(crate::keys::all_keys(&config).iter().any(|k| k.name() == "client.acme.templates.power.subject"));
+        assert!(Key::parse("client.acme.templates.power.footer").is_err());
+        assert!(Key::parse("route.x.templates.power.body").is_err());
+        // The preview names the client's keys.
+        let p = preview(&TemplateDraft { kind: "power".into(), subject: "{{x}}".into(), body: String::new(), client: Some("acme".into()) });
+        assert_eq!(p.errors[0].key, "client.acme.templates.power.subject");
+    }
+
+    #[test]
+    fn client_templates_save_and_reset_to_inherited() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Postdesk::open(dir.path());
+        app.add_client("acme", "ACME Ltd").unwrap();
+        let global = app.templates(Some("acme")).unwrap().into_iter().find(|v| v.kind == "standard").unwrap();
+        // Body changed, subject left as inherited: only the body is stored.
+        let draft = TemplateDraft { kind: "standard".into(), subject: global.subject.clone(), body: "ACME: {{link}}".into(), client: Some("acme".into()) };
+        let v = app.save_template(&draft).unwrap();
+        assert_eq!((v.subject_from.as_str(), v.body_from.as_str(), v.body.as_str()), ("default", "client", "ACME: {{link}}"));
+        let config = app.load().unwrap();
+        assert_eq!(config.clients["acme"].templates["standard"], TemplateSettings { subject: None, body: Some("ACME: {{link}}".into()) });
+        assert!(config.templates.is_empty());
+        assert_eq!(app.render_template("standard", Some("acme"), &BTreeMap::new()).unwrap().body, "ACME: https://example.com/invite/3f9c2a");
+        // Invalid text is refused with the client key named, and nothing is saved.
+        let err = app.save_template(&TemplateDraft { body: "{{bogus}}".into(), ..draft.clone() }).unwrap_err();
+        assert!(err.to_string().contains("client.acme.templates.standard.body"), "{err}");
+        assert!(app.save_template(&TemplateDraft { client: Some("nope".into()), ..draft.clone() }).is_err());
+        assert!(app.save_template(&TemplateDraft { kind: "contractor".into(), ..draft.clone() }).is_err());
+        // Reset to inherited.
+        let v = app.reset_template("standard", Some("acme")).unwrap();
+        assert_eq!((v.body_from.as_str(), v.body.as_str()), ("default", default_text("standard", "body")));
+        assert!(app.load().unwrap().clients["acme"].templates.is_empty());
     }
 }

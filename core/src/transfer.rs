@@ -455,4 +455,25 @@ mod tests {
             assert!(props.get(key).is_some(), "schema lacks {key}: {s}");
         }
     }
+
+    #[test]
+    fn client_templates_travel_and_are_checked_on_import() {
+        let edits = [("client.acme.name", "ACME"), ("client.acme.templates.power.subject", "Welcome to ACME, {{name}}")];
+        let config = crate::app::apply_edits(&sample(), &edits.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0;
+        let text = export(&config, &BTreeMap::new(), None).unwrap();
+        assert!(text.contains("\"templates\": {\n        \"power\": {\n          \"subject\": \"Welcome to ACME, {{name}}\""), "{text}");
+        let (back, _, _) = parse(text.as_bytes(), None, today()).unwrap();
+        assert_eq!(back, config);
+        let change = diff(&sample(), &back, &[]);
+        assert!(change.iter().any(|c| c.key == "client.acme.templates.power.subject"), "{change:?}");
+        let key_of = |bytes: &[u8]| parse(bytes, None, today()).unwrap_err()[0].clone();
+        let bad = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"templates":{"power":{"body":"Hi {{nmae}}"}}}},"secrets":{"needed":[]}}"#;
+        let p = key_of(bad);
+        assert_eq!(p.key, "client.acme.templates.power.body");
+        assert!(p.message.contains("line 1, column 4"), "{p:?}");
+        let unknown = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"templates":{"power":{"footer":"x"}}}},"secrets":{"needed":[]}}"#;
+        assert_eq!(key_of(unknown).key, "client.acme.templates.power.footer");
+        let s = schema().to_string();
+        assert!(s.contains("This client's own invitation templates"), "{s}");
+    }
 }

@@ -139,6 +139,9 @@ fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Valu
     // Walk the maps in order instead of looking each ID up among 10,000.
     for (id, node) in doc.get("clients").and_then(|c| c.as_object()).into_iter().flatten() {
         scan(Scope::Client(id.clone()), Some(node), &[CLIENT_FIELDS, SERVER_FIELDS]);
+        for (kind, t) in node.get("templates").and_then(|t| t.as_object()).into_iter().flatten() {
+            scan(Scope::ClientTemplate(id.clone(), kind.clone()), Some(t), &[TEMPLATE_FIELDS]);
+        }
     }
     for (name, node) in doc.get("routes").and_then(|r| r.as_object()).into_iter().flatten() {
         scan(Scope::Route(name.clone()), Some(node), &[ROUTE_FIELDS, SERVER_FIELDS]);
@@ -149,7 +152,7 @@ fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Valu
 /// UTF-8 headers in force for the scope a key belongs to (support follows the global server).
 fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
     let scope_key = match &key.scope {
-        Scope::Client(id) => format!("client.{id}.utf8_headers"),
+        Scope::Client(id) | Scope::ClientTemplate(id, _) => format!("client.{id}.utf8_headers"),
         Scope::Route(n) => format!("route.{n}.utf8_headers"),
         Scope::Global | Scope::Support | Scope::Receiver | Scope::Template(_) | Scope::Limits => "global.utf8_headers".into(),
     };

@@ -239,8 +239,8 @@ use postdesk_core::dne::DneView;
 use postdesk_core::templates::{TemplateDraft, TemplatePreview, TemplateView};
 
 #[tauri::command(async)]
-pub fn templates(app: State<'_, Postdesk>) -> Result<Vec<TemplateView>, CommandError> {
-    Ok(app.templates()?)
+pub fn templates(app: State<'_, Postdesk>, client: Option<String>) -> Result<Vec<TemplateView>, CommandError> {
+    Ok(app.templates(client.as_deref())?)
 }
 
 #[tauri::command(async)]
@@ -254,8 +254,8 @@ pub fn save_template(app: State<'_, Postdesk>, draft: TemplateDraft) -> Result<T
 }
 
 #[tauri::command(async)]
-pub fn reset_template(app: State<'_, Postdesk>, kind: String) -> Result<TemplateView, CommandError> {
-    Ok(app.reset_template(&kind)?)
+pub fn reset_template(app: State<'_, Postdesk>, kind: String, client: Option<String>) -> Result<TemplateView, CommandError> {
+    Ok(app.reset_template(&kind, client.as_deref())?)
 }
 
 #[tauri::command(async)]

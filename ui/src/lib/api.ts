@@ -383,10 +383,10 @@ function needTauri(): void {
   if (!inTauri()) throw { message: 'Not available in the browser demo: run the app.', problems: [] };
 }
 
-/** Every invitation template, built-in user types first. */
-export async function templates(): Promise<TemplateView[]> {
+/** Every invitation template, built-in user types first; with a client ID, the texts in force for that client. */
+export async function templates(client?: string): Promise<TemplateView[]> {
   needTauri();
-  return invoke<TemplateView[]>('templates');
+  return invoke<TemplateView[]>('templates', { client: client ?? null });
 }
 
 /** The draft filled with the sample values, and its errors with their positions. */
@@ -401,10 +401,10 @@ export async function saveTemplate(draft: TemplateDraft): Promise<TemplateView> 
   return invoke<TemplateView>('save_template', { draft });
 }
 
-/** Back to the built-in texts (saved at once). */
-export async function resetTemplate(kind: string): Promise<TemplateView> {
+/** Back to the built-in texts (saved at once); with a client ID, removes its override ("Reset to inherited"). */
+export async function resetTemplate(kind: string, client?: string): Promise<TemplateView> {
   needTauri();
-  return invoke<TemplateView>('reset_template', { kind });
+  return invoke<TemplateView>('reset_template', { kind, client: client ?? null });
 }
 
 /** Removes a user type that is not built in. */

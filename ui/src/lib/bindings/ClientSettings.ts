@@ -5,11 +5,17 @@ import type { EmailType } from "./EmailType";
 import type { M365Settings } from "./M365Settings";
 import type { MailboxSettings } from "./MailboxSettings";
 import type { Security } from "./Security";
+import type { TemplateSettings } from "./TemplateSettings";
 
 /**
  * A client (tenant of the admin's organisation) with its optional own server.
  */
 export type ClientSettings = { name?: string, support: ClientSupport, 
+/**
+ * This client's own invitation templates by user type; an unset text is the global
+ * template's (see [`crate::templates::effective_for`]).
+ */
+templates?: { [key in string]: TemplateSettings }, 
 /**
  * Global: "Use mail server" (off ⇒ no mail at all). Client or route: use its own server.
  */

@@ -3,4 +3,8 @@
 /**
  * A draft template (subject and body as typed) to preview, save or send.
  */
-export type TemplateDraft = { kind: string, subject: string, body: string, };
+export type TemplateDraft = { kind: string, subject: string, body: string, 
+/**
+ * A client's own template (`client.<ID>.templates.<TYPE>`); absent for the global one.
+ */
+client?: string, };

@@ -7,4 +7,17 @@ export type TemplateView = {
 /**
  * The user type (`power`, `standard`, …).
  */
-kind: string, built_in: boolean, subject: string, body: string, default_subject: string, default_body: string, };
+kind: string, built_in: boolean, subject: string, body: string, default_subject: string, default_body: string, 
+/**
+ * The client whose texts these are (`None`: the global template).
+ */
+client?: string, 
+/**
+ * Where `subject` and `body` come from: `client`, `global` or `default`.
+ */
+subject_from: string, body_from: string, 
+/**
+ * The texts without this client's override (the global template, else the default): what
+ * "Reset to inherited" brings back. Equal to the defaults for the global template.
+ */
+inherited_subject: string, inherited_body: string, };

@@ -17,6 +17,10 @@ const view = (kind: string, subject: string, body: string, built_in = true): Tem
   body,
   default_subject: subject,
   default_body: body,
+  subject_from: 'default',
+  body_from: 'default',
+  inherited_subject: subject,
+  inherited_body: body,
 });
 
 const power = view('power', 'Join {{company}}', 'Hello {{name}}');
@@ -121,5 +125,49 @@ describe('Templates', () => {
     expect(mocked.sendTemplatePreview).toHaveBeenCalledWith({ kind: 'power', subject: 'Join {{company}}', body: 'Hello {{name}}' }, 'x@y.test', expect.any(Function));
     await waitFor(() => expect(q('#template-send-result')?.textContent).toContain('Failed at Do-Not-Email list and daily limit'));
     expect(q('#template-send-result')?.textContent).toContain('x@y.test is on the list');
+  });
+
+  it('edits a client override: inherited texts marked, saved with the client, preview for it, reset to inherited', async () => {
+    const user = userEvent.setup();
+    mocked.listClients.mockResolvedValue([
+      { id: 'acme', name: 'ACME Ltd', own_server: false, host: '' },
+      { id: 'bolt', name: 'bolt', own_server: false, host: '' },
+    ]);
+    const inherited: TemplateView = { ...power, client: 'acme', subject: 'Global {{company}}', subject_from: 'global', inherited_subject: 'Global {{company}}' };
+    mocked.templates.mockImplementation(async (client?: string) => (client === 'acme' ? [inherited, { ...standard, client: 'acme' }] : [power, standard]));
+    render(Templates);
+    const select = await screen.findByLabelText('For');
+    await waitFor(() => expect(screen.getByRole('option', { name: 'ACME Ltd (acme)' })).toBeInTheDocument());
+    expect(screen.getByRole('option', { name: 'bolt' })).toBeInTheDocument();
+    expect(q('[data-template-from]')).toBeNull();
+    expect(q('#template-reset')?.textContent).toBe('Reset to default');
+    await user.selectOptions(select, 'acme');
+    expect(mocked.templates).toHaveBeenLastCalledWith('acme');
+    await waitFor(() => expect(q<HTMLInputElement>('#template-subject')?.value).toBe('Global {{company}}'));
+    expect(q('[data-template-from="subject"]')?.textContent).toBe('inherited from global');
+    expect(q('[data-template-from="body"]')?.textContent).toBe('inherited: default');
+    // User types are global: no adding or removing them for a client.
+    expect(q('#template-add-type')).toBeNull();
+    const resetButton = q<HTMLButtonElement>('#template-reset')!;
+    expect(resetButton.textContent).toBe('Reset to inherited');
+    expect(resetButton.disabled).toBe(true);
+    // The live preview is asked for this client.
+    await waitFor(() => expect(mocked.previewTemplate).toHaveBeenLastCalledWith({ kind: 'power', subject: 'Global {{company}}', body: 'Hello {{name}}', client: 'acme' }));
+    const body = q<HTMLTextAreaElement>('#template-body')!;
+    await user.clear(body);
+    await user.type(body, 'ACME hello {{{{name}}');
+    await waitFor(() => expect(q('[data-template-preview="body"]')?.textContent).toBe('ACME hello Alex'));
+    expect(mocked.previewTemplate).toHaveBeenLastCalledWith({ kind: 'power', subject: 'Global {{company}}', body: 'ACME hello {{name}}', client: 'acme' });
+    const saved: TemplateView = { ...inherited, body: 'ACME hello {{name}}', body_from: 'client' };
+    mocked.saveTemplate.mockResolvedValue(saved);
+    await user.click(q('#template-save')!);
+    expect(mocked.saveTemplate).toHaveBeenCalledWith({ kind: 'power', subject: 'Global {{company}}', body: 'ACME hello {{name}}', client: 'acme' });
+    await waitFor(() => expect(q('[data-template-from="body"]')?.textContent).toBe('this client’s own text'));
+    expect(q<HTMLButtonElement>('#template-reset')!.disabled).toBe(false);
+    mocked.resetTemplate.mockResolvedValue(inherited);
+    await user.click(q('#template-reset')!);
+    expect(mocked.resetTemplate).toHaveBeenCalledWith('power', 'acme');
+    await waitFor(() => expect(q<HTMLTextAreaElement>('#template-body')?.value).toBe('Hello {{name}}'));
+    expect(q('#template-status')?.textContent).toContain('Reset to the inherited text');
   });
 });
