@@ -108,6 +108,17 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
         }
     }
     problems.extend(crate::dne::problems(config));
+    // A client's text for a user type that does not exist is never used: say so.
+    let types = crate::templates::types(config);
+    for (id, client) in &config.clients {
+        for kind in client.templates.keys().filter(|k| !types.contains(k)) {
+            problems.push(Problem::new(
+                format!("client.{id}.templates.{kind}"),
+                Severity::Warning,
+                format!("there is no user type {kind}: this text is never used (user types: {})", types.join(", ")),
+            ));
+        }
+    }
     problems.sort_by(|a, b| a.severity.cmp(&b.severity).then_with(|| a.key.cmp(&b.key)));
     problems.dedup();
     problems
@@ -477,6 +488,16 @@ mod tests {
 
     fn keys_of(problems: &[Problem], severity: Severity) -> Vec<&str> {
         problems.iter().filter(|p| p.severity == severity).map(|p| p.key.as_str()).collect()
+    }
+
+    #[test]
+    fn a_client_text_for_a_user_type_that_does_not_exist_is_a_warning() {
+        let config = config_with(&[("client.acme.templates.contractor.body", "Hi {{name}}"), ("client.acme.templates.power.body", "Hi")]);
+        let problems = validate(&config, &ctx());
+        assert_eq!(keys_of(&problems, Severity::Warning), ["client.acme.templates.contractor"], "{problems:?}");
+        // Once the type exists globally, the client's text is used and nothing is said.
+        let config = config_with(&[("client.acme.templates.contractor.body", "Hi {{name}}"), ("templates.contractor.body", "Hello {{name}}")]);
+        assert!(keys_of(&validate(&config, &ctx()), Severity::Warning).is_empty());
     }
 
     #[test]
