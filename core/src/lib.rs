@@ -18,6 +18,7 @@ pub mod login;
 pub mod mail;
 pub mod message;
 pub mod model;
+mod model_de;
 pub mod oauth;
 pub mod presets;
 pub mod receiver;
