@@ -13,6 +13,7 @@ pub mod hints;
 pub mod http;
 pub mod identity;
 pub mod keys;
+mod keys_typed;
 pub mod limits;
 pub mod login;
 pub mod mail;
