@@ -32,6 +32,9 @@ describe('clients list', () => {
     // The same query returns the same array (nothing downstream recomputes).
     expect(filter.filter('acme')).toBe(filter.filter(' ACME'));
     expect(filter.filter('')).toBe(filter.filter(''));
+    // Typing on without losing a match returns the same array as before.
+    expect(filter.filter('c0')).toBe(filter.filter('c'));
+    expect(filter.filter('c0').length).toBe(300);
   });
 
   it('keeps at most 33 earlier queries and still filters right', () => {
