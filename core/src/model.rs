@@ -285,7 +285,8 @@ pub struct ClientSupport {
 }
 
 /// A client (tenant of the admin's organisation) with its optional own server.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+// `Deserialize` is hand-written in `model_de` (same JSON, without serde's slow flatten).
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default)]
 #[ts(export)]
 pub struct ClientSettings {
@@ -310,7 +311,8 @@ impl ClientSupport {
 }
 
 /// A connector chosen by the From address of a mail.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+// `Deserialize` is hand-written in `model_de` (same JSON, without serde's slow flatten).
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(default)]
 #[ts(export)]
 pub struct RouteSettings {

@@ -8,7 +8,8 @@ use serde::Serialize;
 use time::Date;
 use ts_rs::TS;
 
-use crate::keys::{Key, Kind, Scope};
+use crate::keys::{Field, Key, Kind, Scope, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS};
+use crate::keys_typed::Layer;
 use crate::model::{AuthMethod, Config, M365Flow, ReceiverProtocol, Security};
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
@@ -64,8 +65,10 @@ pub const MAX_PATH: usize = 4096;
 
 pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let doc = crate::keys::document(config);
-    // Only the values actually stored, scope by scope (10,000 clients hold few keys each).
+    // The JSON document of the small scopes only; the 10,000 clients and their routes are
+    // read from the typed model (`keys_typed`), not serialized first.
+    let doc = small_document(config);
+    // Only the values actually stored, scope by scope.
     let mut utf8_of: Option<(Scope, bool)> = None;
     for (key, value) in stored_keys(&doc) {
         let text = crate::keys::display(value);
@@ -82,15 +85,49 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
             problems.push(Problem::new(key.name(), Severity::Error, message));
         }
     }
-    check_server(&doc, "global", &Scope::Global, ctx, &mut problems);
-    // A client's or route's `enabled` is never inherited: the others have nothing to check.
-    for (id, _) in config.clients.iter().filter(|(_, c)| c.server.enabled == Some(true)) {
-        check_server(&doc, &format!("client.{id}"), &Scope::Client(id.clone()), ctx, &mut problems);
+    let global = |name: &str| Key { scope: Scope::Global, field: server_field(name) }.effective_in(&doc);
+    check_server(&global, "global", true, ctx, &mut problems);
+    // What a client or route inherits, looked up once.
+    let inherited: Vec<Option<String>> = SERVER_FIELDS.iter().map(|f| global(f.name)).collect();
+    let global_utf8 = inherited[field_index("utf8_headers")].as_deref() == Some("true");
+    let layers = config.clients.iter().map(|(id, c)| ("client", id, Layer::Client(c), CLIENT_FIELDS));
+    let layers = layers.chain(config.routes.iter().map(|(n, r)| ("route", n, Layer::Route(r), ROUTE_FIELDS)));
+    for (head, id, layer, own_fields) in layers {
+        let server = layer.server();
+        let utf8 = server.utf8_headers.unwrap_or(global_utf8);
+        for field in own_fields.iter().chain(SERVER_FIELDS) {
+            let Some(text) = layer.stored(field) else { continue };
+            if let Err(message) = check_value(field.kind, &text, utf8) {
+                problems.push(Problem::new(format!("{head}.{id}.{}", field.name), Severity::Error, message));
+            }
+        }
+        // A client's or route's `enabled` is never inherited: the others have nothing to check.
+        if server.enabled == Some(true) {
+            // Stored, else inherited from the global server (`enabled` is never inherited).
+            let get = |name: &str| {
+                let i = field_index(name);
+                match layer.stored(&SERVER_FIELDS[i]) {
+                    Some(v) => Some(v.into_owned()),
+                    None if name == "enabled" => SERVER_FIELDS[i].default.map(String::from),
+                    None => inherited[i].clone(),
+                }
+            };
+            check_server(&get, &format!("{head}.{id}"), false, ctx, &mut problems);
+        }
+    }
+    // A client's own invitation texts, checked like the global ones.
+    for (id, client) in &config.clients {
+        let utf8 = client.server.utf8_headers.unwrap_or(global_utf8);
+        for (kind, t) in &client.templates {
+            for (name, text, field_kind) in [("subject", &t.subject, Kind::TemplateSubject), ("body", &t.body, Kind::TemplateBody)] {
+                let Some(text) = text else { continue };
+                if let Err(message) = check_value(field_kind, text, utf8) {
+                    problems.push(Problem::new(format!("client.{id}.templates.{kind}.{name}"), Severity::Error, message));
+                }
+            }
+        }
     }
     for (name, route) in &config.routes {
-        if route.server.enabled == Some(true) {
-            check_server(&doc, &format!("route.{name}"), &Scope::Route(name.clone()), ctx, &mut problems);
-        }
         if route.from.is_none() {
             problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
         }
@@ -124,9 +161,33 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     problems
 }
 
-/// The keys that hold a value in `doc`, found by walking each scope's object once.
+/// [`crate::keys::document`] without `clients` and `routes` (read typed instead): the scopes
+/// [`stored_keys`] and [`Key::effective_in`] read here.
+fn small_document(config: &Config) -> serde_json::Value {
+    #[derive(Serialize)]
+    struct Small<'a> {
+        global: &'a crate::model::ServerSettings,
+        support: &'a crate::model::SupportSettings,
+        receiver: &'a crate::model::ReceiverSettings,
+        templates: &'a std::collections::BTreeMap<String, crate::model::TemplateSettings>,
+        limits: &'a crate::model::LimitSettings,
+    }
+    let small = Small { global: &config.global, support: &config.support, receiver: &config.receiver, templates: &config.templates, limits: &config.limits };
+    serde_json::to_value(small).expect("config serializes")
+}
+
+fn field_index(name: &str) -> usize {
+    SERVER_FIELDS.iter().position(|f| f.name == name).expect("a server field")
+}
+
+fn server_field(name: &str) -> &'static Field {
+    &SERVER_FIELDS[field_index(name)]
+}
+
+/// The keys that hold a value in the small scopes of `doc` (not clients and routes), found by
+/// walking each scope's object once.
 fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Value)> {
-    use crate::keys::{Field, CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
+    use crate::keys::{LIMIT_FIELDS, RECEIVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
     let mut out = Vec::new();
     let mut scan = |scope: Scope, node: Option<&'a serde_json::Value>, tables: &[&'static [Field]]| {
         let Some(node) = node.filter(|n| n.as_object().is_some_and(|o| !o.is_empty())) else { return };
@@ -147,16 +208,6 @@ fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Valu
     for (kind, node) in doc.get("templates").and_then(|t| t.as_object()).into_iter().flatten() {
         scan(Scope::Template(kind.clone()), Some(node), &[TEMPLATE_FIELDS]);
     }
-    // Walk the maps in order instead of looking each ID up among 10,000.
-    for (id, node) in doc.get("clients").and_then(|c| c.as_object()).into_iter().flatten() {
-        scan(Scope::Client(id.clone()), Some(node), &[CLIENT_FIELDS, SERVER_FIELDS]);
-        for (kind, t) in node.get("templates").and_then(|t| t.as_object()).into_iter().flatten() {
-            scan(Scope::ClientTemplate(id.clone(), kind.clone()), Some(t), &[TEMPLATE_FIELDS]);
-        }
-    }
-    for (name, node) in doc.get("routes").and_then(|r| r.as_object()).into_iter().flatten() {
-        scan(Scope::Route(name.clone()), Some(node), &[ROUTE_FIELDS, SERVER_FIELDS]);
-    }
     out
 }
 
@@ -175,12 +226,9 @@ fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
 }
 
 /// Cross-field checks of one server, on its effective (inherited) values.
-fn check_server(doc: &serde_json::Value, prefix: &str, scope: &Scope, ctx: &Context, out: &mut Vec<Problem>) {
-    // Keys built directly, not parsed from text: this runs for every enabled client.
-    let get = |name: &str| {
-        let field = crate::keys::SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
-        Key { scope: scope.clone(), field }.effective_in(doc)
-    };
+/// `get` reads a server field's effective value; `is_global` tells the global server from a
+/// client's or route's own.
+fn check_server(get: &dyn Fn(&str) -> Option<String>, prefix: &str, is_global: bool, ctx: &Context, out: &mut Vec<Problem>) {
     if get("enabled").as_deref() != Some("true") {
         return;
     }
@@ -194,7 +242,7 @@ fn check_server(doc: &serde_json::Value, prefix: &str, scope: &Scope, ctx: &Cont
         let Some(set) = &ctx.secrets_set else { return };
         // A client or route without its own secret uses the global one.
         let own = set.contains(&k(name));
-        let inherited = *scope != Scope::Global && set.contains(&format!("global.{name}"));
+        let inherited = !is_global && set.contains(&format!("global.{name}"));
         if !own && !inherited {
             out.push(Problem::new(k(name), Severity::Missing, why));
         }

@@ -24,6 +24,55 @@ export function filterClients(index: readonly IndexedClient[], query: string): C
   return out;
 }
 
+/**
+ * [`filterClients`] for a search box, per keystroke: a query that extends an earlier one
+ * (typing on) searches only that query's matches, and going back to an earlier query
+ * (erasing) returns its result again without searching. The same query gives the same array,
+ * so nothing downstream recomputes; a query that keeps every earlier match returns that
+ * earlier array too. Results must not be modified.
+ */
+export class ClientFilter {
+  // Queries typed so far with their matches, each query a prefix of the next; the first is ''.
+  private readonly steps: { q: string; hits: readonly IndexedClient[]; rows: ClientRow[] }[];
+
+  constructor(index: readonly IndexedClient[]) {
+    this.steps = [{ q: '', hits: index, rows: index.map((c) => c.row) }];
+  }
+
+  filter(query: string): ClientRow[] {
+    const q = query.trim().toLowerCase();
+    const steps = this.steps;
+    // A text containing `q` contains every prefix of `q`: the longest earlier query that is a
+    // prefix of this one has all of this one's matches.
+    while (steps.length > 1 && !q.startsWith(steps[steps.length - 1].q)) steps.pop();
+    const last = steps[steps.length - 1];
+    if (last.q === q) return last.rows;
+    // Typing on often keeps every match ("c", "cl", "cli", …): then the earlier arrays are
+    // reused, so nothing is allocated and nothing downstream changes.
+    const prev = last.hits;
+    let i = 0;
+    while (i < prev.length && prev[i].hay.includes(q)) i++;
+    let hits = prev;
+    let rows = last.rows;
+    if (i < prev.length) {
+      const found = prev.slice(0, i);
+      rows = last.rows.slice(0, i);
+      for (i++; i < prev.length; i++) {
+        const c = prev[i];
+        if (c.hay.includes(q)) {
+          found.push(c);
+          rows.push(c.row);
+        }
+      }
+      hits = found;
+    }
+    // Bounded memory for long queries: drop the oldest step but the first (still a chain).
+    if (steps.length > 32) steps.splice(1, 1);
+    steps.push({ q, hits, rows });
+    return rows;
+  }
+}
+
 /** Rows to render for a virtualized list: [start, end) plus `overscan` rows on each side. */
 export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, total: number, overscan = 8) {
   const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
