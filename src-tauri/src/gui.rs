@@ -138,7 +138,6 @@ fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<()> {
         .inner_size(1040.0, 740.0)
         .min_inner_size(760.0, 540.0)
         .build()?;
-    crate::webkit::tune(&window);
     if let (Some(w), Some(h)) = (num("width"), num("height")) {
         let _ = window.set_size(PhysicalSize::new(w.max(400.0) as u32, h.max(300.0) as u32));
     }

@@ -4,7 +4,6 @@
 mod commands;
 mod gui;
 mod login;
-mod webkit;
 
 use std::process::ExitCode;
 
@@ -13,7 +12,6 @@ use clap::Parser;
 /// The settings window. `postdesk` with no command starts it with the same arguments; a
 /// command given here anyway is run like `postdesk` would.
 fn main() -> ExitCode {
-    webkit::before_start();
     let cli = postdesk_cli::Cli::parse();
     // `postdesk login` without --browser: the embedded sign-in window only.
     if let Some(postdesk_cli::Command::Login { client, browser: false, .. }) = &cli.command {
