@@ -83,7 +83,9 @@ cargo build --release -p postdesk -p postdesk-cli
 # Rebuilt only when its sources changed: its beforeBuildCommand rewrites dist/, which relinks.
 if [ ! -x "$bare_bin" ] || [ -n "$(find benches/bare -path '*/node_modules' -prune -o -path '*/dist' -prune -o \
                                          -path '*/gen' -prune -o -type f -newer "$bare_bin" -print -quit)" ]; then
-  (cd benches/bare && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } &&
+  # npm install, not npm ci: the registry mirror here has only the Linux builds of the Tauri
+  # CLI, so the template's lock file lacks the other platforms' optional packages.
+  (cd benches/bare && { [ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error; } &&
    CARGO_TARGET_DIR=$out/bare npx tauri build --no-bundle >/dev/null)
 fi
 [ -x "$bare_bin" ] || die "$bare_bin was not built"
