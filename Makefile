@@ -65,10 +65,12 @@ bench:
 bench-startup: ui
 	scripts/bench-startup.sh
 
-# The .deb (and the AppImage where the bundler can fetch its tools) with both programs:
-# target/release/bundle/. make test-package installs it here, opens it, removes it (root).
+# The .deb (Tauri bundler) and the AppImage (scripts/appimage.sh), both with both programs:
+# target/release/bundle/. make test-package installs the .deb here, opens it, removes it,
+# then checks and opens the AppImage (root).
 .PHONY: package test-package
 package: deps ui
+	@scripts/install-deps.sh build-package
 	scripts/package.sh
 test-package:
 	@scripts/install-deps.sh package

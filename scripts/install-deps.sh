@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Postdesk needs to build, run and test, and nothing that is already there.
-# Usage: scripts/install-deps.sh [run|test|bench|package]
+# Usage: scripts/install-deps.sh [run|test|bench|build-package|package]
 #   test adds the mail peers and test tools; bench adds those plus msmtp, swaks, hyperfine, jq
 #   and the X11 headers for bench/winprobe.c;
-#   package adds what `make test-package` uses to check the installed .deb
+#   build-package adds what `make package` needs for the AppImage (mksquashfs, and the static
+#   squashfuse, libfuse 3 and compression libraries its runtime links);
+#   package adds what `make test-package` uses to check the installed .deb and the AppImage
 set -euo pipefail
 want=${1:-run}
 pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
@@ -13,11 +15,16 @@ pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-app
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils)
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
-package_pkgs=(desktop-file-utils xdotool x11-utils)
+build_package_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev liblz4-dev libzstd-dev
+                    liblzma-dev zlib1g-dev python3)
+# fuse3: the setuid fusermount3 an ordinary user's AppImage mount goes through; appstream:
+# appstreamcli validates the AppImage's metainfo.
+package_pkgs=(desktop-file-utils xdotool x11-utils fuse3 appstream)
 case "$want" in
   test) pkgs+=("${test_pkgs[@]}") ;;
   bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  package) pkgs+=("${test_pkgs[@]}" "${package_pkgs[@]}") ;;
+  build-package) pkgs+=("${build_package_pkgs[@]}") ;;
+  package) pkgs+=("${test_pkgs[@]}" "${build_package_pkgs[@]}" "${package_pkgs[@]}") ;;
 esac
 
 missing=()

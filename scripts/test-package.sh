@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the .deb that `make package` built on this machine, checks what it installed, opens
 # the installed app the way its desktop entry does (under Xvfb) and sees its window, runs the
-# installed command line, then removes the package and checks nothing of it is left.
+# installed command line, then removes the package and checks nothing of it is left. Then the
+# AppImage, with the .deb gone: its format and contents, run as an ordinary user (FUSE mount),
+# without FUSE (extract and run), and its window, with the mount gone afterwards.
 #
-#   scripts/test-package.sh [FILE.deb]      what `make test-package` runs (needs root or sudo)
+#   scripts/test-package.sh [FILE.deb [FILE.AppImage]]   what `make test-package` runs (needs root)
 # It refuses to run when a postdesk package it did not install is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,8 @@ sudo=()
 version=$(cargo pkgid -p postdesk | sed 's/.*[@#]//')
 deb=${1:-$(ls target/release/bundle/deb/*_"$version"_*.deb 2>/dev/null | head -n 1)}
 [ -f "$deb" ] || fail "no .deb for version $version in target/release/bundle/deb: run 'make package' first"
+appimage=${2:-$(ls target/release/bundle/appimage/*_"$version"_*.AppImage 2>/dev/null | head -n 1)}
+[ -f "$appimage" ] || fail "no AppImage for version $version in target/release/bundle/appimage: run 'make package' first"
 pkg=$(dpkg-deb -f "$deb" Package)
 if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
   fail "a package '$pkg' is already installed here; remove it first (apt-get purge $pkg)"
@@ -97,26 +101,27 @@ Xvfb "$display" -screen 0 1280x860x24 -nolisten tcp >"$sandbox/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 [ -e "/tmp/.X11-unix/X${display#:}" ] || { cat "$sandbox/xvfb.log"; fail "Xvfb did not start"; }
+# What runs inside: PD is the command line to use, LAUNCH how to open the window (as a
+# launcher would), EXE_RE what the window's process must be running, SHOT where its picture goes.
 cat >"$sandbox/inside.sh" <<'EOF'
 set -euo pipefail
 echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 cd "$SANDBOX"
-postdesk config set global.host smtp.example.com
-postdesk config set global.port 587
-printf secret-pw | postdesk secret set global.password
-postdesk config show >show.txt
+$PD config set global.host smtp.example.com
+$PD config set global.port 587
+printf secret-pw | $PD secret set global.password
+$PD config show >show.txt
 grep -q 'global.host.*smtp.example.com' show.txt || { cat show.txt; echo "config show lacks global.host" >&2; exit 1; }
 grep -q secret-pw show.txt && { echo "config show printed the password" >&2; exit 1; }
-echo "  ok: postdesk config set / secret set / config show in $POSTDESK_DATA_DIR (password masked)"
+echo "  ok: $PD config set / secret set / config show in $POSTDESK_DATA_DIR (password masked)"
 
-# The desktop entry's command, found on PATH as a launcher would.
-exec_cmd=$(sed -n 's/^Exec=//p' "$DESKTOP" | head -n 1)
-$exec_cmd >app.log 2>&1 &
+$LAUNCH >app.log 2>&1 &
 app=$!
 echo $app >app.pid
 win=$(timeout 60 xdotool search --sync --onlyvisible --name '^Postdesk' | head -n 1) || { cat app.log; echo "no Postdesk window within 60 s" >&2; exit 1; }
-[ "$(readlink /proc/$app/exe)" = /usr/bin/postdesk-window ] || { echo "the window runs $(readlink /proc/$app/exe)" >&2; exit 1; }
-echo "  ok: '$exec_cmd' opened window $win '$(xdotool getwindowname "$win")', process $app is /usr/bin/postdesk-window"
+exe=$(readlink /proc/$app/exe)
+[[ $exe =~ $EXE_RE ]] || { echo "the window runs $exe, expected $EXE_RE" >&2; exit 1; }
+echo "  ok: '$LAUNCH' opened window $win '$(xdotool getwindowname "$win")', process $app is $exe"
 # Wait until the webview has painted the form: the window shows many colours, not one.
 for i in $(seq 100); do
   import -window "$win" window.png 2>/dev/null || true
@@ -132,10 +137,17 @@ for i in $(seq 50); do kill -0 "$app" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$app" 2>/dev/null && { kill "$app"; echo "  (closed the window with SIGTERM)"; }
 true
 EOF
+inside() {   # inside PD LAUNCH EXE_RE SHOT: a fresh configuration each time
+  rm -rf "$sandbox"/{data,config,cache,pd}
+  mkdir -p "$sandbox"/{data,config,cache,pd}
+  env DISPLAY="$display" "${sandbox_env[@]}" SANDBOX="$sandbox" PD="$1" LAUNCH="$2" EXE_RE="$3" SHOT="$4" \
+      PATH=/usr/bin:/bin dbus-run-session -- bash "$sandbox/inside.sh" 2>"$sandbox/inside.err" ||
+    { cat "$sandbox/inside.err" >&2; return 1; }
+}
 mkdir -p target/package
-env DISPLAY="$display" "${sandbox_env[@]}" SANDBOX="$sandbox" DESKTOP="$desktop" SHOT="$root/target/package/installed-window.png" \
-    PATH=/usr/bin:/bin dbus-run-session -- bash "$sandbox/inside.sh" 2>"$sandbox/inside.err" ||
-  { cat "$sandbox/inside.err" >&2; fail "the installed app did not run as expected"; }
+# The desktop entry's command, found on PATH as a launcher would.
+inside postdesk "$(sed -n 's/^Exec=//p' "$desktop" | head -n 1)" '^/usr/bin/postdesk-window$' \
+    "$root/target/package/installed-window.png" || fail "the installed app did not run as expected"
 
 step "Remove: apt-get purge"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$pkg" >/dev/null
@@ -145,5 +157,54 @@ left=()
 while read -r f; do [ -f "$f" ] || [ -L "$f" ] && left+=("$f"); done <"$sandbox/files"
 [ ${#left[@]} -eq 0 ] || fail "left behind: ${left[*]}"
 ok "purged; none of its $(wc -l <"$sandbox/files") paths' files are left"
+
+step "The AppImage: $appimage (with the .deb removed)"
+command -v postdesk >/dev/null && fail "postdesk is still on PATH: $(command -v postdesk)"
+size=$(stat -c %s "$appimage")
+[ "$size" -le 6000000 ] || fail "$appimage is $size bytes (limit 6 MB)"
+ok "size $size bytes (≤ 6 MB)"
+cp "$appimage" "$sandbox/Postdesk.AppImage"
+ai=$sandbox/Postdesk.AppImage
+chmod 755 "$ai"
+[ "$(od -An -tx1 -j8 -N3 "$ai" | tr -d ' \n')" = 414902 ] || fail "no type 2 AppImage magic (AI 02) at offset 8"
+offset=$("$ai" --appimage-offset) || fail "--appimage-offset exited $?"
+[ "$(dd if="$ai" bs=1 skip="$offset" count=4 status=none)" = hsqs ] || fail "no SquashFS image at offset $offset"
+# Debian's own SquashFS tool must read the image too (a standard image, not ours alone).
+unsquashfs -o "$offset" -l "$ai" >"$sandbox/listing" || fail "unsquashfs cannot read the image at offset $offset"
+ok "ELF with \"AI\\x02\" at offset 8, SquashFS at $offset ($(grep -c . "$sandbox/listing") entries, readable by unsquashfs)"
+(cd "$sandbox" && "$ai" --appimage-extract >/dev/null) || fail "--appimage-extract exited $?"
+ad=$sandbox/squashfs-root
+for f in AppRun usr/bin/postdesk usr/bin/postdesk-window; do [ -x "$ad/$f" ] || fail "$f is missing or not executable in the image"; done
+[ -L "$ad/.DirIcon" ] && [ -f "$ad/postdesk.png" ] || fail "no .DirIcon / postdesk.png in the image"
+desktop-file-validate "$ad/postdesk.desktop" || fail "desktop-file-validate rejects the image's postdesk.desktop"
+for k in 'Name=Postdesk' 'Exec=postdesk' 'Icon=postdesk' "X-AppImage-Version=$version"; do
+  grep -qx "$k" "$ad/postdesk.desktop" || fail "the image's postdesk.desktop lacks $k"
+done
+grep -q '^Categories=.*Settings;.*Network;' "$ad/postdesk.desktop" || fail "the image's desktop entry lacks Categories Settings;Network;"
+for s in 32x32 128x128 256x256; do [ -f "$ad/usr/share/icons/hicolor/$s/apps/postdesk.png" ] || fail "no $s icon in the image"; done
+appstreamcli validate --no-net --pedantic "$ad/usr/share/metainfo/com.postdesk.desktop.metainfo.xml" >"$sandbox/as.log" 2>&1 ||
+  { cat "$sandbox/as.log"; fail "appstreamcli rejects the image's metainfo"; }
+ok "--appimage-extract: AppRun, both programs, desktop entry (validates), icons, .DirIcon, AppStream metainfo (validates)"
+mounted() { grep -c ' /tmp/\.mount_Postdesk' /proc/mounts || true; }
+unmounted() { for _ in $(seq 50); do [ "$(mounted)" = 0 ] && return 0; sleep 0.1; done; return 1; }
+[ "$(mounted)" = 0 ] || fail "an AppImage mount is already there: $(grep mount_Postdesk /proc/mounts)"
+# As an ordinary user: the mount goes through the setuid fusermount3, as on an admin's desktop.
+as_user=()
+[ "$(id -u)" -eq 0 ] && as_user=(runuser -u nobody --)
+[ "$("${as_user[@]}" "$ai" --version)" = "postdesk $version" ] || fail "the AppImage as an ordinary user: '$("${as_user[@]}" "$ai" --version 2>&1)'"
+unmounted || fail "the AppImage's mount stayed after the program ended: $(grep mount_Postdesk /proc/mounts)"
+ok "as an ordinary user: '$(basename "$ai") --version' = postdesk $version, mounted with FUSE and unmounted after"
+mkdir -p "$sandbox/a folder with spaces"
+cp "$ai" "$sandbox/a folder with spaces/Post desk.AppImage"
+[ "$("$sandbox/a folder with spaces/Post desk.AppImage" --version)" = "postdesk $version" ] || fail "the AppImage fails in a path with spaces"
+unmounted || fail "the AppImage's mount stayed after the program ended"
+ok "from a path with spaces: --version"
+[ "$(APPIMAGE_EXTRACT_AND_RUN=1 TMPDIR="$sandbox" "$ai" --version)" = "postdesk $version" ] || fail "APPIMAGE_EXTRACT_AND_RUN=1 --version failed"
+ls -d "$sandbox"/appimage_extracted_* >/dev/null 2>&1 && fail "extract-and-run left its folder behind"
+ok "APPIMAGE_EXTRACT_AND_RUN=1 (no FUSE): --version, and its temporary folder is removed"
+inside "$ai" "$ai" '^/tmp/\.mount_Postdesk[^/]+/usr/bin/postdesk-window$' "$root/target/package/appimage-window.png" ||
+  fail "the AppImage did not run as expected"
+unmounted || fail "the AppImage's mount stayed after the window closed: $(grep mount_Postdesk /proc/mounts)"
+ok "the window closed and the image was unmounted"
 
 printf '\ntest-package: all checks passed\n'

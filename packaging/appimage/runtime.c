@@ -1,0 +1,399 @@
+/*
+ * Postdesk's AppImage runtime: the ELF part of a type 2 AppImage
+ * (https://github.com/AppImage/AppImageSpec/blob/master/draft.md#type-2-image-format).
+ *
+ * The AppImage file is this program with a SquashFS image appended; the image starts where
+ * this ELF file ends (after its section header table). When run, it mounts the image
+ * read-only with FUSE (squashfuse's low-level library, libfuse 3), runs the image's AppRun
+ * with the same arguments and environment plus APPIMAGE, APPDIR, ARGV0 and OWD, and unmounts
+ * when AppRun's process ends. scripts/appimage.sh builds it and writes the magic bytes
+ * "AI\x02" at offset 8.
+ *
+ * Why our own: the usual runtime and appimagetool are downloaded from GitHub at build time,
+ * which the build machine cannot reach; Debian ships squashfuse's libraries and mksquashfs.
+ *
+ * Options (the usual runtime's names, so admins' habits and scripts work):
+ *   --appimage-help              this list
+ *   --appimage-version           the runtime's version
+ *   --appimage-offset            the byte offset of the SquashFS image
+ *   --appimage-extract           unpack the image into ./squashfs-root (no FUSE needed)
+ *   --appimage-mount             mount, print the mount point, wait for Ctrl-C
+ *   --appimage-extract-and-run   unpack into a temporary folder, run, remove it (no FUSE);
+ *                                also when APPIMAGE_EXTRACT_AND_RUN=1
+ */
+#define _GNU_SOURCE
+#include "config.h"
+#include "ll.h"
+#include "traverse.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RUNTIME_VERSION "postdesk-appimage-runtime 1"
+
+static const char *prog = "AppImage";
+
+static void complain(const char *what, const char *detail) {
+	fprintf(stderr, "%s: %s%s%s\n", prog, what, detail ? ": " : "", detail ? detail : "");
+}
+
+/* Where the SquashFS image starts: right after this ELF file, whose last part is its section
+ * header table. Checks the ELF header, the AppImage magic and the SquashFS magic. */
+static int image_offset(const char *path, off_t *offset) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		complain("cannot open the AppImage", strerror(errno));
+		return -1;
+	}
+	Elf64_Ehdr eh;
+	char magic[4];
+	int ok = pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+		memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64;
+	if (!ok) {
+		complain("not a 64-bit ELF file", path);
+		close(fd);
+		return -1;
+	}
+	if (eh.e_ident[8] != 'A' || eh.e_ident[9] != 'I' || eh.e_ident[10] != 2) {
+		complain("not a type 2 AppImage (no \"AI\\x02\" at offset 8)", path);
+		close(fd);
+		return -1;
+	}
+	*offset = (off_t)eh.e_shoff + (off_t)eh.e_shentsize * eh.e_shnum;
+	ok = pread(fd, magic, sizeof magic, *offset) == (ssize_t)sizeof magic &&
+		memcmp(magic, "hsqs", 4) == 0;
+	close(fd);
+	if (!ok) {
+		complain("no SquashFS image after the runtime (the file is truncated or damaged)", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- extracting (no FUSE) */
+
+static int write_file(sqfs *fs, sqfs_inode *inode, const char *out) {
+	mode_t mode = inode->base.mode & 07777;
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	static char buf[1 << 17];
+	sqfs_off_t pos = 0, total = (sqfs_off_t)inode->xtra.reg.file_size;
+	while (pos < total) {
+		sqfs_off_t n = total - pos < (sqfs_off_t)sizeof buf ? total - pos : (sqfs_off_t)sizeof buf;
+		if (sqfs_read_range(fs, inode, pos, &n, buf) != SQFS_OK || n <= 0)
+			goto fail;
+		for (sqfs_off_t done = 0; done < n;) {
+			ssize_t w = write(fd, buf + done, (size_t)(n - done));
+			if (w < 0)
+				goto fail;
+			done += w;
+		}
+		pos += n;
+	}
+	if (fchmod(fd, mode) != 0 || close(fd) != 0)
+		return -1;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Unpacks the image into dest (created if missing): directories, regular files with their
+ * permission bits, and symbolic links. */
+static int extract(const char *path, off_t offset, const char *dest) {
+	sqfs fs;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || sqfs_init(&fs, fd, (size_t)offset) != SQFS_OK) {
+		complain("cannot read the SquashFS image", path);
+		return -1;
+	}
+	if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
+		complain("cannot create the folder", dest);
+		return -1;
+	}
+	sqfs_traverse trv;
+	sqfs_err err = SQFS_OK;
+	int rc = 0;
+	if (sqfs_traverse_open(&trv, &fs, sqfs_inode_root(&fs)) != SQFS_OK) {
+		complain("cannot read the image's root folder", path);
+		return -1;
+	}
+	while (rc == 0 && sqfs_traverse_next(&trv, &err)) {
+		if (trv.dir_end)
+			continue;
+		char out[PATH_MAX];
+		sqfs_inode inode;
+		if (snprintf(out, sizeof out, "%s/%s", dest, trv.path) >= (int)sizeof out ||
+		    sqfs_inode_get(&fs, &inode, trv.entry.inode) != SQFS_OK) {
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(inode.base.mode)) {
+			if (mkdir(out, 0755) != 0 && errno != EEXIST)
+				rc = -1;
+		} else if (S_ISREG(inode.base.mode)) {
+			rc = write_file(&fs, &inode, out);
+		} else if (S_ISLNK(inode.base.mode)) {
+			char target[PATH_MAX];
+			size_t size = sizeof target;
+			unlink(out);
+			if (sqfs_readlink(&fs, &inode, target, &size) != SQFS_OK || symlink(target, out) != 0)
+				rc = -1;
+		}
+		if (rc != 0)
+			complain("cannot extract", out);
+	}
+	if (err != SQFS_OK && rc == 0) {
+		complain("the SquashFS image is damaged", path);
+		rc = -1;
+	}
+	sqfs_traverse_close(&trv);
+	sqfs_destroy(&fs);
+	close(fd);
+	return rc;
+}
+
+static int remove_entry(const char *p, const struct stat *st, int type, struct FTW *ftw) {
+	(void)st, (void)type, (void)ftw;
+	return remove(p);
+}
+
+/* ---------------------------------------------------------------------------- running */
+
+static void set_env(const char *self, const char *appdir, const char *argv0) {
+	char cwd[PATH_MAX];
+	setenv("APPIMAGE", self, 1);
+	setenv("APPDIR", appdir, 1);
+	setenv("ARGV0", argv0, 1);
+	if (getcwd(cwd, sizeof cwd))
+		setenv("OWD", cwd, 1);
+}
+
+static const char *tmp_dir(void) {
+	const char *t = getenv("TMPDIR");
+	return t && *t ? t : "/tmp";
+}
+
+static int extract_and_run(const char *self, off_t offset, char **argv) {
+	char dir[PATH_MAX], apprun[PATH_MAX + 8];
+	snprintf(dir, sizeof dir, "%s/appimage_extracted_XXXXXX", tmp_dir());
+	if (!mkdtemp(dir)) {
+		complain("cannot create a temporary folder", strerror(errno));
+		return 1;
+	}
+	if (extract(self, offset, dir) != 0) {
+		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
+	snprintf(apprun, sizeof apprun, "%s/AppRun", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		set_env(self, dir, argv[0]);
+		argv[0] = apprun;
+		execv(apprun, argv);
+		complain("cannot run AppRun", strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (pid < 0)
+		return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void ll_ops(struct fuse_lowlevel_ops *ops) {
+	memset(ops, 0, sizeof *ops);
+	ops->getattr = sqfs_ll_op_getattr;
+	ops->opendir = sqfs_ll_op_opendir;
+	ops->releasedir = sqfs_ll_op_releasedir;
+	ops->readdir = sqfs_ll_op_readdir;
+	ops->lookup = sqfs_ll_op_lookup;
+	ops->open = sqfs_ll_op_open;
+	ops->create = sqfs_ll_op_create;
+	ops->release = sqfs_ll_op_release;
+	ops->read = sqfs_ll_op_read;
+	ops->readlink = sqfs_ll_op_readlink;
+	ops->listxattr = sqfs_ll_op_listxattr;
+	ops->getxattr = sqfs_ll_op_getxattr;
+	ops->forget = sqfs_ll_op_forget;
+	ops->statfs = stfs_ll_op_statfs;
+}
+
+/* Mounts the image at mnt and serves it until the session ends (a signal: SIGTERM, SIGINT,
+ * SIGHUP, or our parent's death through PR_SET_PDEATHSIG), then unmounts and removes mnt.
+ * Once the mount is up, ready (a pipe's write end) gets one byte, or with ready < 0 the mount
+ * point is printed on stdout. */
+static int serve(const char *self, off_t offset, const char *mnt, int ready) {
+	char *fargv[] = {(char *)prog, "-o", "ro", NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+	struct fuse_lowlevel_ops ops;
+	sqfs_ll_chan ch;
+	sqfs_ll *ll = sqfs_ll_open(self, (size_t)offset);
+	if (!ll) {
+		complain("cannot read the SquashFS image", self);
+		rmdir(mnt);
+		return 1;
+	}
+	ll_ops(&ops);
+	if (sqfs_ll_mount(&ch, mnt, &args, &ops, sizeof ops, ll) != SQFS_OK) {
+		complain("cannot mount the AppImage with FUSE", mnt);
+		sqfs_ll_destroy(ll);
+		free(ll);
+		rmdir(mnt);
+		return 1;
+	}
+	int rc = 1;
+	if (fuse_set_signal_handlers(ch.session) == 0) {
+		if (ready >= 0) {
+			char one = 1;
+			if (write(ready, &one, 1) == 1)
+				rc = 0;
+			close(ready);
+		} else {
+			printf("%s\n", mnt);
+			fflush(stdout);
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = fuse_session_loop(ch.session) < 0 ? 1 : 0;
+		fuse_remove_signal_handlers(ch.session);
+	}
+	sqfs_ll_destroy(ll);
+	sqfs_ll_unmount(&ch, mnt);
+	free(ll);
+	rmdir(mnt);
+	return rc;
+}
+
+static int make_mount_point(char *mnt, size_t size) {
+	snprintf(mnt, size, "%s/.mount_PostdeskXXXXXX", tmp_dir());
+	if (!mkdtemp(mnt)) {
+		complain("cannot create a mount point", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The usual way: this process becomes AppRun (so it keeps our PID, terminal and signals); a
+ * child serves the mount, and the kernel tells it (SIGTERM) when AppRun's process has ended. */
+static int mount_and_run(const char *self, off_t offset, char **argv) {
+	char mnt[PATH_MAX], apprun[PATH_MAX + 8];
+	int pipefd[2];
+	if (make_mount_point(mnt, sizeof mnt) != 0 || pipe2(pipefd, O_CLOEXEC) != 0)
+		return 1;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		complain("cannot start the mount helper", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+		/* Not in AppRun's way: no terminal input, own process group (Ctrl-C reaches AppRun). */
+		setpgid(0, 0);
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0) {
+			dup2(null, 0);
+			close(null);
+		}
+		_exit(serve(self, offset, mnt, pipefd[1]));
+	}
+	close(pipefd[1]);
+	char one;
+	ssize_t n;
+	while ((n = read(pipefd[0], &one, 1)) < 0 && errno == EINTR) {
+	}
+	close(pipefd[0]);
+	if (n != 1) {
+		waitpid(pid, NULL, 0);
+		rmdir(mnt);
+		complain("FUSE is not available here; run it with --appimage-extract-and-run "
+			 "(or APPIMAGE_EXTRACT_AND_RUN=1), or install fuse3", NULL);
+		return 1;
+	}
+	snprintf(apprun, sizeof apprun, "%s/AppRun", mnt);
+	set_env(self, mnt, argv[0]);
+	argv[0] = apprun;
+	execv(apprun, argv);
+	complain("cannot run AppRun", strerror(errno));
+	kill(pid, SIGTERM);
+	return 127;
+}
+
+int main(int argc, char **argv) {
+	char self[PATH_MAX];
+	off_t offset;
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (len <= 0) {
+		complain("cannot find its own file (/proc/self/exe)", strerror(errno));
+		return 1;
+	}
+	self[len] = 0;
+	const char *base = strrchr(self, '/');
+	prog = base ? base + 1 : self;
+	const char *opt = argc > 1 && strncmp(argv[1], "--appimage-", 11) == 0 ? argv[1] : NULL;
+
+	if (opt && strcmp(opt, "--appimage-help") == 0) {
+		printf("%s: an AppImage of Postdesk.\n"
+		       "  (no option)                  mount it (FUSE) and run Postdesk with the given arguments\n"
+		       "  --appimage-extract-and-run   unpack into a temporary folder and run (no FUSE needed;\n"
+		       "                               also with APPIMAGE_EXTRACT_AND_RUN=1)\n"
+		       "  --appimage-extract           unpack into ./squashfs-root\n"
+		       "  --appimage-mount             mount, print the mount point, wait for Ctrl-C\n"
+		       "  --appimage-offset            print where the SquashFS image starts\n"
+		       "  --appimage-version           print the runtime's version\n",
+		       prog);
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-version") == 0) {
+		puts(RUNTIME_VERSION);
+		return 0;
+	}
+	if (image_offset(self, &offset) != 0)
+		return 1;
+	if (opt && strcmp(opt, "--appimage-offset") == 0) {
+		printf("%lld\n", (long long)offset);
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-extract") == 0) {
+		if (extract(self, offset, "squashfs-root") != 0)
+			return 1;
+		puts("squashfs-root");
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-mount") == 0) {
+		char mnt[PATH_MAX];
+		if (make_mount_point(mnt, sizeof mnt) != 0)
+			return 1;
+		return serve(self, offset, mnt, -1);
+	}
+	if (opt && strcmp(opt, "--appimage-extract-and-run") == 0) {
+		argv[1] = argv[0];
+		return extract_and_run(self, offset, argv + 1);
+	}
+	if (opt) {
+		complain("unknown option (see --appimage-help)", opt);
+		return 2;
+	}
+	const char *x = getenv("APPIMAGE_EXTRACT_AND_RUN");
+	if (x && strcmp(x, "1") == 0)
+		return extract_and_run(self, offset, argv);
+	return mount_and_run(self, offset, argv);
+}
