@@ -18,9 +18,7 @@ die() { echo "appimage: $*" >&2; exit 1; }
 
 version=$(cargo pkgid -p postdesk | sed 's/.*[@#]//')
 [ -n "$version" ] || die "cannot read the version of the postdesk package from Cargo.toml"
-for b in postdesk postdesk-window; do
-  [ -x "target/release/$b" ] || die "target/release/$b is missing: build the release binaries first (scripts/package.sh)"
-done
+[ -x target/release/postdesk-window ] || die "target/release/postdesk-window is missing: build the release binaries first (scripts/package.sh)"
 for tool in mksquashfs cc pkg-config; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh package"
 done
@@ -52,7 +50,12 @@ PY
 # --- the AppDir
 app=$work/Postdesk.AppDir
 mkdir -p "$app/usr/bin" "$app/usr/share/applications" "$app/usr/share/metainfo"
-install -m 755 target/release/postdesk target/release/postdesk-window "$app/usr/bin/"
+# One program: postdesk-window runs the command line's commands too (src-tauri/src/main.rs), so
+# usr/bin/postdesk is a link to it. Two programs would cost 2.4 MB more: SquashFS compresses
+# each 1 MB block alone and cannot share the code the two have in common, as the .deb's
+# single xz stream does.
+install -m 755 target/release/postdesk-window "$app/usr/bin/"
+ln -s postdesk-window "$app/usr/bin/postdesk"
 install -m 755 packaging/appimage/AppRun "$app/AppRun"
 # The desktop entry: the .deb's template (packaging/linux/postdesk.desktop), filled in.
 comment=$(python3 -c 'import json; print(json.load(open("tauri.conf.json"))["bundle"]["shortDescription"])')

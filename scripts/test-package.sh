@@ -122,15 +122,27 @@ win=$(timeout 60 xdotool search --sync --onlyvisible --name '^Postdesk' | head -
 exe=$(readlink /proc/$app/exe)
 [[ $exe =~ $EXE_RE ]] || { echo "the window runs $exe, expected $EXE_RE" >&2; exit 1; }
 echo "  ok: '$LAUNCH' opened window $win '$(xdotool getwindowname "$win")', process $app is $exe"
-# Wait until the webview has painted the form: the window shows many colours, not one.
-for i in $(seq 100); do
+# Wait until the webview has painted the form and settled ("Loading settings…" comes first):
+# many colours, not one, and the same picture for 2 s (five captures half a second apart).
+settled=0
+same=0
+for i in $(seq 90); do
   import -window "$win" window.png 2>/dev/null || true
   colours=$(identify -format %k window.png 2>/dev/null || echo 0)
-  [ "$colours" -gt 200 ] && break
-  sleep 0.2
+  if [ "$colours" -gt 200 ] && [ -f previous.png ] &&
+     [ "$(compare -metric AE window.png previous.png null: 2>&1 || true)" = 0 ]; then
+    same=$((same + 1))
+    [ "$same" -ge 4 ] && { settled=1; break; }
+  else
+    same=0
+  fi
+  cp window.png previous.png 2>/dev/null || true
+  sleep 0.5
 done
 [ "$colours" -gt 200 ] || { echo "the window stayed blank ($colours colours)" >&2; exit 1; }
-echo "  ok: the window painted its content ($colours colours; $SHOT)"
+[ "$settled" = 1 ] || { echo "the window did not settle within 45 s" >&2; exit 1; }
+rm -f previous.png
+echo "  ok: the window painted its content and settled ($colours colours; $SHOT)"
 cp window.png "$SHOT"
 xdotool windowclose "$win" 2>/dev/null || kill "$app"
 for i in $(seq 50); do kill -0 "$app" 2>/dev/null || break; sleep 0.1; done
@@ -175,6 +187,7 @@ ok "ELF with \"AI\\x02\" at offset 8, SquashFS at $offset ($(grep -c . "$sandbox
 (cd "$sandbox" && "$ai" --appimage-extract >/dev/null) || fail "--appimage-extract exited $?"
 ad=$sandbox/squashfs-root
 for f in AppRun usr/bin/postdesk usr/bin/postdesk-window; do [ -x "$ad/$f" ] || fail "$f is missing or not executable in the image"; done
+[ "$(readlink "$ad/usr/bin/postdesk")" = postdesk-window ] || fail "usr/bin/postdesk in the image is not a link to postdesk-window"
 [ -L "$ad/.DirIcon" ] && [ -f "$ad/postdesk.png" ] || fail "no .DirIcon / postdesk.png in the image"
 desktop-file-validate "$ad/postdesk.desktop" || fail "desktop-file-validate rejects the image's postdesk.desktop"
 for k in 'Name=Postdesk' 'Exec=postdesk' 'Icon=postdesk' "X-AppImage-Version=$version"; do
@@ -184,7 +197,7 @@ grep -q '^Categories=.*Settings;.*Network;' "$ad/postdesk.desktop" || fail "the 
 for s in 32x32 128x128 256x256; do [ -f "$ad/usr/share/icons/hicolor/$s/apps/postdesk.png" ] || fail "no $s icon in the image"; done
 appstreamcli validate --no-net --pedantic "$ad/usr/share/metainfo/com.postdesk.desktop.metainfo.xml" >"$sandbox/as.log" 2>&1 ||
   { cat "$sandbox/as.log"; fail "appstreamcli rejects the image's metainfo"; }
-ok "--appimage-extract: AppRun, both programs, desktop entry (validates), icons, .DirIcon, AppStream metainfo (validates)"
+ok "--appimage-extract: AppRun, postdesk-window and the postdesk link, desktop entry (validates), icons, .DirIcon, AppStream metainfo (validates)"
 mounted() { grep -c ' /tmp/\.mount_Postdesk' /proc/mounts || true; }
 unmounted() { for _ in $(seq 50); do [ "$(mounted)" = 0 ] && return 0; sleep 0.1; done; return 1; }
 [ "$(mounted)" = 0 ] || fail "an AppImage mount is already there: $(grep mount_Postdesk /proc/mounts)"
@@ -204,7 +217,8 @@ ls -d "$sandbox"/appimage_extracted_* >/dev/null 2>&1 && fail "extract-and-run l
 ok "APPIMAGE_EXTRACT_AND_RUN=1 (no FUSE): --version, and its temporary folder is removed"
 inside "$ai" "$ai" '^/tmp/\.mount_Postdesk[^/]+/usr/bin/postdesk-window$' "$root/target/package/appimage-window.png" ||
   fail "the AppImage did not run as expected"
-unmounted || fail "the AppImage's mount stayed after the window closed: $(grep mount_Postdesk /proc/mounts)"
+unmounted || { ps -ef | grep -i 'postdesk\|appimage' >&2; cat "$sandbox/app.log" >&2
+               fail "the AppImage's mount stayed after the window closed: $(grep mount_Postdesk /proc/mounts)"; }
 ok "the window closed and the image was unmounted"
 
 printf '\ntest-package: all checks passed\n'

@@ -6,7 +6,7 @@
  * this ELF file ends (after its section header table). When run, it mounts the image
  * read-only with FUSE (squashfuse's low-level library, libfuse 3), runs the image's AppRun
  * with the same arguments and environment plus APPIMAGE, APPDIR, ARGV0 and OWD, and unmounts
- * when AppRun's process ends. scripts/appimage.sh builds it and writes the magic bytes
+ * when AppRun's process ends (the mount helper watches for it). scripts/appimage.sh builds it and writes the magic bytes
  * "AI\x02" at offset 8.
  *
  * Why our own: the usual runtime and appimagetool are downloaded from GitHub at build time,
@@ -35,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -233,15 +235,65 @@ static void ll_ops(struct fuse_lowlevel_ops *ops) {
 	ops->statfs = stfs_ll_op_statfs;
 }
 
-/* Mounts the image at mnt and serves it until the session ends (a signal: SIGTERM, SIGINT,
- * SIGHUP, or our parent's death through PR_SET_PDEATHSIG), then unmounts and removes mnt.
- * Once the mount is up, ready (a pipe's write end) gets one byte, or with ready < 0 the mount
- * point is printed on stdout. */
-static int serve(const char *self, off_t offset, const char *mnt, int ready) {
+/* Serves FUSE requests until the mount goes away, a signal comes (SIGTERM, SIGINT, SIGHUP,
+ * read through a signalfd, so none can arrive between a check and a blocking read), or, with
+ * parent > 0, that process has ended (PR_SET_PDEATHSIG's SIGTERM, and getppid() checked every
+ * half second as a second line). */
+static int serve_loop(struct fuse_session *se, int sigfd, pid_t parent) {
+	struct fuse_buf buf;
+	memset(&buf, 0, sizeof buf);
+	struct pollfd fds[2] = {{.fd = fuse_session_fd(se), .events = POLLIN},
+				{.fd = sigfd, .events = POLLIN}};
+	int rc = 0;
+	for (;;) {
+		if (parent > 0 && getppid() != parent)
+			break;
+		int n = poll(fds, 2, 500);
+		if (n < 0 && errno != EINTR) {
+			rc = 1;
+			break;
+		}
+		if (n <= 0)
+			continue;
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents & (POLLERR | POLLHUP))
+			break; /* unmounted from outside (fusermount3 -u, umount) */
+		if (fds[0].revents & POLLIN) {
+			int res = fuse_session_receive_buf(se, &buf);
+			if (res == -EINTR || res == -EAGAIN)
+				continue;
+			if (res <= 0) {
+				rc = res < 0 ? 1 : 0;
+				break;
+			}
+			fuse_session_process_buf(se, &buf);
+		}
+	}
+	free(buf.mem);
+	return rc;
+}
+
+/* Mounts the image at mnt and serves it until serve_loop ends, then unmounts (lazily, so a
+ * process still inside cannot keep it) and removes mnt. Once the mount is up, ready (a pipe's
+ * write end) gets one byte, or with ready < 0 the mount point is printed on stdout. */
+static int serve(const char *self, off_t offset, const char *mnt, int ready, pid_t parent) {
 	char *fargv[] = {(char *)prog, "-o", "ro", NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_lowlevel_ops ops;
 	sqfs_ll_chan ch;
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	int sigfd = sigprocmask(SIG_BLOCK, &sigs, NULL) == 0 ? signalfd(-1, &sigs, SFD_CLOEXEC) : -1;
+	if (sigfd < 0) {
+		complain("cannot set up signal handling", strerror(errno));
+		rmdir(mnt);
+		return 1;
+	}
 	sqfs_ll *ll = sqfs_ll_open(self, (size_t)offset);
 	if (!ll) {
 		complain("cannot read the SquashFS image", self);
@@ -256,22 +308,17 @@ static int serve(const char *self, off_t offset, const char *mnt, int ready) {
 		rmdir(mnt);
 		return 1;
 	}
-	int rc = 1;
-	if (fuse_set_signal_handlers(ch.session) == 0) {
-		if (ready >= 0) {
-			char one = 1;
-			if (write(ready, &one, 1) == 1)
-				rc = 0;
-			close(ready);
-		} else {
-			printf("%s\n", mnt);
-			fflush(stdout);
-			rc = 0;
-		}
-		if (rc == 0)
-			rc = fuse_session_loop(ch.session) < 0 ? 1 : 0;
-		fuse_remove_signal_handlers(ch.session);
+	int rc = 0;
+	if (ready >= 0) {
+		char one = 1;
+		rc = write(ready, &one, 1) == 1 ? 0 : 1;
+		close(ready);
+	} else {
+		printf("%s\n", mnt);
+		fflush(stdout);
 	}
+	if (rc == 0)
+		rc = serve_loop(ch.session, sigfd, parent);
 	sqfs_ll_destroy(ll);
 	sqfs_ll_unmount(&ch, mnt);
 	free(ll);
@@ -313,7 +360,7 @@ static int mount_and_run(const char *self, off_t offset, char **argv) {
 			dup2(null, 0);
 			close(null);
 		}
-		_exit(serve(self, offset, mnt, pipefd[1]));
+		_exit(serve(self, offset, mnt, pipefd[1], parent));
 	}
 	close(pipefd[1]);
 	char one;
@@ -382,7 +429,7 @@ int main(int argc, char **argv) {
 		char mnt[PATH_MAX];
 		if (make_mount_point(mnt, sizeof mnt) != 0)
 			return 1;
-		return serve(self, offset, mnt, -1);
+		return serve(self, offset, mnt, -1, 0);
 	}
 	if (opt && strcmp(opt, "--appimage-extract-and-run") == 0) {
 		argv[1] = argv[0];
