@@ -8,6 +8,10 @@
 # Environment:
 #   BENCH_RUNS=10                     timed runs per app (after one untimed warm-up run each)
 #   BENCH_STRICT=1                    exit 4 when a target is missed (default: report only)
+#   BENCH_TIMELINE=3                  then that many traced runs per app (default 0): where the
+#                                     time goes, step by step (POSTDESK_STARTUP_TRACE=1, see
+#                                     src-tauri/src/trace.rs); target/bench/startup-timeline.jsonl
+#   BENCH_ENV="VAR=1 ..."             environment for both apps (e.g. WEBKIT_DISABLE_COMPOSITING_MODE=0)
 # Output: a table on stdout, target/bench/startup.json (summary), target/bench/startup-runs.jsonl
 # (every run), target/bench/startup-{postdesk,bare}.png (each app's settled window).
 set -euo pipefail
@@ -66,6 +70,26 @@ if [ "${1:-}" = --inside ]; then
       pd800 "$i" - -- "${pd_cmd[@]}"; probe bare "$i" - -- "${bare_cmd[@]}"; pd "$i" - -- "${pd_cmd[@]}"
     fi
   done >"$out/startup-runs.jsonl"
+  # Traced runs (not timed above: tracing writes to the console). Each app's output goes to a
+  # log; the steps it logs ("postdesk-trace <ms since the epoch> <step>") are put on winprobe's
+  # clock (t0_epoch_ms), next to its own: mapped, processes started, first frames.
+  : >"$out/startup-timeline.jsonl"
+  for i in $(seq 1 "${BENCH_TIMELINE:-0}"); do
+    for app in postdesk bare; do
+      if [ $app = postdesk ]; then size default; cmd=("${pd_cmd[@]}"); else cmd=("${bare_cmd[@]}"); fi
+      log=$BENCH_DATA/trace-$app.log
+      line=$(POSTDESK_STARTUP_TRACE=1 probe $app "$i" - -- sh -c 'exec "$@" >"$0" 2>&1' "$log" "${cmd[@]}")
+      t0=$(jq .t0_epoch_ms <<<"$line")
+      grep -o 'postdesk-trace [0-9.]* .*' "$log" | awk -v t0="$t0" '{ t = $2 - t0; $1 = ""; $2 = ""; sub(/^  /, ""); printf "%s\t%.1f\n", $0, t }' |
+        jq -R -s -c --argjson probe "$line" '{app: $probe.app, run: $probe.run,
+            steps: ([{key: "window mapped", value: $probe.map_ms}, {key: "first non-blank frame", value: $probe.nonblank_ms},
+                     {key: "first complete frame", value: $probe.complete_ms}]
+                    + ($probe.processes | map({key: "\(.comm) started", value: .start_ms}))
+                    + (split("\n") | map(select(length > 0) | split("\t") | {key: .[0], value: (.[1] | tonumber)})))
+                   | sort_by(.value) | from_entries,
+            pss_kib: ($probe.processes | map({key: .comm, value: .pss_kib}) | from_entries)}' >>"$out/startup-timeline.jsonl"
+    done
+  done
   exit 0
 fi
 
@@ -116,7 +140,8 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 step "Runs: 1 warm-up + $RUNS timed each, interleaved (load average before: $load)"
-env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
+# shellcheck disable=SC2086
+env ${BENCH_ENV:-} DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
     XDG_CACHE_HOME="$sandbox/cache" XDG_RUNTIME_DIR="$sandbox/runtime" NO_AT_BRIDGE=1 \
     BENCH_DATA="$sandbox/postdesk" \
   dbus-run-session -- "$root/scripts/bench-startup.sh" --inside 2>"$sandbox/inside.log" ||

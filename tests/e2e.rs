@@ -163,7 +163,18 @@ async fn show_test_card(c: &Client) {
 async fn screenshot(c: &Client, name: &str) {
     // Two animation frames so what is shown is what was just changed.
     c.execute_async("requestAnimationFrame(() => requestAnimationFrame(() => arguments[0]()))", vec![]).await.unwrap();
+    // WebKitWebDriver takes the screenshot after the page's next paint. Without GL
+    // compositing (src-tauri/src/webkit.rs) an idle page never paints again, and the
+    // screenshot would wait forever: repaint an invisible outline until it is taken.
+    c.execute(
+        "const s = document.documentElement.style; \
+         window.__pdRepaint = setInterval(() => { s.outline = s.outline ? '' : '1px solid transparent'; }, 50)",
+        vec![],
+    )
+    .await
+    .unwrap();
     let png = c.screenshot().await.unwrap();
+    c.execute("clearInterval(window.__pdRepaint); document.documentElement.style.outline = ''", vec![]).await.unwrap();
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
