@@ -11,7 +11,10 @@
 #   BENCH_TIMELINE=3                  then that many traced runs per app (default 0): where the
 #                                     time goes, step by step (POSTDESK_STARTUP_TRACE=1, see
 #                                     src-tauri/src/trace.rs); target/bench/startup-timeline.jsonl
-#   BENCH_ENV="VAR=1 ..."             environment for both apps (e.g. WEBKIT_DISABLE_COMPOSITING_MODE=0)
+#   BENCH_ENV="VAR=1 ..."             environment for both apps (WEBKIT_DISABLE_COMPOSITING_MODE=1:
+#                                     both without GL compositing, like with like)
+#   BENCH_POSTDESK_ENV="VAR=1 ..."    for Postdesk only (WEBKIT_DISABLE_COMPOSITING_MODE=0: Postdesk
+#                                     with compositing, as the bare app ships)
 # Output: a table on stdout, target/bench/startup.json (summary), target/bench/startup-runs.jsonl
 # (every run), target/bench/startup-{postdesk,bare}.png (each app's settled window).
 set -euo pipefail
@@ -46,7 +49,8 @@ if [ "${1:-}" = --inside ]; then
     line=$("$out/winprobe" "${args[@]}" -- "$@") || { echo "$line" >&2; die "$name: no settled window (run $run)"; }
     jq -c --arg app "$name" --argjson run "$run" '{app: $app, run: $run} + .' <<<"$line"
   }
-  pd_cmd=("${pd[@]}")
+  # shellcheck disable=SC2206
+  pd_cmd=(env ${BENCH_POSTDESK_ENV:-} "${pd[@]}")   # env execs: the pid stays the window's
   bare_cmd=("$bare_bin")
   # Postdesk opens at its default size (1040x740) or at the size it saved last (ui-prefs.json);
   # the bare app at 800x600. "postdesk-800" is Postdesk with 800x600 saved: the same pixels to
@@ -80,7 +84,7 @@ if [ "${1:-}" = --inside ]; then
       log=$BENCH_DATA/trace-$app.log
       line=$(POSTDESK_STARTUP_TRACE=1 probe $app "$i" - -- sh -c 'exec "$@" >"$0" 2>&1' "$log" "${cmd[@]}")
       t0=$(jq .t0_epoch_ms <<<"$line")
-      grep -o 'postdesk-trace [0-9.]* .*' "$log" | awk -v t0="$t0" '{ t = $2 - t0; $1 = ""; $2 = ""; sub(/^  /, ""); printf "%s\t%.1f\n", $0, t }' |
+      { grep -o 'postdesk-trace [0-9.]* .*' "$log" || true; } | awk -v t0="$t0" '{ t = $2 - t0; $1 = ""; $2 = ""; sub(/^  /, ""); printf "%s\t%.1f\n", $0, t }' |
         jq -R -s -c --argjson probe "$line" '{app: $probe.app, run: $probe.run,
             steps: ([{key: "window mapped", value: $probe.map_ms}, {key: "first non-blank frame", value: $probe.nonblank_ms},
                      {key: "first complete frame", value: $probe.complete_ms}]
@@ -199,5 +203,18 @@ jq -r '
 ' "$out/startup.json" | column -t -s $'\t'
 jq -r '"\nProcesses (PSS MiB, first timed run): postdesk \(.apps.postdesk.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", ")); bare \(.apps.bare.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", "))"' "$out/startup.json"
 jq -r '"Shader cache: \(.shader_cache.state); Mesa disk cache after the runs: \(.shader_cache.mesa_cache_kib) KiB."' "$out/startup.json"
+if [ -s "$out/startup-timeline.jsonl" ]; then
+  step "Timeline (${BENCH_TIMELINE} traced runs each, median ms after exec; postdesk at its default size)"
+  jq -r -s '
+    def med: sort | if length % 2 == 1 then .[(length - 1) / 2] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def steps($app): map(select(.app == $app) | .steps) as $r
+      | ($r | map(keys[]) | unique) | map(. as $k | {key: $k, value: ($r | map(.[$k] // empty) | med)}) | from_entries;
+    steps("postdesk") as $p | steps("bare") as $b
+    | ((["step", "postdesk", "bare"] | @tsv),
+       ((($p | keys) + ($b | keys)) | unique | sort_by([$p[.] // $b[.]]) | .[]
+        | [., ($p[.] // "" | if . == "" then "" else (. | round | tostring) end),
+              ($b[.] // "" | if . == "" then "" else (. | round | tostring) end)] | @tsv))
+  ' "$out/startup-timeline.jsonl" | column -t -s $'\t'
+fi
 echo "Wrote $out/startup.json, $out/startup-runs.jsonl, $out/startup-postdesk.png, $out/startup-bare.png"
 if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$(jq -r .targets_met "$out/startup.json")" != true ]; then exit 4; fi

@@ -2,7 +2,8 @@
 //!
 //! Off unless `POSTDESK_STARTUP_TRACE=1`; then stderr gets one line per step, wall-clock
 //! milliseconds and a step name (never a value of the configuration), and the page's own
-//! timings (navigation, DOMContentLoaded, the form shown) are written by WebKit to stdout.
+//! timings (navigation, DOMContentLoaded, the UI's `postdesk:` performance marks, the form
+//! shown) are written by WebKit to stdout.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,6 +35,7 @@ pub const PAGE_SCRIPT: &str = r#"(() => {
         ['DOMContentLoaded', n.domContentLoadedEventStart], ['load event', n.loadEventStart],
         ...js.map((r) => ['script received ' + r.name.split('/').pop(), r.responseEnd]),
         ...performance.getEntriesByType('paint').map((p) => [p.name, p.startTime]),
+        ...performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]),
         ['form shown (data-ready)', ready], ['next animation frame', raf]];
       for (const [name, ms] of lines) if (ms !== undefined) console.log('postdesk-trace ' + t(ms) + ' page: ' + name);
     });

@@ -8,7 +8,11 @@
 /// GL buffers' memory; a settings form has no animation or video that would gain from it.
 /// `WEBKIT_DISABLE_COMPOSITING_MODE=1` is WebKitGTK's switch for "never accelerate" (the same
 /// as `HardwareAccelerationPolicy::Never`, which can only be set once the page is already
-/// loading). An admin who sets the variable (e.g. to 0) keeps their choice.
+/// loading). An admin who sets the variable keeps their choice: `0` turns compositing back
+/// on (measured: the web process is then as large as before).
+///
+/// Without compositing, WebKitWebDriver's screenshots wait for the page's next paint, which
+/// an idle page never does: the end-to-end tests' `screenshot` helper repaints for it.
 pub fn before_start() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
