@@ -127,6 +127,12 @@ js_raw=0 js_gz=0
 for f in ui/dist/assets/*.js; do
   js_raw=$((js_raw + $(stat -c %s "$f"))); js_gz=$((js_gz + $(gzip -9c "$f" | wc -c)))
 done
+# The part loaded before the first frame: what index.html names (the entry and its preloads);
+# the rest (ui/src/lib/later.ts) is loaded with import() when first shown.
+js_first_raw=0 js_first_gz=0
+for f in $(grep -o 'assets/[^"]*\.js' ui/dist/index.html); do
+  js_first_raw=$((js_first_raw + $(stat -c %s "ui/dist/$f"))); js_first_gz=$((js_first_gz + $(gzip -9c "ui/dist/$f" | wc -c)))
+done
 
 # ------------------------------------------------------------------------------ run
 sandbox=$(mktemp -d /tmp/pdstart.XXXXXX)
@@ -157,7 +163,7 @@ shader_cache=$(du -sk "$sandbox/cache"/mesa_shader_cache* 2>/dev/null | awk '{s 
 # ------------------------------------------------------------------------------ report
 jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$load" --argjson cpus "$(nproc)" \
    --arg tauri "$tauri_pd" --arg webkit "$(dpkg-query -W -f='${Version}' libwebkit2gtk-4.1-0)" \
-   --argjson js_raw "$js_raw" --argjson js_gz "$js_gz" --argjson shader_kib "$shader_cache" '
+   --argjson js_raw "$js_raw" --argjson js_gz "$js_gz" --argjson js_first_raw "$js_first_raw" --argjson js_first_gz "$js_first_gz" --argjson shader_kib "$shader_cache" '
   def stats($xs): ($xs | sort) as $s | ($s | length) as $n | ($s | add / $n) as $m
     | {median: (if $n % 2 == 1 then $s[($n - 1) / 2] else ($s[$n / 2 - 1] + $s[$n / 2]) / 2 end),
        mean: $m, stddev: (($s | map(. - $m | . * .) | add) / ([$n - 1, 1] | max) | sqrt),
@@ -177,7 +183,7 @@ jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$load" --argjson c
               pss: ($a.postdesk.pss_kib.median / $a.bare.pss_kib.median),
               complete_same_size: ($a.postdesk_800.complete_ms.median / $a.bare.complete_ms.median),
               pss_same_size: ($a.postdesk_800.pss_kib.median / $a.bare.pss_kib.median)},
-     ui_js: {raw_bytes: $js_raw, gzip_bytes: $js_gz},
+     ui_js: {raw_bytes: $js_raw, gzip_bytes: $js_gz, first_frame_raw_bytes: $js_first_raw, first_frame_gzip_bytes: $js_first_gz},
      targets: {complete_max: 1.05, pss_max: 1.1, js_gzip_max_bytes: 61440}}
   | .met = {complete: (.ratios.complete <= 1.05), pss: (.ratios.pss <= 1.1), js: (.ui_js.gzip_bytes <= 61440)}
   | .targets_met = (.met | all)
@@ -199,7 +205,8 @@ jq -r '
   (["idle PSS of the process tree, postdesk / bare", "\(.ratios.pss | r2)×", "≤ 1.1×", (if .met.pss then "met" else "NOT MET" end)] | @tsv),
   (["(same window size: first complete frame)", "\(.ratios.complete_same_size | r2)×", "", ""] | @tsv),
   (["(same window size: idle PSS)", "\(.ratios.pss_same_size | r2)×", "", ""] | @tsv),
-  (["UI JavaScript, gzip -9", "\(.ui_js.gzip_bytes / 1024 | . * 10 | round / 10) KiB", "≤ 60 KiB", (if .met.js then "met" else "NOT MET" end)] | @tsv)
+  (["UI JavaScript, all files, gzip -9 each", "\(.ui_js.gzip_bytes / 1024 | . * 10 | round / 10) KiB", "≤ 60 KiB", (if .met.js then "met" else "NOT MET" end)] | @tsv),
+  (["(UI JavaScript before the first frame, gzip -9)", "\(.ui_js.first_frame_gzip_bytes / 1024 | . * 10 | round / 10) KiB", "", ""] | @tsv)
 ' "$out/startup.json" | column -t -s $'\t'
 jq -r '"\nProcesses (PSS MiB, first timed run): postdesk \(.apps.postdesk.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", ")); bare \(.apps.bare.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", "))"' "$out/startup.json"
 jq -r '"Shader cache: \(.shader_cache.state); Mesa disk cache after the runs: \(.shader_cache.mesa_cache_kib) KiB."' "$out/startup.json"
