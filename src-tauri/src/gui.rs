@@ -138,10 +138,17 @@ fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<()> {
     let prefs = app.store(PREFS).ok();
     let saved = prefs.as_ref().and_then(|s| s.get("window"));
     let num = |k: &str| saved.as_ref().and_then(|w| w.get(k)).and_then(|v| v.as_f64());
+    // What the first frame needs from the preferences, in the page before it loads (read by
+    // ui/src/lib/api.ts `getPref`): asking the store from the page costs two round trips.
+    let last_section = prefs.as_ref().and_then(|s| s.get("lastSection")).filter(|v| v.is_string());
+    let at_start = json!({ "lastSection": last_section });
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
         .title("Postdesk — outgoing mail settings")
         .inner_size(1040.0, 740.0)
         .min_inner_size(760.0, 540.0)
+        .initialization_script(format!(
+            "Object.defineProperty(window, '__POSTDESK_START__', {{ value: Object.freeze({at_start}) }});"
+        ))
         .on_page_load(|window, payload| {
             crate::trace::mark(match payload.event() {
                 tauri::webview::PageLoadEvent::Started => "page load started",

@@ -273,9 +273,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/**
+ * The preferences the first frame needs (the last section), as the window found them when it
+ * opened (src-tauri/src/gui.rs puts them into the page before it loads): reading them from
+ * the store would cost two round trips, ~190 ms at start-up (README "Performance").
+ */
+const atStart = new Map<string, unknown>(
+  Object.entries((globalThis as { __POSTDESK_START__?: Record<string, unknown> }).__POSTDESK_START__ ?? {}),
+);
+
 /** A remembered preference, or `undefined` when there is none or the store is unavailable. */
 export async function getPref(key: string): Promise<unknown> {
   if (!inTauri()) return undefined;
+  if (atStart.has(key)) return atStart.get(key);
   try {
     return await withTimeout(
       prefsStore().then((s) => s.get(key)),
@@ -290,6 +300,7 @@ export async function getPref(key: string): Promise<unknown> {
 
 export async function setPref(key: string, value: unknown): Promise<void> {
   if (!inTauri()) return;
+  atStart.delete(key);
   try {
     const store = await withTimeout(prefsStore(), 1500);
     await store.set(key, value);
