@@ -15,6 +15,8 @@
  * proportional set size (Pss in /proc/PID/smaps_rollup) of the program and every
  * descendant (WebKit's web and network processes included), stops the whole process tree
  * and prints one JSON object on stdout. Exit 0 when a window was settled, 1 otherwise.
+ * The JSON also has t0_epoch_ms (t = 0 on the wall clock, to line up a program's own
+ * timestamps) and each process's start_ms (from /proc/PID/stat, 10 ms resolution).
  */
 #define _GNU_SOURCE
 #include <X11/Xlib.h>
@@ -36,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double t0;
+static double t0, t0_boot, t0_epoch;   /* t = 0 on CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME */
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -105,6 +107,24 @@ static long pss_kib(int pid) {
     fclose(f);
     return kib;
 }
+/* When the process started, in ms after t = 0 (/proc/PID/stat starttime: clock ticks, 10 ms). */
+static double start_ms(int pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    unsigned long long ticks = 0;
+    /* After "pid (comm)": state is field 3, starttime field 22. */
+    p += 2;
+    for (int field = 3; field < 22 && p; field++) { p = strchr(p, ' '); if (p) p++; }
+    if (!p || sscanf(p, "%llu", &ticks) != 1) return -1;
+    return ticks * 1000.0 / sysconf(_SC_CLK_TCK) - t0_boot;
+}
 static void comm_of(int pid, char *out, size_t size) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/comm", pid);
@@ -170,6 +190,10 @@ int main(int argc, char **argv) {
     XSync(dpy, False);
 
     struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t0_epoch = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    t0_boot = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t0 = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
     pid_t pid = fork();
@@ -290,8 +314,8 @@ int main(int argc, char **argv) {
             char comm[64];
             comm_of(tree[k], comm, sizeof comm);
             total += p;
-            off += snprintf(procs + off, sizeof procs - off, "%s{\"pid\":%d,\"comm\":\"%s\",\"pss_kib\":%ld}",
-                            off ? "," : "", tree[k], comm, p);
+            off += snprintf(procs + off, sizeof procs - off, "%s{\"pid\":%d,\"comm\":\"%s\",\"pss_kib\":%ld,\"start_ms\":%.0f}",
+                            off ? "," : "", tree[k], comm, p, start_ms(tree[k]));
             if (off >= sizeof procs) break;
         }
     }
@@ -311,9 +335,9 @@ int main(int argc, char **argv) {
     char timeline[16384] = "";
     for (int k = 0, off = 0; k < nframes && off < (int)sizeof timeline - 64; k++)
         off += snprintf(timeline + off, sizeof timeline - off, "%s[%.1f,%.2f]", k ? "," : "", frames[k].t, frames[k].diff * 100);
-    printf("{\"settled\":%s,\"exited_early\":%s,\"map_ms\":%.1f,\"nonblank_ms\":%.1f,\"complete_ms\":%.1f,"
+    printf("{\"t0_epoch_ms\":%.1f,\"settled\":%s,\"exited_early\":%s,\"map_ms\":%.1f,\"nonblank_ms\":%.1f,\"complete_ms\":%.1f,"
            "\"frames\":%d,\"width\":%d,\"height\":%d,\"pss_kib\":%ld,\"processes\":[%s],\"timeline\":[%s]}\n",
-           settled ? "true" : "false", exited ? "true" : "false", map_ms, nonblank_ms, complete_ms,
+           t0_epoch, settled ? "true" : "false", exited ? "true" : "false", map_ms, nonblank_ms, complete_ms,
            nframes, width, height, total, procs, timeline);
     return settled ? 0 : 1;
 }

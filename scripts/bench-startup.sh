@@ -8,6 +8,13 @@
 # Environment:
 #   BENCH_RUNS=10                     timed runs per app (after one untimed warm-up run each)
 #   BENCH_STRICT=1                    exit 4 when a target is missed (default: report only)
+#   BENCH_TIMELINE=3                  then that many traced runs per app (default 0): where the
+#                                     time goes, step by step (POSTDESK_STARTUP_TRACE=1, see
+#                                     src-tauri/src/trace.rs); target/bench/startup-timeline.jsonl
+#   BENCH_ENV="VAR=1 ..."             environment for both apps (WEBKIT_DISABLE_COMPOSITING_MODE=1:
+#                                     both without GL compositing, like with like)
+#   BENCH_POSTDESK_ENV="VAR=1 ..."    for Postdesk only (WEBKIT_DISABLE_COMPOSITING_MODE=0: Postdesk
+#                                     with compositing, as the bare app ships)
 # Output: a table on stdout, target/bench/startup.json (summary), target/bench/startup-runs.jsonl
 # (every run), target/bench/startup-{postdesk,bare}.png (each app's settled window).
 set -euo pipefail
@@ -42,7 +49,8 @@ if [ "${1:-}" = --inside ]; then
     line=$("$out/winprobe" "${args[@]}" -- "$@") || { echo "$line" >&2; die "$name: no settled window (run $run)"; }
     jq -c --arg app "$name" --argjson run "$run" '{app: $app, run: $run} + .' <<<"$line"
   }
-  pd_cmd=("${pd[@]}")
+  # shellcheck disable=SC2206
+  pd_cmd=(env ${BENCH_POSTDESK_ENV:-} "${pd[@]}")   # env execs: the pid stays the window's
   bare_cmd=("$bare_bin")
   # Postdesk opens at its default size (1040x740) or at the size it saved last (ui-prefs.json);
   # the bare app at 800x600. "postdesk-800" is Postdesk with 800x600 saved: the same pixels to
@@ -66,6 +74,26 @@ if [ "${1:-}" = --inside ]; then
       pd800 "$i" - -- "${pd_cmd[@]}"; probe bare "$i" - -- "${bare_cmd[@]}"; pd "$i" - -- "${pd_cmd[@]}"
     fi
   done >"$out/startup-runs.jsonl"
+  # Traced runs (not timed above: tracing writes to the console). Each app's output goes to a
+  # log; the steps it logs ("postdesk-trace <ms since the epoch> <step>") are put on winprobe's
+  # clock (t0_epoch_ms), next to its own: mapped, processes started, first frames.
+  : >"$out/startup-timeline.jsonl"
+  for i in $(seq 1 "${BENCH_TIMELINE:-0}"); do
+    for app in postdesk bare; do
+      if [ $app = postdesk ]; then size default; cmd=("${pd_cmd[@]}"); else cmd=("${bare_cmd[@]}"); fi
+      log=$BENCH_DATA/trace-$app.log
+      line=$(POSTDESK_STARTUP_TRACE=1 probe $app "$i" - -- sh -c 'exec "$@" >"$0" 2>&1' "$log" "${cmd[@]}")
+      t0=$(jq .t0_epoch_ms <<<"$line")
+      { grep -o 'postdesk-trace [0-9.]* .*' "$log" || true; } | awk -v t0="$t0" '{ t = $2 - t0; $1 = ""; $2 = ""; sub(/^  /, ""); printf "%s\t%.1f\n", $0, t }' |
+        jq -R -s -c --argjson probe "$line" '{app: $probe.app, run: $probe.run,
+            steps: ([{key: "window mapped", value: $probe.map_ms}, {key: "first non-blank frame", value: $probe.nonblank_ms},
+                     {key: "first complete frame", value: $probe.complete_ms}]
+                    + ($probe.processes | map({key: "\(.comm) started", value: .start_ms}))
+                    + (split("\n") | map(select(length > 0) | split("\t") | {key: .[0], value: (.[1] | tonumber)})))
+                   | sort_by(.value) | from_entries,
+            pss_kib: ($probe.processes | map({key: .comm, value: .pss_kib}) | from_entries)}' >>"$out/startup-timeline.jsonl"
+    done
+  done
   exit 0
 fi
 
@@ -99,6 +127,12 @@ js_raw=0 js_gz=0
 for f in ui/dist/assets/*.js; do
   js_raw=$((js_raw + $(stat -c %s "$f"))); js_gz=$((js_gz + $(gzip -9c "$f" | wc -c)))
 done
+# The part loaded before the first frame: what index.html names (the entry and its preloads);
+# the rest (ui/src/lib/later.ts) is loaded with import() when first shown.
+js_first_raw=0 js_first_gz=0
+for f in $(grep -o 'assets/[^"]*\.js' ui/dist/index.html); do
+  js_first_raw=$((js_first_raw + $(stat -c %s "ui/dist/$f"))); js_first_gz=$((js_first_gz + $(gzip -9c "ui/dist/$f" | wc -c)))
+done
 
 # ------------------------------------------------------------------------------ run
 sandbox=$(mktemp -d /tmp/pdstart.XXXXXX)
@@ -116,7 +150,8 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 step "Runs: 1 warm-up + $RUNS timed each, interleaved (load average before: $load)"
-env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
+# shellcheck disable=SC2086
+env ${BENCH_ENV:-} DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/config" \
     XDG_CACHE_HOME="$sandbox/cache" XDG_RUNTIME_DIR="$sandbox/runtime" NO_AT_BRIDGE=1 \
     BENCH_DATA="$sandbox/postdesk" \
   dbus-run-session -- "$root/scripts/bench-startup.sh" --inside 2>"$sandbox/inside.log" ||
@@ -128,7 +163,7 @@ shader_cache=$(du -sk "$sandbox/cache"/mesa_shader_cache* 2>/dev/null | awk '{s 
 # ------------------------------------------------------------------------------ report
 jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$load" --argjson cpus "$(nproc)" \
    --arg tauri "$tauri_pd" --arg webkit "$(dpkg-query -W -f='${Version}' libwebkit2gtk-4.1-0)" \
-   --argjson js_raw "$js_raw" --argjson js_gz "$js_gz" --argjson shader_kib "$shader_cache" '
+   --argjson js_raw "$js_raw" --argjson js_gz "$js_gz" --argjson js_first_raw "$js_first_raw" --argjson js_first_gz "$js_first_gz" --argjson shader_kib "$shader_cache" '
   def stats($xs): ($xs | sort) as $s | ($s | length) as $n | ($s | add / $n) as $m
     | {median: (if $n % 2 == 1 then $s[($n - 1) / 2] else ($s[$n / 2 - 1] + $s[$n / 2]) / 2 end),
        mean: $m, stddev: (($s | map(. - $m | . * .) | add) / ([$n - 1, 1] | max) | sqrt),
@@ -148,7 +183,7 @@ jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$load" --argjson c
               pss: ($a.postdesk.pss_kib.median / $a.bare.pss_kib.median),
               complete_same_size: ($a.postdesk_800.complete_ms.median / $a.bare.complete_ms.median),
               pss_same_size: ($a.postdesk_800.pss_kib.median / $a.bare.pss_kib.median)},
-     ui_js: {raw_bytes: $js_raw, gzip_bytes: $js_gz},
+     ui_js: {raw_bytes: $js_raw, gzip_bytes: $js_gz, first_frame_raw_bytes: $js_first_raw, first_frame_gzip_bytes: $js_first_gz},
      targets: {complete_max: 1.05, pss_max: 1.1, js_gzip_max_bytes: 61440}}
   | .met = {complete: (.ratios.complete <= 1.05), pss: (.ratios.pss <= 1.1), js: (.ui_js.gzip_bytes <= 61440)}
   | .targets_met = (.met | all)
@@ -170,9 +205,23 @@ jq -r '
   (["idle PSS of the process tree, postdesk / bare", "\(.ratios.pss | r2)×", "≤ 1.1×", (if .met.pss then "met" else "NOT MET" end)] | @tsv),
   (["(same window size: first complete frame)", "\(.ratios.complete_same_size | r2)×", "", ""] | @tsv),
   (["(same window size: idle PSS)", "\(.ratios.pss_same_size | r2)×", "", ""] | @tsv),
-  (["UI JavaScript, gzip -9", "\(.ui_js.gzip_bytes / 1024 | . * 10 | round / 10) KiB", "≤ 60 KiB", (if .met.js then "met" else "NOT MET" end)] | @tsv)
+  (["UI JavaScript, all files, gzip -9 each", "\(.ui_js.gzip_bytes / 1024 | . * 10 | round / 10) KiB", "≤ 60 KiB", (if .met.js then "met" else "NOT MET" end)] | @tsv),
+  (["(UI JavaScript before the first frame, gzip -9)", "\(.ui_js.first_frame_gzip_bytes / 1024 | . * 10 | round / 10) KiB", "", ""] | @tsv)
 ' "$out/startup.json" | column -t -s $'\t'
 jq -r '"\nProcesses (PSS MiB, first timed run): postdesk \(.apps.postdesk.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", ")); bare \(.apps.bare.processes | map("\(.comm) \(.pss_kib / 1024 | . * 10 | round / 10)") | join(", "))"' "$out/startup.json"
 jq -r '"Shader cache: \(.shader_cache.state); Mesa disk cache after the runs: \(.shader_cache.mesa_cache_kib) KiB."' "$out/startup.json"
+if [ -s "$out/startup-timeline.jsonl" ]; then
+  step "Timeline (${BENCH_TIMELINE} traced runs each, median ms after exec; postdesk at its default size)"
+  jq -r -s '
+    def med: sort | if length % 2 == 1 then .[(length - 1) / 2] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def steps($app): map(select(.app == $app) | .steps) as $r
+      | ($r | map(keys[]) | unique) | map(. as $k | {key: $k, value: ($r | map(.[$k] // empty) | med)}) | from_entries;
+    steps("postdesk") as $p | steps("bare") as $b
+    | ((["step", "postdesk", "bare"] | @tsv),
+       ((($p | keys) + ($b | keys)) | unique | sort_by([$p[.] // $b[.]]) | .[]
+        | [., ($p[.] // "" | if . == "" then "" else (. | round | tostring) end),
+              ($b[.] // "" | if . == "" then "" else (. | round | tostring) end)] | @tsv))
+  ' "$out/startup-timeline.jsonl" | column -t -s $'\t'
+fi
 echo "Wrote $out/startup.json, $out/startup-runs.jsonl, $out/startup-postdesk.png, $out/startup-bare.png"
 if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$(jq -r .targets_met "$out/startup.json")" != true ]; then exit 4; fi

@@ -21,6 +21,7 @@ pub mod message;
 pub mod model;
 mod model_de;
 pub mod oauth;
+pub mod prefetch;
 pub mod presets;
 pub mod receiver;
 pub mod resolve;

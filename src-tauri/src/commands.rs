@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use postdesk_core::app::{Form, ImportPreview, SecretChange};
 use postdesk_core::diagnosis::{Progress, Report};
+use postdesk_core::prefetch::FormPrefetch;
 use postdesk_core::{Postdesk, Problem};
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -58,8 +59,11 @@ impl From<postdesk_core::Error> for CommandError {
 }
 
 #[tauri::command(async)]
-pub fn load_form(app: State<'_, Postdesk>) -> Form {
-    app.form()
+pub fn load_form(app: State<'_, Postdesk>, first: State<'_, FormPrefetch>) -> Form {
+    crate::trace::mark("load_form called");
+    let form = first.take_or_read(&app);
+    crate::trace::mark("load_form answered");
+    form
 }
 
 #[tauri::command(async)]

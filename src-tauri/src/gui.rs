@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use postdesk_core::prefetch::FormPrefetch;
 use postdesk_core::Postdesk;
 use serde_json::json;
 use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, SubmenuBuilder};
@@ -39,6 +40,8 @@ pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
+        // The first form is read on a thread while the webview starts (core/src/prefetch.rs).
+        .manage(if login.is_some() { FormPrefetch::idle() } else { FormPrefetch::start(&data_dir) })
         .manage(Postdesk::open(&data_dir))
         .manage(crate::commands::RunningTest::default())
         .manage(crate::commands::RunningReceiverCheck::default())
@@ -90,8 +93,10 @@ pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
                 crate::login::run_cli_login(app.handle(), client, exit_in_setup.clone());
                 return Ok(());
             }
+            crate::trace::mark("setup");
             app.set_menu(app_menu(app.handle())?)?;
             open_main_window(app.handle())?;
+            crate::trace::mark("window created");
             Ok(())
         })
         .on_menu_event(|app, event| {
@@ -133,11 +138,28 @@ fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<()> {
     let prefs = app.store(PREFS).ok();
     let saved = prefs.as_ref().and_then(|s| s.get("window"));
     let num = |k: &str| saved.as_ref().and_then(|w| w.get(k)).and_then(|v| v.as_f64());
+    // What the first frame needs from the preferences, in the page before it loads (read by
+    // ui/src/lib/api.ts `getPref`): asking the store from the page costs two round trips.
+    let last_section = prefs.as_ref().and_then(|s| s.get("lastSection")).filter(|v| v.is_string());
+    let at_start = json!({ "lastSection": last_section });
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
         .title("Postdesk — outgoing mail settings")
         .inner_size(1040.0, 740.0)
         .min_inner_size(760.0, 540.0)
+        .initialization_script(format!(
+            "Object.defineProperty(window, '__POSTDESK_START__', {{ value: Object.freeze({at_start}) }});"
+        ))
+        .on_page_load(|window, payload| {
+            crate::trace::mark(match payload.event() {
+                tauri::webview::PageLoadEvent::Started => "page load started",
+                tauri::webview::PageLoadEvent::Finished => "page load finished",
+            });
+            if crate::trace::enabled() && matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+                let _ = window.eval(crate::trace::PAGE_SCRIPT);
+            }
+        })
         .build()?;
+    crate::webkit::tune(&window);
     if let (Some(w), Some(h)) = (num("width"), num("height")) {
         let _ = window.set_size(PhysicalSize::new(w.max(400.0) as u32, h.max(300.0) as u32));
     }

@@ -4,6 +4,8 @@
 mod commands;
 mod gui;
 mod login;
+mod trace;
+mod webkit;
 
 use std::process::ExitCode;
 
@@ -12,6 +14,8 @@ use clap::Parser;
 /// The settings window. `postdesk` with no command starts it with the same arguments; a
 /// command given here anyway is run like `postdesk` would.
 fn main() -> ExitCode {
+    trace::mark("main");
+    webkit::before_start();
     let cli = postdesk_cli::Cli::parse();
     // `postdesk login` without --browser: the embedded sign-in window only.
     if let Some(postdesk_cli::Command::Login { client, browser: false, .. }) = &cli.command {

@@ -139,7 +139,8 @@ describe('App', () => {
     expect(q('[data-key="global.m365.tenant"]')).toBeInTheDocument();
     expect(q('[data-key="global.security"]')).toBeNull();
     expect(q('[data-key="global.username"]')).toBeNull();
-    expect(screen.getByLabelText('Redirect URI')).toHaveValue(saved.redirect_uri);
+    // The sign-in parts are loaded when first shown (lib/later.ts).
+    expect(await screen.findByLabelText('Redirect URI')).toHaveValue(saved.redirect_uri);
 
     // The transport on the Security section is the same choice.
     await user.click(screen.getByLabelText(/^SMTP/));

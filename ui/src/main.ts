@@ -2,7 +2,10 @@ import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
 
+performance.mark?.('postdesk:modules evaluated');
 const target = document.getElementById('app');
 if (!target) throw new Error('#app is missing from index.html');
 
-export default mount(App, { target });
+const app = mount(App, { target });
+performance.mark?.('postdesk:mounted');
+export default app;

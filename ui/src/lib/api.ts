@@ -3,8 +3,6 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { getCurrentWindow } from '@tauri-apps/api/window';
 import { open as openDialog, save as saveDialog } from '@tauri-apps/plugin-dialog';
 import { load, type Store } from '@tauri-apps/plugin-store';
 import type { ClientRow } from './bindings/ClientRow';
@@ -229,7 +227,22 @@ export type DragDrop = { type: 'enter'; paths: string[] } | { type: 'over' } | {
 /** Calls `handler` while files are dragged over the window and when they are dropped. */
 export async function onDragDrop(handler: (event: DragDrop) => void): Promise<() => void> {
   if (!inTauri()) return () => {};
-  return getCurrentWebview().onDragDropEvent((event) => handler(event.payload));
+  // What `getCurrentWebview().onDragDropEvent` does, without the `Webview` and `Window`
+  // classes of @tauri-apps/api (~5 KiB gzip of which the UI used three methods).
+  const target = { kind: 'Webview', label: metadata().currentWebview.label } as const;
+  type Paths = { paths: string[] };
+  const stop = await Promise.all([
+    listen<Paths>('tauri://drag-enter', (e) => handler({ type: 'enter', paths: e.payload.paths }), { target }),
+    listen('tauri://drag-over', () => handler({ type: 'over' }), { target }),
+    listen<Paths>('tauri://drag-drop', (e) => handler({ type: 'drop', paths: e.payload.paths }), { target }),
+    listen('tauri://drag-leave', () => handler({ type: 'leave' }), { target }),
+  ]);
+  return () => stop.forEach((f) => f());
+}
+
+/** The labels of this window and its webview (set by Tauri before the page runs). */
+function metadata(): { currentWindow: { label: string }; currentWebview: { label: string } } {
+  return (window as unknown as { __TAURI_INTERNALS__: { metadata: ReturnType<typeof metadata> } }).__TAURI_INTERNALS__.metadata;
 }
 
 // --- The window -------------------------------------------------------------------------
@@ -244,13 +257,19 @@ export interface CloseRequest {
  */
 export async function onCloseRequested(handler: (event: CloseRequest) => void | Promise<void>): Promise<() => void> {
   if (!inTauri()) return () => {};
-  return getCurrentWindow().onCloseRequested(handler);
+  // What `getCurrentWindow().onCloseRequested` does (see onDragDrop).
+  const target = { kind: 'Window', label: metadata().currentWindow.label } as const;
+  return listen('tauri://close-requested', async () => {
+    let prevented = false;
+    await handler({ preventDefault: () => (prevented = true) });
+    if (!prevented) await destroyWindow();
+  }, { target });
 }
 
 /** Closes the window without asking again. */
 export async function destroyWindow(): Promise<void> {
   if (!inTauri()) return;
-  await getCurrentWindow().destroy();
+  await invoke('plugin:window|destroy', { label: metadata().currentWindow.label });
 }
 
 // --- UI preferences (tauri-plugin-store) ------------------------------------------------
@@ -273,9 +292,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/**
+ * The preferences the first frame needs (the last section), as the window found them when it
+ * opened (src-tauri/src/gui.rs puts them into the page before it loads): reading them from
+ * the store would cost two round trips, ~190 ms at start-up (README "Performance").
+ */
+const atStart = new Map<string, unknown>(
+  Object.entries((globalThis as { __POSTDESK_START__?: Record<string, unknown> }).__POSTDESK_START__ ?? {}),
+);
+
 /** A remembered preference, or `undefined` when there is none or the store is unavailable. */
 export async function getPref(key: string): Promise<unknown> {
   if (!inTauri()) return undefined;
+  if (atStart.has(key)) return atStart.get(key);
   try {
     return await withTimeout(
       prefsStore().then((s) => s.get(key)),
@@ -290,6 +319,7 @@ export async function getPref(key: string): Promise<unknown> {
 
 export async function setPref(key: string, value: unknown): Promise<void> {
   if (!inTauri()) return;
+  atStart.delete(key);
   try {
     const store = await withTimeout(prefsStore(), 1500);
     await store.set(key, value);
