@@ -43,7 +43,7 @@ else
 # Only CMD: still bring the two programs the tests start up to date (a no-op when they are),
 # so a window test never runs a window binary older than the code. The UI bundle it embeds is
 # rebuilt by `make ui`.
-cargo build -q -p postdesk -p postdesk-cli
+cargo build -q --workspace --bins
 fi
 
 # A throwaway home for the keyring and the app, so tests never touch the developer's own.
