@@ -26,12 +26,14 @@ struct TauriDriver {
 }
 
 impl TauriDriver {
-    fn start(env: &[(&str, &Path)]) -> TauriDriver {
+    /// Starts tauri-driver; the app it starts keeps its data in `data` and its XDG
+    /// directories under `home` (`sandbox_env`).
+    fn start(data: &Path, home: &Path) -> TauriDriver {
         let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let port = free_port();
         let child = Command::new(&bin)
             .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+            .envs(sandbox_env(data, home))
             .env("NO_AT_BRIDGE", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -188,16 +190,10 @@ const PASSWORD: &str = "e2e-Pa55word!";
 
 #[tokio::test]
 async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let driver = TauriDriver::start(&[
-        ("POSTDESK_DATA_DIR", data.path()),
-        ("XDG_DATA_HOME", &home.path().join("data")),
-        ("XDG_CONFIG_HOME", &home.path().join("config")),
-        ("XDG_CACHE_HOME", &home.path().join("cache")),
-    ]);
+    let driver = TauriDriver::start(data.path(), home.path());
 
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
@@ -313,12 +309,11 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
 
 #[tokio::test]
 async fn a_corrupt_configuration_is_reported_in_the_window() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     std::fs::write(data.path().join("config.json"), "{\"version\": 1, \"global\": {").unwrap();
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     let notice = wait_text(&c, "#notice", "config.json.corrupt-").await;
@@ -332,8 +327,7 @@ async fn a_corrupt_configuration_is_reported_in_the_window() {
 
 #[tokio::test]
 async fn a_test_mail_from_the_window_lands_in_the_sink_and_a_failure_shows_its_hint() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let env = postdesk_tests::mailstack();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
@@ -347,7 +341,7 @@ async fn a_test_mail_from_the_window_lands_in_the_sink_and_a_failure_shows_its_h
             ("global.sender.name", "IT Service Desk"),
         ],
     );
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     section(&c, "base").await;
@@ -406,8 +400,7 @@ async fn drop_file(c: &Client, path: &Path) {
 
 #[tokio::test]
 async fn export_and_import_in_the_window_with_preview_and_undo() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     const OLD_SECRET: &str = "old-machine-Secret-1";
     const NEW_SECRET: &str = "new-machine-Secret-2";
     const PASSPHRASE: &str = "transfer passphrase 42";
@@ -430,7 +423,7 @@ async fn export_and_import_in_the_window_with_preview_and_undo() {
     let r = postdesk_tests::postdesk(other.path(), &["export", incoming.to_str().unwrap(), "--with-secrets", "--passphrase-file", pass_file.to_str().unwrap()], None);
     assert_eq!(r.code, 0, "{r:?}");
 
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     // Export: the dialog checks the passphrase; once a path is chosen (a native dialog), the
@@ -498,8 +491,7 @@ async fn open_view(c: &Client, name: &str) {
 
 #[tokio::test]
 async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_as_a_preview() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let env = postdesk_tests::mailstack();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
@@ -514,7 +506,7 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
             ("client.acme.name", "ACME Ltd"),
         ],
     );
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     open_view(&c, "templates").await;
@@ -582,11 +574,9 @@ async fn a_template_with_an_unknown_placeholder_is_flagged_fixed_saved_and_sent_
 
 #[tokio::test]
 async fn a_do_not_email_entry_and_the_limit_survive_a_restart() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let env = [("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())];
     // A server nothing listens on: a refused test mail must stop before connecting anyway.
     postdesk_tests::configure(
         data.path(),
@@ -599,7 +589,7 @@ async fn a_do_not_email_entry_and_the_limit_survive_a_restart() {
         assert!(matches!(log.reserve(0).unwrap(), postdesk_core::limits::Reserve::Taken(_)));
     }
     {
-        let driver = TauriDriver::start(&env);
+        let driver = TauriDriver::start(data.path(), home.path());
         let c = driver.session().await;
         find(&c, "[data-ready=\"true\"]").await;
         open_view(&c, "dne").await;
@@ -627,7 +617,7 @@ async fn a_do_not_email_entry_and_the_limit_survive_a_restart() {
     assert!(saved.contains("\"carol@example.com\"") && saved.contains("\"max_per_day\": 50"), "{saved}");
     assert_eq!(postdesk_tests::postdesk(data.path(), &["config", "get", "limits.ignore_dne_for"], None).stdout, "priority\n");
 
-    let driver = TauriDriver::start(&env);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     open_view(&c, "dne").await;
@@ -675,6 +665,13 @@ fn data_with_clients(n: usize) -> tempfile::TempDir {
     data
 }
 
+/// The window tests need the keychain and a display (`make test` provides both).
+fn require_window() {
+    require_keychain();
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+}
+
+/// The app's data directory and its XDG directories, all in throwaway folders.
 fn sandbox_env(data: &Path, home: &Path) -> Vec<(&'static str, PathBuf)> {
     vec![
         ("POSTDESK_DATA_DIR", data.to_path_buf()),
@@ -689,8 +686,7 @@ async fn a_client_added_in_the_window_overrides_its_host_and_the_explainer_follo
     require_keychain();
     let data = data_with_clients(2_000);
     let home = tempfile::tempdir().unwrap();
-    let env = sandbox_env(data.path(), home.path());
-    let driver = TauriDriver::start(&env.iter().map(|(k, v)| (*k, v.as_path())).collect::<Vec<_>>());
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
 
@@ -770,8 +766,7 @@ async fn bench_ui_filter_10000_clients() {
     require_keychain();
     let data = data_with_clients(10_000);
     let home = tempfile::tempdir().unwrap();
-    let env = sandbox_env(data.path(), home.path());
-    let driver = TauriDriver::start(&env.iter().map(|(k, v)| (*k, v.as_path())).collect::<Vec<_>>());
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     click(&c, "[data-view=\"clients\"]").await;
@@ -819,8 +814,7 @@ async fn bench_ui_filter_10000_clients() {
 
 #[tokio::test]
 async fn the_receiver_panel_validates_a_real_login_and_shows_the_failing_stage() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let env = postdesk_tests::mailstack();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
@@ -841,7 +835,7 @@ async fn the_receiver_panel_validates_a_real_login_and_shows_the_failing_stage()
         ],
     );
     Keychain::for_data_dir(data.path()).set("receiver.password", &postdesk_core::Secret::new(env["MAIL_PASSWORD"].clone())).unwrap();
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     section(&c, "security").await;
@@ -885,12 +879,11 @@ async fn the_receiver_panel_validates_a_real_login_and_shows_the_failing_stage()
 
 #[tokio::test]
 async fn a_provider_preset_fills_the_fields_unsaved_and_says_what_is_left_to_do() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     postdesk_tests::configure(data.path(), &[("global.enabled", "true"), ("global.host", "smtp.old.example"), ("global.sender.address", "it@example.com")]);
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     section(&c, "base").await;
@@ -945,8 +938,7 @@ async fn switch_to_other_window(c: &Client, known: &[fantoccini::wd::WindowHandl
 #[tokio::test]
 async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refusal() {
     use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let env = postdesk_tests::mailstack();
     let user = env["MAIL_USER"].clone();
     let (tenant, client_id) = ("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c");
@@ -975,7 +967,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
             ("global.m365.secret_expires", &expires_in_5_days),
         ],
     );
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
     section(&c, "security").await;
@@ -1059,8 +1051,7 @@ async fn microsoft_365_sign_in_in_the_embedded_window_then_xoauth2_mail_and_refu
 #[tokio::test]
 async fn postdesk_login_opens_only_the_login_window() {
     use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
+    require_window();
     let (tenant, client_id) = ("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e");
     let fake = FakeEntra::start();
     fake.add_tenant(standard_tenant(tenant, "tailspin.example", client_id, "unused", "http://localhost/postdesk/callback", "ops@tailspin.example", "pw-e2e"));
@@ -1079,7 +1070,7 @@ async fn postdesk_login_opens_only_the_login_window() {
             ("global.m365.graph_url", &url),
         ],
     );
-    let driver = TauriDriver::start(&[("POSTDESK_DATA_DIR", data.path()), ("XDG_DATA_HOME", home.path()), ("XDG_CACHE_HOME", home.path())]);
+    let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session_with_args(&["login"]).await;
     find(&c, "#email").await;
     assert_eq!(c.current_url().await.unwrap().port(), Some(fake.addr.port()));
