@@ -6,7 +6,9 @@
 //! file replaces the old one atomically, so concurrent `postdesk send` processes neither lose
 //! nor double-count a mail. A slot is reserved *before* anything is sent (so two processes
 //! cannot both take the last one) and released again when the mail failed before its data
-//! was handed over.
+//! was handed over. A [`Reservation`] is a guard: dropped without [`Reservation::keep`] (an
+//! early return, a cancelled future, a panic unwinding through the send path) it gives its slot
+//! back, so no path can leave a slot taken for a mail that never left.
 
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
@@ -18,17 +20,42 @@ pub const LOCK_FILE: &str = "sent-log.lock";
 pub const WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The sent-mail count of one data directory.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentLog {
     dir: PathBuf,
 }
 
-/// A slot taken for one mail.
+/// A slot taken for one mail: kept with [`Reservation::keep`] once the mail was handed over,
+/// given back when dropped otherwise.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "dropping a reservation gives its slot back"]
 pub struct Reservation {
+    log: SentLog,
     id: String,
     /// Mails in the window including this one.
     pub count: u32,
+    settled: bool,
+}
+
+impl Reservation {
+    /// The mail was handed over: the slot stays taken.
+    pub fn keep(mut self) {
+        self.settled = true;
+    }
+
+    /// Gives the slot back now (the mail was not handed over), reporting a failure to do so.
+    pub fn release(mut self) -> Result<(), String> {
+        self.settled = true;
+        self.log.release_id(&self.id)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.settled {
+            let _ = self.log.release_id(&self.id);
+        }
+    }
 }
 
 /// The answer of [`SentLog::reserve`].
@@ -75,7 +102,8 @@ impl SentLog {
             let Some((at, id)) = parsed else {
                 return Err(format!("{} line {} is damaged: {line:?} (fix or remove the file to reset the count)", path.display(), i + 1));
             };
-            if at + WINDOW_MS > now {
+            // saturating: a hand-edited time near u64::MAX must not overflow (a panic in debug).
+            if at.saturating_add(WINDOW_MS) > now {
                 out.push((at, id));
             }
         }
@@ -105,20 +133,20 @@ impl SentLog {
         let mut entries = self.read(now)?;
         if max > 0 && entries.len() as u64 >= u64::from(max) {
             let oldest = entries.first().map_or(0, |(at, _)| *at);
-            return Ok(Reserve::Full { count: entries.len() as u32, oldest_ends_in_ms: (oldest + WINDOW_MS).saturating_sub(now) });
+            return Ok(Reserve::Full { count: entries.len() as u32, oldest_ends_in_ms: oldest.saturating_add(WINDOW_MS).saturating_sub(now) });
         }
         let id = format!("{}-{}-{}", std::process::id(), now, unique());
         entries.push((now, id.clone()));
         self.write(&entries)?;
-        Ok(Reserve::Taken(Reservation { id, count: entries.len() as u32 }))
+        Ok(Reserve::Taken(Reservation { log: self.clone(), id, count: entries.len() as u32, settled: false }))
     }
 
-    /// Gives a slot back (the mail was not handed over).
-    pub fn release(&self, reservation: &Reservation) -> Result<(), String> {
+    /// Removes the entry `id` (its mail was not handed over).
+    fn release_id(&self, id: &str) -> Result<(), String> {
         let _lock = self.lock()?;
         let mut entries = self.read(now_ms())?;
         let before = entries.len();
-        entries.retain(|(_, id)| *id != reservation.id);
+        entries.retain(|(_, e)| e != id);
         if entries.len() != before {
             self.write(&entries)?;
         }
@@ -152,14 +180,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = SentLog::new(dir.path());
         let t0 = 1_000_000_000_000;
+        let taken = |r: Reserve| match r {
+            Reserve::Taken(r) => {
+                let count = r.count;
+                r.keep();
+                count
+            }
+            full => panic!("{full:?}"),
+        };
         for i in 0..3 {
-            assert!(matches!(log.reserve_at(3, t0 + i).unwrap(), Reserve::Taken(Reservation { count, .. }) if count == i as u32 + 1));
+            assert_eq!(taken(log.reserve_at(3, t0 + i).unwrap()), i as u32 + 1);
         }
         let full = SentLog::new(dir.path()).reserve_at(3, t0 + 10).unwrap();
         assert_eq!(full, Reserve::Full { count: 3, oldest_ends_in_ms: WINDOW_MS - 10 });
         // The first mail leaves the window exactly 24 hours after it was sent.
-        assert!(matches!(log.reserve_at(3, t0 + WINDOW_MS).unwrap(), Reserve::Taken(Reservation { count: 3, .. })));
-        assert!(matches!(log.reserve_at(0, t0 + WINDOW_MS).unwrap(), Reserve::Taken(Reservation { count: 4, .. })), "0 = no limit");
+        assert_eq!(taken(log.reserve_at(3, t0 + WINDOW_MS).unwrap()), 3);
+        assert_eq!(taken(log.reserve_at(0, t0 + WINDOW_MS).unwrap()), 4, "0 = no limit");
     }
 
     #[test]
@@ -168,9 +204,36 @@ mod tests {
         let log = SentLog::new(dir.path());
         let Reserve::Taken(r) = log.reserve(1).unwrap() else { panic!() };
         assert!(matches!(log.reserve(1).unwrap(), Reserve::Full { count: 1, .. }));
-        log.release(&r).unwrap();
+        r.release().unwrap();
         assert_eq!(log.count().unwrap(), 0);
-        assert!(matches!(log.reserve(1).unwrap(), Reserve::Taken(_)));
+        let Reserve::Taken(r) = log.reserve(1).unwrap() else { panic!() };
+        r.keep();
+        assert_eq!(log.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_reservation_dropped_unsettled_gives_its_slot_back_even_in_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = SentLog::new(dir.path());
+        {
+            let _r = log.reserve(1).unwrap();
+        }
+        assert_eq!(log.count().unwrap(), 0, "dropped without keep");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _r = log.reserve(1).unwrap();
+            panic!("a bug in the send path");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(log.count().unwrap(), 0, "the panic unwound through the reservation");
+    }
+
+    #[test]
+    fn extreme_times_in_the_log_do_not_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOG_FILE), format!("{} x\n", u64::MAX)).unwrap();
+        let log = SentLog::new(dir.path());
+        assert_eq!(log.count().unwrap(), 1);
+        assert!(matches!(log.reserve(1).unwrap(), Reserve::Full { count: 1, .. }));
     }
 
     #[test]
@@ -178,7 +241,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let taken: u32 = std::thread::scope(|s| {
             let handles: Vec<_> = (0..16)
-                .map(|_| s.spawn(|| (0..5).filter(|_| matches!(SentLog::new(dir.path()).reserve(50).unwrap(), Reserve::Taken(_))).count() as u32))
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..5)
+                            .filter(|_| match SentLog::new(dir.path()).reserve(50).unwrap() {
+                                Reserve::Taken(r) => {
+                                    r.keep();
+                                    true
+                                }
+                                Reserve::Full { .. } => false,
+                            })
+                            .count() as u32
+                    })
+                })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).sum()
         });

@@ -70,10 +70,14 @@ pub async fn send(
         }
         other => other,
     };
-    // A mail that failed before its data was handed over does not count.
-    if let (Err(f), Some(r), Some(log)) = (&outcome, &reservation, &request.sent_log) {
-        if !matches!(f.stage, Stage::Data | Stage::Graph | Stage::Delivered) {
-            let _ = log.release(r);
+    // A mail that failed before its data was handed over does not count. (Should anything above
+    // panic, `reservation` is dropped while unwinding, which gives the slot back too.)
+    if let Some(r) = reservation {
+        match &outcome {
+            Err(f) if !matches!(f.stage, Stage::Data | Stage::Graph | Stage::Delivered) => {
+                let _ = r.release();
+            }
+            _ => r.keep(),
         }
     }
     match outcome {
