@@ -580,3 +580,48 @@ fn send_through_graph_hands_over_the_message_as_mime() {
     let mime = sent[0].body["mime"].as_str().unwrap();
     assert!(mime.contains("Subject: Invoice 42") && mime.contains("Please find it attached."), "{mime}");
 }
+
+// --- hostile token endpoint answers (issue 14) ---------------------------------------------------
+
+/// Entries in the daily-limit log of a data dir.
+fn sent_count(d: &Path) -> usize {
+    std::fs::read_to_string(d.join("sent-log")).map(|t| t.lines().filter(|l| !l.trim().is_empty()).count()).unwrap_or(0)
+}
+
+#[test]
+fn any_expires_in_from_the_token_endpoint_neither_panics_nor_keeps_the_limit_slot() {
+    let f = fake_with_tenant();
+    let to = format!("{}@example.test", unique_local("expires-in"));
+    let extremes = [
+        serde_json::json!(u64::MAX),
+        serde_json::json!(u64::MAX.to_string()),
+        serde_json::json!("99999999999999999999999999999"),
+        serde_json::json!(-1),
+        serde_json::json!(i64::MIN),
+        serde_json::json!(1e300),
+        serde_json::json!(-1e300),
+        serde_json::json!("in an hour"),
+        serde_json::json!({"seconds": 1}),
+    ];
+    for expires_in in extremes {
+        f.edit_app(TENANT, CLIENT, |a| a.expires_in = Some(expires_in.clone()));
+        // A send that fails after the token step (Dovecot refuses the token for this From),
+        // before any data: the slot of the daily limit must be free again.
+        let d = m365_dir(&f, "m365-smtp", "app", &[("global.sender.address", "someone-else@example.test"), ("limits.max_per_day", "1")]);
+        set_secret(d.path(), SECRET);
+        let run = test_mail(d.path(), &to);
+        assert_ne!(run.code, 101, "expires_in {expires_in} made postdesk panic: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "expires_in {expires_in}: {run:?}");
+        let r = failed_at(&run, "auth", "access token was refused");
+        assert!(r["steps"].as_array().unwrap().iter().any(|s| s["stage"] == "token" && s["ok"] == true), "{r}");
+        assert_eq!(sent_count(d.path()), 0, "expires_in {expires_in}: the failed mail still holds the daily-limit slot");
+    }
+    // The token works whatever lifetime came with it: delivered, and counted once.
+    f.edit_app(TENANT, CLIENT, |a| a.expires_in = Some(serde_json::json!(u64::MAX)));
+    let d = m365_dir(&f, "m365-smtp", "app", &[("limits.max_per_day", "1")]);
+    set_secret(d.path(), SECRET);
+    let run = test_mail(d.path(), &to);
+    assert_eq!((run.code, report(&run)["ok"].clone()), (0, Value::Bool(true)), "{run:?}");
+    wait_for_mail(Path::new(&stack()["MAIL_SINK"]), &to);
+    assert_eq!(sent_count(d.path()), 1);
+}

@@ -91,6 +91,11 @@ pub struct M365 {
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Access tokens are reused until this long before they expire.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
+/// The longest an access token is believed to live, whatever the token endpoint says (Entra's
+/// last 60–90 minutes): a hostile or broken `expires_in` cannot pin a token in memory.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// When the token endpoint names no lifetime (or one that is not a number).
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 impl M365 {
     /// Reads the effective `m365.*` keys of a server (a client's unset keys come from global).
@@ -187,7 +192,7 @@ impl TokenError {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let error = v["error"].as_str().unwrap_or("").to_string();
         let full = v["error_description"].as_str().unwrap_or("").to_string();
-        let code = v["error_codes"].as_array().and_then(|a| a.first()).and_then(Value::as_u64).map(|c| c as u32).or_else(|| {
+        let code = v["error_codes"].as_array().and_then(|a| a.first()).and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok()).or_else(|| {
             let rest = full.strip_prefix("AADSTS")?;
             rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
         });
@@ -244,14 +249,40 @@ async fn token_request(m: &M365, pairs: &[(&str, &str)]) -> Result<Tokens, Strin
     if resp.status != 200 {
         return Err(TokenError::parse(resp.status, &resp.body).to_string());
     }
-    let v: Value = serde_json::from_slice(&resp.body).map_err(|e| format!("the token endpoint answered something that is not JSON: {e}"))?;
-    let access = v["access_token"].as_str().ok_or("the token endpoint's answer has no access_token")?;
-    let expires_in = Duration::from_secs(v["expires_in"].as_u64().or_else(|| v["expires_in"].as_str().and_then(|s| s.parse().ok())).unwrap_or(3600));
+    let mut body = zeroize::Zeroizing::new(resp.body);
+    let mut v: Value = serde_json::from_slice(&body).map_err(|e| format!("the token endpoint answered something that is not JSON: {e}"))?;
+    body.clear();
+    // The tokens are moved out of the parsed answer into `Secret`s (wiped when dropped), not copied.
+    let mut take = |name: &str| match v.get_mut(name) {
+        Some(Value::String(s)) => Some(Secret::new(std::mem::take(s))),
+        _ => None,
+    };
+    let access = take("access_token").ok_or("the token endpoint's answer has no access_token")?;
+    let refresh = take("refresh_token");
+    let expires_in = token_lifetime(&v["expires_in"]);
     let account = match v["id_token"].as_str() {
         Some(id) => Some(account_from_id_token(m, id)?),
         None => None,
     };
-    Ok(Tokens { access: Secret::new(access), expires_in, refresh: v["refresh_token"].as_str().map(Secret::new), account })
+    Ok(Tokens { access, expires_in, refresh, account })
+}
+
+/// `expires_in` as sent: seconds as a number or a string (some servers quote it), clamped to
+/// 0 ..= [`MAX_TOKEN_LIFETIME`]; anything else (negative, NaN, an object) counts as 0 or the
+/// default. Never panics, whatever the server sends.
+fn token_lifetime(v: &Value) -> Duration {
+    let seconds: Option<f64> = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_nan() => DEFAULT_TOKEN_LIFETIME,
+        Some(s) if s <= 0.0 => Duration::ZERO,
+        Some(s) if s >= MAX_TOKEN_LIFETIME.as_secs_f64() => MAX_TOKEN_LIFETIME,
+        Some(s) => Duration::from_secs(s as u64),
+        None => DEFAULT_TOKEN_LIFETIME,
+    }
 }
 
 /// The account of an id token received straight from the token endpoint (over TLS, so the
@@ -286,32 +317,58 @@ pub async fn refresh(m: &M365, refresh_token: &Secret) -> Result<Tokens, String>
     token_request(m, &[("client_id", &m.client_id), ("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose()), ("scope", &scope)]).await
 }
 
-fn cache() -> &'static Mutex<HashMap<String, (Secret, Instant)>> {
-    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, (Secret, Instant)>>> = std::sync::OnceLock::new();
-    CACHE.get_or_init(Default::default)
+/// One cached access token: for the credential with this fingerprint, usable until `until`.
+struct CachedToken {
+    fingerprint: String,
+    token: Secret,
+    until: Instant,
+}
+
+/// Access tokens by server (token URL, client, scope): one each, so a rotated refresh token or
+/// a new client secret replaces the old entry instead of leaving it behind. Expired entries
+/// are dropped (and so wiped, `Secret`) whenever the cache is used.
+fn cache() -> std::sync::MutexGuard<'static, HashMap<String, CachedToken>> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, CachedToken>>> = std::sync::OnceLock::new();
+    let mut c = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    c.retain(|_, t| now < t.until);
+    c
 }
 
 fn fingerprint(s: &Secret) -> String {
     B64URL.encode(&ring::digest::digest(&ring::digest::SHA256, s.expose().as_bytes()).as_ref()[..12])
 }
 
-fn cache_key(m: &M365, credential: &Secret) -> String {
-    format!("{}|{}|{}|{}", m.token_url(), m.client_id, m.scope(), fingerprint(credential))
+/// The cache key of a server and the credential its token was obtained with.
+struct CacheKey {
+    server: String,
+    fingerprint: String,
 }
 
-fn cached(key: &str) -> Option<Secret> {
-    let c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    c.get(key).filter(|(_, until)| Instant::now() < *until).map(|(t, _)| t.clone())
+fn cache_key(m: &M365, credential: &Secret) -> CacheKey {
+    CacheKey { server: format!("{}|{}|{}", m.token_url(), m.client_id, m.scope()), fingerprint: fingerprint(credential) }
 }
 
-fn remember(key: String, t: &Tokens) {
-    let until = Instant::now() + t.expires_in.saturating_sub(EXPIRY_MARGIN);
-    cache().lock().unwrap_or_else(|e| e.into_inner()).insert(key, (t.access.clone(), until));
+fn cached(key: &CacheKey) -> Option<Secret> {
+    cache().get(&key.server).filter(|t| t.fingerprint == key.fingerprint).map(|t| t.token.clone())
+}
+
+fn remember(key: CacheKey, t: &Tokens) {
+    let mut c = cache();
+    // No `until` (a lifetime shorter than the margin, or one the clock cannot represent): not kept.
+    match Instant::now().checked_add(t.expires_in.saturating_sub(EXPIRY_MARGIN)) {
+        Some(until) if t.expires_in > EXPIRY_MARGIN => {
+            c.insert(key.server, CachedToken { fingerprint: key.fingerprint, token: t.access.clone(), until });
+        }
+        _ => {
+            c.remove(&key.server);
+        }
+    }
 }
 
 /// Forgets every cached access token (sign-out, tests).
 pub fn forget_cached_tokens() {
-    cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    cache().clear();
 }
 
 /// An access token for sending, and the account it acts for (delegated) — from the cache, by
@@ -501,6 +558,37 @@ mod tests {
         assert_eq!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", s.state)).unwrap(), "abc");
         assert!(s.is_redirect("http://localhost/postdesk/callback?code=1"));
         assert!(!s.is_redirect("http://localhost/other"));
+    }
+
+    #[test]
+    fn any_expires_in_gives_a_bounded_lifetime_without_panicking() {
+        use serde_json::json;
+        let day = MAX_TOKEN_LIFETIME;
+        let cases = [
+            (json!(3599), Duration::from_secs(3599)),
+            (json!("3599"), Duration::from_secs(3599)),
+            (json!(u64::MAX), day),
+            (json!(u64::MAX.to_string()), day),
+            (json!("99999999999999999999999999"), day),
+            (json!(1e300), day),
+            (json!(-1), Duration::ZERO),
+            (json!(i64::MIN), Duration::ZERO),
+            (json!("-5"), Duration::ZERO),
+            (json!(-1e300), Duration::ZERO),
+            (json!("NaN"), DEFAULT_TOKEN_LIFETIME),
+            (json!("inf"), day),
+            (json!("soon"), DEFAULT_TOKEN_LIFETIME),
+            (json!(null), DEFAULT_TOKEN_LIFETIME),
+            (json!({"s": 1}), DEFAULT_TOKEN_LIFETIME),
+            (json!(12.9), Duration::from_secs(12)),
+        ];
+        for (v, want) in cases {
+            let got = token_lifetime(&v);
+            assert_eq!(got, want, "expires_in {v}");
+            // What `remember` does with it must not panic either.
+            let t = Tokens { access: Secret::new("t"), expires_in: got, refresh: None, account: None };
+            remember(CacheKey { server: format!("test|{v}"), fingerprint: String::new() }, &t);
+        }
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct App {
     /// `Add-MailboxPermission`); carried in the fake's app tokens so the introspection can
     /// answer statelessly.
     pub smtp_mailbox: Option<String>,
+    /// What the token endpoint answers as `expires_in` for this app's tokens (any JSON: a huge
+    /// number, a negative one, a string…); `None`: [`ACCESS_TOKEN_LIFETIME`].
+    pub expires_in: Option<Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +251,7 @@ pub fn standard_tenant(id: &str, domain: &str, client_id: &str, secret: &str, re
             consented: true,
             graph_mail_send: true,
             smtp_mailbox: Some(user.into()),
+            expires_in: None,
         }],
         users: vec![User { email: user.into(), password: password.into(), name: "Test Sender".into(), blocked_by_conditional_access: false }],
     }
@@ -532,7 +536,8 @@ fn token(shared: &Shared, tenant: &str, f: &HashMap<String, String>) -> Resp {
                 claims["x_smtp_mailbox"] = json!(mb);
             }
             let access = sign_jwt(&shared.key, &claims);
-            json_response(StatusCode::OK, &json!({"token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME, "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": access}))
+            let lifetime = app.expires_in.clone().unwrap_or(json!(ACCESS_TOKEN_LIFETIME));
+            json_response(StatusCode::OK, &json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": access}))
         }
         Some("authorization_code") => {
             let code = f.get("code").cloned().unwrap_or_default();
@@ -557,7 +562,7 @@ fn token(shared: &Shared, tenant: &str, f: &HashMap<String, String>) -> Resp {
                 return aadsts(StatusCode::BAD_REQUEST, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
             }
             let (user, scope) = (grant.user.clone(), grant.scope.clone());
-            issue_user_tokens(shared, &mut st, &t, &client, &scope, &user)
+            issue_user_tokens(shared, &mut st, &t, &app, &scope, &user)
         }
         Some("refresh_token") => {
             let rt = f.get("refresh_token").cloned().unwrap_or_default();
@@ -576,7 +581,7 @@ fn token(shared: &Shared, tenant: &str, f: &HashMap<String, String>) -> Resp {
             grant.used = true;
             let (user, granted) = (grant.user.clone(), grant.scope.clone());
             let scope = f.get("scope").cloned().unwrap_or(granted);
-            issue_user_tokens(shared, &mut st, &t, &client, &scope, &user)
+            issue_user_tokens(shared, &mut st, &t, &app, &scope, &user)
         }
         other => aadsts(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{}'.", other.unwrap_or(""))),
     }
@@ -596,7 +601,8 @@ fn base_claims(base: &str, tid: &str, client: &str, aud: &str) -> Value {
 }
 
 /// Access token (audience from the first resource scope), rotating refresh token, id token.
-fn issue_user_tokens(shared: &Shared, st: &mut State, t: &Tenant, client: &str, scope: &str, email: &str) -> Resp {
+fn issue_user_tokens(shared: &Shared, st: &mut State, t: &Tenant, app: &App, scope: &str, email: &str) -> Resp {
+    let client = app.client_id.as_str();
     let Some(user) = t.users.iter().find(|u| u.email == email) else {
         return aadsts(StatusCode::BAD_REQUEST, "invalid_grant", 50034, "The user account does not exist in the directory.");
     };
@@ -622,7 +628,7 @@ fn issue_user_tokens(shared: &Shared, st: &mut State, t: &Tenant, client: &str, 
     let mut out = json!({
         "token_type": "Bearer",
         "scope": scopes.iter().filter(|s| s.starts_with("https://")).copied().collect::<Vec<_>>().join(" "),
-        "expires_in": ACCESS_TOKEN_LIFETIME,
+        "expires_in": app.expires_in.clone().unwrap_or(json!(ACCESS_TOKEN_LIFETIME)),
         "ext_expires_in": ACCESS_TOKEN_LIFETIME,
         "access_token": access,
     });
