@@ -224,3 +224,117 @@ fn schema_is_generated_json_schema() {
     assert!(schema["$schema"].as_str().unwrap().contains("json-schema.org"), "{schema}");
     assert!(schema["properties"]["global"].is_object() && schema["properties"]["secrets"].is_object());
 }
+
+/// An export whose `secrets.encrypted` asks for scrypt work factor 2^`log_n`: made at 2^10 (cheap)
+/// and the stanza's number changed afterwards, as a hostile file would; the MAC no longer fits,
+/// which an import must never get far enough to notice.
+fn export_demanding_work_factor(dir: &Path, log_n: u8) -> std::path::PathBuf {
+    use std::io::Write;
+    let mut recipient = age::scrypt::Recipient::new(age::secrecy::SecretString::from(PASSPHRASE));
+    recipient.set_work_factor(10);
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).unwrap();
+    let mut binary = Vec::new();
+    let mut w = encryptor.wrap_output(&mut binary).unwrap();
+    w.write_all(br#"{"global.password":"x"}"#).unwrap();
+    w.finish().unwrap();
+    let text = String::from_utf8_lossy(&binary).into_owned();
+    let stanza = text.lines().find(|l| l.starts_with("-> scrypt ")).unwrap().to_string();
+    let hostile = stanza.replace(" 10", &format!(" {log_n}"));
+    assert_ne!(stanza, hostile);
+    let pos = binary.windows(stanza.len()).position(|w| w == stanza.as_bytes()).unwrap();
+    binary.splice(pos..pos + stanza.len(), hostile.bytes());
+    let mut armored = Vec::new();
+    let mut a = age::armor::ArmoredWriter::wrap_output(&mut armored, age::armor::Format::AsciiArmor).unwrap();
+    a.write_all(&binary).unwrap();
+    a.finish().unwrap();
+    let file = serde_json::json!({
+        "format": "postdesk-config",
+        "version": 1,
+        "global": {"enabled": true, "host": "smtp.example.com", "port": 587, "auth": "password", "username": "it@example.com", "sender": {"address": "it@example.com"}},
+        "secrets": {"needed": ["global.password"], "encrypted": String::from_utf8(armored).unwrap()},
+    });
+    let path = dir.join(format!("hostile-{log_n}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    path
+}
+
+/// Runs postdesk to its end or at most `limit` (then kills it and fails), and measures its
+/// wall time and peak resident memory (wait4's ru_maxrss).
+fn timed_postdesk(d: &Path, args: &[&str], limit: std::time::Duration) -> (Run, std::time::Duration, u64) {
+    use std::io::Read;
+    let t0 = std::time::Instant::now();
+    let mut child = std::process::Command::new(postdesk_tests::postdesk_bin())
+        .arg("--data-dir")
+        .arg(d)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let (out, err) = (drain(Box::new(child.stdout.take().unwrap())), drain(Box::new(child.stderr.take().unwrap())));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 gets our own child and valid out-pointers.
+    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if r == pid {
+            break;
+        }
+        if t0.elapsed() > limit {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &mut status, 0, &mut usage);
+            }
+            panic!("postdesk {args:?} still ran after {limit:?} (peak memory {} MiB): a hostile file must be refused at once", usage.ru_maxrss / 1024);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let elapsed = t0.elapsed();
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    let run = Run { code, stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+    (run, elapsed, usage.ru_maxrss as u64 * 1024)
+}
+
+#[test]
+fn a_hostile_scrypt_work_factor_is_refused_at_once_without_the_memory() {
+    let d = configured();
+    let out = tempfile::tempdir().unwrap();
+    let pass = passphrase_file(out.path(), PASSPHRASE);
+    for log_n in [22, 19] {
+        let file = export_demanding_work_factor(out.path(), log_n);
+        let args = ["import", file.to_str().unwrap(), "--dry-run", "--passphrase-file", &pass];
+        let (run, took, peak) = timed_postdesk(d.path(), &args, std::time::Duration::from_secs(20));
+        eprintln!("import of a file asking for 2^{log_n}: exit {}, {} ms, peak {} MiB", run.code, took.as_millis(), peak >> 20);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains(&format!("secrets.encrypted: the file asks for a passphrase work factor of 2^{log_n}")), "{}", run.stderr);
+        assert!(run.stderr.contains("at most 2^18") && run.stderr.contains("nothing was changed"), "{}", run.stderr);
+        assert!(took < std::time::Duration::from_secs(3), "the refusal took {took:?}");
+        assert!(peak < 128 << 20, "peak memory {} MiB: the scrypt memory was allocated", peak >> 20);
+    }
+    // What Postdesk itself exports asks for exactly the most it accepts, and imports in about a second.
+    let file = out.path().join("own.json");
+    let e = postdesk(d.path(), &["export", file.to_str().unwrap(), "--with-secrets", "--passphrase-file", &pass], None);
+    assert_eq!(e.code, 0, "{e:?}");
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let armored = exported["secrets"]["encrypted"].as_str().unwrap();
+    let mut binary = Vec::new();
+    std::io::Read::read_to_end(&mut age::armor::ArmoredReader::new(armored.as_bytes()), &mut binary).unwrap();
+    let header = String::from_utf8_lossy(&binary);
+    let stanza = header.lines().find(|l| l.starts_with("-> scrypt ")).unwrap();
+    assert!(stanza.ends_with(" 18"), "{stanza}");
+    let (run, took, peak) = timed_postdesk(d.path(), &["import", file.to_str().unwrap(), "--dry-run", "--passphrase-file", &pass], std::time::Duration::from_secs(20));
+    eprintln!("import of Postdesk's own export (2^18): exit {}, {} ms, peak {} MiB", run.code, took.as_millis(), peak >> 20);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(peak < 300 << 20, "peak memory {} MiB", peak >> 20);
+    postdesk(d.path(), &["secret", "clear", "global.password"], None);
+}

@@ -26,8 +26,10 @@ pub const SCHEMA_ID: &str = "https://postdesk.app/schema/postdesk-config.schema.
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// The document is at most 5 levels deep; anything much deeper is not ours.
 pub const MAX_DEPTH: usize = 16;
-/// scrypt work factor a file may ask for when decrypting (2^22: seconds, not hours).
-const MAX_WORK_FACTOR: u8 = 22;
+/// The scrypt work factor (log2 N) exports use and the most an import accepts. scrypt needs
+/// 128 * r * N bytes (age: r = 8), so 2^18 is 256 MiB and about a second per attempt; a file
+/// asking for more (2^22: 4 GiB) is refused before scrypt runs.
+pub const WORK_FACTOR: u8 = 18;
 
 /// An exported configuration file.
 #[derive(Serialize, Deserialize, Clone, Debug, JsonSchema)]
@@ -100,7 +102,7 @@ pub fn export(config: &Config, set_secrets: &BTreeMap<String, Secret>, with: Opt
         Some(passphrase) if passphrase.expose().is_empty() => return Err("the passphrase is empty".into()),
         Some(passphrase) => {
             let plain: BTreeMap<&str, &str> = set_secrets.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
-            Some(encrypt(serde_json::to_string(&plain).expect("json").as_bytes(), passphrase)?)
+            Some(encrypt(zeroize::Zeroizing::new(serde_json::to_string(&plain).expect("json")).as_bytes(), passphrase)?)
         }
     };
     let mut config = config.clone();
@@ -113,7 +115,11 @@ pub fn export(config: &Config, set_secrets: &BTreeMap<String, Secret>, with: Opt
 
 fn encrypt(plain: &[u8], passphrase: &Secret) -> Result<String, String> {
     use age::armor::{ArmoredWriter, Format};
-    let encryptor = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(passphrase.expose().to_string()));
+    // A fixed work factor rather than age's "about a second here": a fast machine would pick
+    // more than any import (here or elsewhere) accepts.
+    let mut recipient = age::scrypt::Recipient::new(age::secrecy::SecretString::from(passphrase.expose()));
+    recipient.set_work_factor(WORK_FACTOR);
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     let armored = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| e.to_string())?;
     let mut writer = encryptor.wrap_output(armored).map_err(|e| e.to_string())?;
@@ -122,21 +128,31 @@ fn encrypt(plain: &[u8], passphrase: &Secret) -> Result<String, String> {
     Ok(String::from_utf8(out).expect("armor is ASCII"))
 }
 
-fn decrypt(armored: &str, passphrase: &Secret) -> Result<Vec<u8>, String> {
+fn decrypt(armored: &str, passphrase: &Secret) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
     use age::armor::ArmoredReader;
     use age::DecryptError as D;
     let damaged = |e: &dyn std::fmt::Display| format!("secrets.encrypted: the encrypted secrets are damaged or truncated ({e})");
     let decryptor = age::Decryptor::new(ArmoredReader::new(armored.as_bytes())).map_err(|e| damaged(&e))?;
-    let mut identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.expose().to_string()));
-    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    let mut identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.expose()));
+    identity.set_max_work_factor(WORK_FACTOR);
     let reader = decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)).map_err(|e| match e {
         D::DecryptionFailed | D::KeyDecryptionFailed | D::NoMatchingKeys => "secrets.encrypted: wrong passphrase".to_string(),
-        D::ExcessiveWork { required, .. } => format!("secrets.encrypted: the file asks for too much work to decrypt (2^{required}); refused"),
+        D::ExcessiveWork { required, .. } => format!(
+            "secrets.encrypted: the file asks for a passphrase work factor of 2^{required} ({} MiB of memory per attempt); Postdesk accepts at most 2^{WORK_FACTOR} ({} MiB): refused. Export it again with this Postdesk",
+            scrypt_mib(required),
+            scrypt_mib(WORK_FACTOR)
+        ),
         other => damaged(&other),
     })?;
-    let mut plain = Vec::new();
+    // Reserved up front: growing the buffer would leave copies of the secrets behind.
+    let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(armored.len()));
     reader.take(MAX_BYTES as u64).read_to_end(&mut plain).map_err(|e| damaged(&e))?;
     Ok(plain)
+}
+
+/// Memory scrypt needs for work factor 2^log_n with age's r = 8: 128 * r * N bytes.
+fn scrypt_mib(log_n: u8) -> u64 {
+    (1024u64 << log_n.min(50)) >> 20
 }
 
 fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
