@@ -63,6 +63,15 @@ impl std::fmt::Debug for SecretChange {
     }
 }
 
+/// The value typed in the window is wiped once handled, like a [`Secret`].
+impl Drop for SecretChange {
+    fn drop(&mut self) {
+        if let Some(v) = &mut self.value {
+            zeroize::Zeroize::zeroize(v);
+        }
+    }
+}
+
 pub const REDIRECT_URI: &str = "http://localhost/postdesk/callback";
 
 /// Keys shown in the window.

@@ -426,7 +426,7 @@ async fn graph_send(m: &oauth::M365, token: &Secret, envelope: &Envelope, draft:
         Some(d) => ("application/json", graph_json(d).to_string().into_bytes()),
         None => ("text/plain", base64::engine::general_purpose::STANDARD.encode(message).into_bytes()),
     };
-    let bearer = format!("Bearer {}", token.expose());
+    let bearer = zeroize::Zeroizing::new(format!("Bearer {}", token.expose()));
     let resp = match crate::http::request("POST", &url, &[("authorization", &bearer), ("accept", "application/json")], Some((content_type, body)), oauth::HTTP_TIMEOUT).await {
         Ok(r) => r,
         Err(e) => return Err(rec.fail_at(Stage::Graph, e)),

@@ -10,13 +10,16 @@ use std::path::Path;
 
 pub const SERVICE: &str = "postdesk";
 
-/// A password, client secret or token. Not `Serialize`, not `Display`; `Debug` is redacted.
+/// A password, client secret or token. Not `Serialize`, not `Display`; `Debug` is redacted;
+/// its bytes are overwritten with zeros when it is dropped (`zeroize`), so a secret does not
+/// linger in freed memory for a core dump, swap or a later allocation to reveal.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(zeroize::Zeroizing<String>);
 
 impl Secret {
+    /// Takes the string's buffer as it is (no copy is left behind by this move).
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        Secret(zeroize::Zeroizing::new(value.into()))
     }
     /// The plain value, for handing to a connection. Never log or display it.
     pub fn expose(&self) -> &str {
@@ -60,7 +63,7 @@ impl Keychain {
 
     pub fn get(&self, key: &str) -> Result<Option<Secret>, SecretError> {
         match self.entry(key)?.get_password() {
-            Ok(v) => Ok(Some(Secret(v))),
+            Ok(v) => Ok(Some(Secret::new(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_error(key, e)),
         }

@@ -14,6 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use zeroize::Zeroizing;
 
 use crate::diagnosis::{Progress, Stage, Step};
 use crate::model::Security;
@@ -186,8 +187,9 @@ impl Session<'_, '_> {
     /// Sends a command; `shown` replaces it in the transcript (for AUTH data).
     async fn send(&mut self, stage: Stage, line: &str, shown: Option<&str>) -> Result<(), Failure> {
         self.rec.transcript.push(format!("C: {}", shown.unwrap_or(line)));
-        // One write per command: one TLS record and one segment, not two.
-        let mut bytes = Vec::with_capacity(line.len() + 2);
+        // One write per command: one TLS record and one segment, not two. Wiped afterwards:
+        // AUTH lines carry credentials.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(line.len() + 2));
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
         let write = async {
@@ -422,7 +424,9 @@ pub(crate) async fn resolve(rec: &mut Recorder<'_>, host: &str, port: u16, t: Du
 pub(crate) async fn connect(rec: &mut Recorder<'_>, addrs: &[SocketAddr], t: Duration) -> Result<(TcpStream, SocketAddr), Failure> {
     let secs = t.as_secs_f32();
     rec.step(Stage::Connect, async {
-        let deadline = tokio::time::Instant::now() + t;
+        // checked: a timeout too far out for the clock is "no deadline", not a panic.
+        let now = tokio::time::Instant::now();
+        let deadline = now.checked_add(t).unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         let mut last = String::new();
         for addr in addrs {
             match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
@@ -485,8 +489,9 @@ async fn authenticate(s: &mut Session<'_, '_>, caps: &Capabilities, creds: &Cred
     match creds {
         Credentials::Password { username, password } => {
             if offered.iter().any(|m| m == "PLAIN") {
-                let token = B64.encode(format!("\0{username}\0{}", password.expose()));
-                let reply = s.command(stage, &format!("AUTH PLAIN {token}"), Some("AUTH PLAIN <redacted>")).await?;
+                let plain = Zeroizing::new(format!("\0{username}\0{}", password.expose()));
+                let line = Zeroizing::new(format!("AUTH PLAIN {}", *Zeroizing::new(B64.encode(plain.as_bytes()))));
+                let reply = s.command(stage, &line, Some("AUTH PLAIN <redacted>")).await?;
                 return finish_auth(reply, "PLAIN", username);
             }
             if offered.iter().any(|m| m == "LOGIN") {
@@ -498,7 +503,8 @@ async fn authenticate(s: &mut Session<'_, '_>, caps: &Capabilities, creds: &Cred
                 if r.code != 334 {
                     return Err(Failure::new(stage, r.raw()));
                 }
-                let reply = s.command(stage, &B64.encode(password.expose()), Some("<password redacted>")).await?;
+                let line = Zeroizing::new(B64.encode(password.expose()));
+                let reply = s.command(stage, &line, Some("<password redacted>")).await?;
                 return finish_auth(reply, "LOGIN", username);
             }
             Err(Failure::new(stage, no_auth_message(&offered, "PLAIN or LOGIN")))
@@ -507,8 +513,9 @@ async fn authenticate(s: &mut Session<'_, '_>, caps: &Capabilities, creds: &Cred
             if !offered.iter().any(|m| m == "XOAUTH2") {
                 return Err(Failure::new(stage, no_auth_message(&offered, "XOAUTH2")));
             }
-            let sasl = B64.encode(format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose()));
-            let reply = s.command(stage, &format!("AUTH XOAUTH2 {sasl}"), Some("AUTH XOAUTH2 <redacted>")).await?;
+            let plain = Zeroizing::new(format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose()));
+            let line = Zeroizing::new(format!("AUTH XOAUTH2 {}", *Zeroizing::new(B64.encode(plain.as_bytes()))));
+            let reply = s.command(stage, &line, Some("AUTH XOAUTH2 <redacted>")).await?;
             if reply.code == 334 {
                 // The server explains the refusal in a base64 JSON challenge; an empty line ends it.
                 let why = reply.lines.first().and_then(|l| B64.decode(l.trim()).ok()).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
