@@ -240,6 +240,28 @@ impl Cli {
     }
 }
 
+/// Called first by both programs: a process that holds passwords and tokens leaves no core
+/// dump (RLIMIT_CORE 0, hard limit too, so neither it nor its children can raise it again),
+/// and on Linux is not dumpable (PR_SET_DUMPABLE 0): no core through a `core_pattern` pipe
+/// either, and other processes of the same user cannot ptrace it or read its memory
+/// (`gdb -p`, /proc/PID/mem), as a password manager wants. Failures are ignored: a hardening
+/// the system refuses must not stop the program.
+pub fn harden_process() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: plain system calls with a valid pointer to a local value.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+        }
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: PR_SET_DUMPABLE takes one integer argument and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
 /// The window program's file name, beside `postdesk`.
 pub const WINDOW_PROGRAM: &str = if cfg!(windows) { "postdesk-window.exe" } else { "postdesk-window" };
 
@@ -492,10 +514,11 @@ fn print_changes(plan: &postdesk_core::transfer::ImportPlan) {
     }
 }
 
-/// The passphrase: the first line of the file, which must not be empty.
-fn read_passphrase(path: &std::path::Path) -> Result<Secret, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| invalid_arg("--passphrase-file", &format!("{}: {e}", path.display())))?;
-    let line = text.lines().next().unwrap_or("").to_string();
+/// The passphrase: the first line of the file, which must not be empty. The file's text is
+/// wiped from memory once the line is taken.
+pub fn read_passphrase(path: &std::path::Path) -> Result<Secret, Error> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| invalid_arg("--passphrase-file", &format!("{}: {e}", path.display())))?);
+    let line = text.lines().next().unwrap_or("");
     if line.is_empty() {
         return Err(invalid_arg("--passphrase-file", "the passphrase is empty"));
     }
@@ -711,17 +734,26 @@ fn check(app: &Postdesk, json: bool) -> Result<u8, Error> {
 /// The secret from stdin: without echo on a terminal, else the whole input less one newline.
 fn read_secret(key: &str) -> Result<Secret, Error> {
     let stdin = std::io::stdin();
-    let mut text = String::new();
     if stdin.is_terminal() {
         eprint!("{key}: ");
         let _ = std::io::stderr().flush();
-        text = rpassword::read_password().unwrap_or_default();
-    } else {
-        let _ = stdin.lock().read_to_string(&mut text);
-        if let Some(t) = text.strip_suffix('\n') {
-            text = t.strip_suffix('\r').unwrap_or(t).to_string();
-        }
+        return Ok(Secret::new(rpassword::read_password().unwrap_or_default()));
     }
+    secret_from_input(stdin.lock(), key)
+}
+
+/// A secret piped in: the whole input less one line end. The bytes read are wiped once the
+/// secret is made (reserved up front, so reading never reallocates and leaves a copy behind).
+pub fn secret_from_input(input: impl Read, key: &str) -> Result<Secret, Error> {
+    /// More than any password or token; a larger input is refused, not truncated.
+    const MAX_SECRET: usize = 64 * 1024;
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(MAX_SECRET + 1));
+    input.take(MAX_SECRET as u64 + 1).read_to_end(&mut bytes).map_err(|e| invalid_arg(key, &format!("cannot read stdin: {e}")))?;
+    if bytes.len() > MAX_SECRET {
+        return Err(invalid_arg(key, &format!("the secret on stdin is longer than {MAX_SECRET} bytes")));
+    }
+    let text = bytes.strip_suffix(b"\n").map(|t| t.strip_suffix(b"\r").unwrap_or(t)).unwrap_or(&bytes);
+    let text = std::str::from_utf8(text).map_err(|_| invalid_arg(key, "the secret on stdin is not UTF-8 text"))?;
     Ok(Secret::new(text))
 }
 

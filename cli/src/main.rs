@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    postdesk_cli::harden_process();
     let cli = postdesk_cli::Cli::parse();
     if cli.command.is_some() {
         return postdesk_cli::run(cli);

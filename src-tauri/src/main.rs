@@ -14,6 +14,7 @@ use clap::Parser;
 /// The settings window. `postdesk` with no command starts it with the same arguments; a
 /// command given here anyway is run like `postdesk` would.
 fn main() -> ExitCode {
+    postdesk_cli::harden_process();
     trace::mark("main");
     webkit::before_start();
     let cli = postdesk_cli::Cli::parse();

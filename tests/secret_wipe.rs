@@ -1,6 +1,7 @@
 //! Secrets are wiped from memory when dropped: an allocator that looks at every block as it is
 //! freed counts the blocks that still hold the canary. A plain `String` is caught (the check
-//! works); a `Secret`, its clones and a window's `SecretChange` never are.
+//! works); a `Secret`, its clones, a window's `SecretChange`, what `secret set` reads from
+//! stdin and a passphrase file's text never are.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -67,4 +68,22 @@ fn secrets_leave_no_copy_in_freed_memory() {
     });
     // The json! value's own String is freed unwiped (1); the SecretChange's copy must not be.
     assert_eq!(n, 1, "SecretChange from the window");
+    // `postdesk secret set KEY` with the secret piped in (the input itself is the caller's).
+    let piped = format!("{}\r\n", canary()).into_bytes();
+    let n = freed_with_canary(|| {
+        let s = postdesk_cli::secret_from_input(&piped[..], "global.password").unwrap();
+        assert_eq!(s.expose().as_bytes(), CANARY);
+    });
+    assert_eq!(n, 0, "secret set reading stdin");
+    let big = vec![b'x'; 70_000];
+    assert!(postdesk_cli::secret_from_input(&big[..], "global.password").is_err(), "a secret over 64 KiB is refused");
+    // `--passphrase-file`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("passphrase.txt");
+    std::fs::write(&file, format!("{}\nsecond line\n", canary())).unwrap();
+    let n = freed_with_canary(|| {
+        let p = postdesk_cli::read_passphrase(&file).unwrap();
+        assert_eq!(p.expose().as_bytes(), CANARY);
+    });
+    assert_eq!(n, 0, "the passphrase file's text");
 }
