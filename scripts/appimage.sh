@@ -28,14 +28,8 @@ work=target/release/appimage
 rm -rf "$out" "$work"
 mkdir -p "$out" "$work"
 
-# --- the runtime: everything but the C library linked in, so it needs no libfuse or
-# squashfuse on the user's machine (fusermount3 is used for the mount when not root).
-cc -std=c11 -O2 -Wall -Wextra -Werror -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-   $(pkg-config --cflags squashfuse_ll fuse3) packaging/appimage/runtime.c -o "$work/runtime" \
-   -Wl,-Bstatic -lsquashfuse_ll -lsquashfuse -lfuse3 -lzstd -llzma -llz4 -llzo2 -lz -Wl,-Bdynamic \
-   -lpthread -ldl -s
-# The type 2 magic: "AI" and 2 at offset 8 (the ELF identification's padding, unused).
-printf 'AI\002' | dd of="$work/runtime" bs=1 seek=8 conv=notrunc status=none
+# --- the runtime (static but for the C library, with the type 2 magic)
+scripts/build-appimage-runtime.sh "$work/runtime"
 # The image must start where the ELF file ends (the runtime finds it there).
 end=$(python3 - "$work/runtime" <<'PY'
 import struct, sys

@@ -12,8 +12,11 @@ pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-app
       librsvg2-dev libxdo-dev libdbus-1-dev file)
 # curl: the BROWSER stand-in of the `login --browser` test; x11-utils: xwininfo reads window
 # titles (the login window names its host).
+# squashfs-tools … zlib1g-dev: tests/appimage/runtime-test.sh builds the AppImage runtime (~13 s).
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
-           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils)
+           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils
+           squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev liblz4-dev libzstd-dev
+           liblzma-dev zlib1g-dev)
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev liblz4-dev libzstd-dev
                     liblzma-dev zlib1g-dev python3)

@@ -32,6 +32,9 @@ fi
 grep -E '^Done' "$fuzz_log"
 rm -f "$fuzz_log"
 
+step "AppImage runtime: extraction never follows planted links, no setuid, cleanup on Ctrl-C"
+tests/appimage/runtime-test.sh
+
 step "Generated UI types are up to date"
 cargo test -q -p postdesk-core export_bindings >/dev/null
 if ! git diff --quiet -- ui/src/lib/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/lib/bindings)" ]; then

@@ -16,10 +16,12 @@
  *   --appimage-help              this list
  *   --appimage-version           the runtime's version
  *   --appimage-offset            the byte offset of the SquashFS image
- *   --appimage-extract           unpack the image into ./squashfs-root (no FUSE needed)
+ *   --appimage-extract           unpack the image into ./squashfs-root (no FUSE needed); never
+ *                                writes through a link planted there, drops setuid/setgid bits
  *   --appimage-mount             mount, print the mount point, wait for Ctrl-C
- *   --appimage-extract-and-run   unpack into a temporary folder, run, remove it (no FUSE);
- *                                also when APPIMAGE_EXTRACT_AND_RUN=1
+ *   --appimage-extract-and-run   unpack into a temporary folder, run, remove it (no FUSE; also
+ *                                on SIGINT/SIGTERM/SIGHUP, passed on to AppRun); also when
+ *                                APPIMAGE_EXTRACT_AND_RUN=1
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -85,9 +87,19 @@ static int image_offset(const char *path, off_t *offset) {
 
 /* ---------------------------------------------------------------- extracting (no FUSE) */
 
-static int write_file(sqfs *fs, sqfs_inode *inode, const char *out) {
-	mode_t mode = inode->base.mode & 07777;
-	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+/* Extraction writes only below the folder it was given, whatever is already there: every
+ * folder on the way is opened with O_NOFOLLOW | O_DIRECTORY relative to its parent (a symbolic
+ * link or a file planted where the image has a folder is refused, never followed), files are
+ * created with O_CREAT | O_EXCL | O_NOFOLLOW after removing what had the name (unlinkat removes
+ * a link, not its target), and no file keeps a set-user-ID or set-group-ID bit. Every
+ * descriptor is O_CLOEXEC and closed on every path. */
+
+static int write_file(sqfs *fs, sqfs_inode *inode, int dirfd, const char *name) {
+	/* No setuid/setgid (nor sticky) bit from an image ever lands on disk. */
+	mode_t mode = inode->base.mode & 0777;
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		return -1;
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	static char buf[1 << 17];
@@ -104,64 +116,131 @@ static int write_file(sqfs *fs, sqfs_inode *inode, const char *out) {
 		}
 		pos += n;
 	}
-	if (fchmod(fd, mode) != 0 || close(fd) != 0)
-		return -1;
-	return 0;
+	if (fchmod(fd, mode) != 0) {
+		goto fail;
+	}
+	return close(fd);
 fail:
 	close(fd);
 	return -1;
 }
 
-/* Unpacks the image into dest (created if missing): directories, regular files with their
- * permission bits, and symbolic links. */
+/* Opens the folder `path` (relative, '/'-separated) below root without following any link;
+ * with create, the last component is made first when missing. Returns an O_CLOEXEC descriptor,
+ * or -1 with errno set (ELOOP/ENOTDIR for a link or file in the way, EINVAL for "." or ".."). */
+static int open_dir_below(int root, const char *path, int create) {
+	char part[NAME_MAX + 1];
+	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
+	const char *p = path;
+	while (fd >= 0 && *p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0 || len > NAME_MAX || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(part, p, len);
+		part[len] = 0;
+		p += len + (slash ? 1 : 0);
+		if (create && !*p && mkdirat(fd, part, 0755) != 0 && errno != EEXIST) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = next;
+	}
+	return fd;
+}
+
+/* Unpacks the image into dest (created if missing, refused if it is a link or a file):
+ * folders, regular files with their permission bits less setuid/setgid, and symbolic links. */
 static int extract(const char *path, off_t offset, const char *dest) {
 	sqfs fs;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || sqfs_init(&fs, fd, (size_t)offset) != SQFS_OK) {
+	if (fd < 0) {
 		complain("cannot read the SquashFS image", path);
 		return -1;
 	}
+	if (sqfs_init(&fs, fd, (size_t)offset) != SQFS_OK) {
+		complain("cannot read the SquashFS image", path);
+		close(fd);
+		return -1;
+	}
+	int rc = 0;
+	int root = -1;
 	if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
 		complain("cannot create the folder", dest);
-		return -1;
+		rc = -1;
+	} else if ((root = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		complain("refusing to extract: not a folder (a symbolic link or a file is in the way)", dest);
+		rc = -1;
 	}
 	sqfs_traverse trv;
 	sqfs_err err = SQFS_OK;
-	int rc = 0;
-	if (sqfs_traverse_open(&trv, &fs, sqfs_inode_root(&fs)) != SQFS_OK) {
+	if (rc == 0 && sqfs_traverse_open(&trv, &fs, sqfs_inode_root(&fs)) != SQFS_OK) {
 		complain("cannot read the image's root folder", path);
-		return -1;
-	}
-	while (rc == 0 && sqfs_traverse_next(&trv, &err)) {
-		if (trv.dir_end)
-			continue;
-		char out[PATH_MAX];
-		sqfs_inode inode;
-		if (snprintf(out, sizeof out, "%s/%s", dest, trv.path) >= (int)sizeof out ||
-		    sqfs_inode_get(&fs, &inode, trv.entry.inode) != SQFS_OK) {
-			rc = -1;
-			break;
-		}
-		if (S_ISDIR(inode.base.mode)) {
-			if (mkdir(out, 0755) != 0 && errno != EEXIST)
-				rc = -1;
-		} else if (S_ISREG(inode.base.mode)) {
-			rc = write_file(&fs, &inode, out);
-		} else if (S_ISLNK(inode.base.mode)) {
-			char target[PATH_MAX];
-			size_t size = sizeof target;
-			unlink(out);
-			if (sqfs_readlink(&fs, &inode, target, &size) != SQFS_OK || symlink(target, out) != 0)
-				rc = -1;
-		}
-		if (rc != 0)
-			complain("cannot extract", out);
-	}
-	if (err != SQFS_OK && rc == 0) {
-		complain("the SquashFS image is damaged", path);
 		rc = -1;
+	} else if (rc == 0) {
+		while (rc == 0 && sqfs_traverse_next(&trv, &err)) {
+			if (trv.dir_end)
+				continue;
+			sqfs_inode inode;
+			char parent[PATH_MAX];
+			const char *slash = strrchr(trv.path, '/');
+			const char *name = slash ? slash + 1 : trv.path;
+			size_t plen = slash ? (size_t)(slash - trv.path) : 0;
+			if (plen >= sizeof parent || sqfs_inode_get(&fs, &inode, trv.entry.inode) != SQFS_OK) {
+				complain("cannot read", trv.path);
+				rc = -1;
+				break;
+			}
+			memcpy(parent, trv.path, plen);
+			parent[plen] = 0;
+			int dirfd = open_dir_below(root, parent, 0);
+			if (dirfd < 0 || !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+				if (dirfd >= 0)
+					close(dirfd);
+				complain("refusing to extract (a symbolic link, a file or a bad name is in the way)", trv.path);
+				rc = -1;
+				break;
+			}
+			if (S_ISDIR(inode.base.mode)) {
+				int made = open_dir_below(dirfd, name, 1);
+				if (made < 0)
+					rc = -1;
+				else
+					close(made);
+			} else if (S_ISREG(inode.base.mode)) {
+				rc = write_file(&fs, &inode, dirfd, name);
+			} else if (S_ISLNK(inode.base.mode)) {
+				char target[PATH_MAX];
+				size_t size = sizeof target;
+				if ((unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) ||
+				    sqfs_readlink(&fs, &inode, target, &size) != SQFS_OK || symlinkat(target, dirfd, name) != 0)
+					rc = -1;
+			}
+			int e = errno;
+			close(dirfd);
+			if (rc != 0)
+				complain(e == ELOOP || e == ENOTDIR || e == EEXIST
+						 ? "refusing to extract through a symbolic link or a file in the way"
+						 : "cannot extract",
+					 trv.path);
+		}
+		if (err != SQFS_OK && rc == 0) {
+			complain("the SquashFS image is damaged", path);
+			rc = -1;
+		}
+		sqfs_traverse_close(&trv);
 	}
-	sqfs_traverse_close(&trv);
+	if (root >= 0)
+		close(root);
 	sqfs_destroy(&fs);
 	close(fd);
 	return rc;
@@ -188,9 +267,24 @@ static const char *tmp_dir(void) {
 	return t && *t ? t : "/tmp";
 }
 
+/* Unpacks into a temporary folder, runs AppRun there and removes the folder when AppRun ends,
+ * also when this process is told to stop: SIGINT, SIGTERM and SIGHUP are waited for (blocked,
+ * sigwaitinfo) instead of ending it, passed on to AppRun (unless the terminal sent them to both
+ * already, as with Ctrl-C), and the folder is removed once AppRun has ended. */
 static int extract_and_run(const char *self, off_t offset, char **argv) {
 	char dir[PATH_MAX], apprun[PATH_MAX + 8];
 	snprintf(dir, sizeof dir, "%s/appimage_extracted_XXXXXX", tmp_dir());
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGCHLD);
+	/* Blocked from before the folder exists, so no signal can end us with it left behind. */
+	if (sigprocmask(SIG_BLOCK, &stop, &old) != 0) {
+		complain("cannot set up signal handling", strerror(errno));
+		return 1;
+	}
 	if (!mkdtemp(dir)) {
 		complain("cannot create a temporary folder", strerror(errno));
 		return 1;
@@ -202,14 +296,29 @@ static int extract_and_run(const char *self, off_t offset, char **argv) {
 	snprintf(apprun, sizeof apprun, "%s/AppRun", dir);
 	pid_t pid = fork();
 	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		set_env(self, dir, argv[0]);
 		argv[0] = apprun;
 		execv(apprun, argv);
 		complain("cannot run AppRun", strerror(errno));
 		_exit(127);
 	}
+	if (pid < 0)
+		complain("cannot start AppRun", strerror(errno));
 	int status = 0;
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	while (pid > 0) {
+		siginfo_t info;
+		int sig = sigwaitinfo(&stop, &info);
+		if (sig < 0)
+			continue; /* EINTR */
+		if (sig == SIGCHLD) {
+			pid_t done = waitpid(pid, &status, WNOHANG);
+			if (done == pid && (WIFEXITED(status) || WIFSIGNALED(status)))
+				break;
+			continue;
+		}
+		if (info.si_code != SI_KERNEL) /* a terminal's signal reached AppRun's group already */
+			kill(pid, sig);
 	}
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (pid < 0)
@@ -291,12 +400,17 @@ static int serve(const char *self, off_t offset, const char *mnt, int ready, pid
 	int sigfd = sigprocmask(SIG_BLOCK, &sigs, NULL) == 0 ? signalfd(-1, &sigs, SFD_CLOEXEC) : -1;
 	if (sigfd < 0) {
 		complain("cannot set up signal handling", strerror(errno));
+		if (ready >= 0)
+			close(ready);
 		rmdir(mnt);
 		return 1;
 	}
 	sqfs_ll *ll = sqfs_ll_open(self, (size_t)offset);
 	if (!ll) {
 		complain("cannot read the SquashFS image", self);
+		close(sigfd);
+		if (ready >= 0)
+			close(ready);
 		rmdir(mnt);
 		return 1;
 	}
@@ -305,6 +419,9 @@ static int serve(const char *self, off_t offset, const char *mnt, int ready, pid
 		complain("cannot mount the AppImage with FUSE", mnt);
 		sqfs_ll_destroy(ll);
 		free(ll);
+		close(sigfd);
+		if (ready >= 0)
+			close(ready);
 		rmdir(mnt);
 		return 1;
 	}
@@ -322,6 +439,7 @@ static int serve(const char *self, off_t offset, const char *mnt, int ready, pid
 	sqfs_ll_destroy(ll);
 	sqfs_ll_unmount(&ch, mnt);
 	free(ll);
+	close(sigfd);
 	rmdir(mnt);
 	return rc;
 }
@@ -340,12 +458,20 @@ static int make_mount_point(char *mnt, size_t size) {
 static int mount_and_run(const char *self, off_t offset, char **argv) {
 	char mnt[PATH_MAX], apprun[PATH_MAX + 8];
 	int pipefd[2];
-	if (make_mount_point(mnt, sizeof mnt) != 0 || pipe2(pipefd, O_CLOEXEC) != 0)
+	if (make_mount_point(mnt, sizeof mnt) != 0)
 		return 1;
+	if (pipe2(pipefd, O_CLOEXEC) != 0) {
+		complain("cannot start the mount helper", strerror(errno));
+		rmdir(mnt);
+		return 1;
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		complain("cannot start the mount helper", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		rmdir(mnt);
 		return 1;
 	}
 	if (pid == 0) {
@@ -355,7 +481,7 @@ static int mount_and_run(const char *self, off_t offset, char **argv) {
 			_exit(0);
 		/* Not in AppRun's way: no terminal input, own process group (Ctrl-C reaches AppRun). */
 		setpgid(0, 0);
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, 0);
 			close(null);
