@@ -1090,3 +1090,102 @@ async fn postdesk_login_opens_only_the_login_window() {
     assert!(keychain.get("global.m365.refresh_token").unwrap().is_some());
     let _ = c.close().await;
 }
+
+// --- Hardening (issue 14): no secret reaches the page ------------------------------------------
+
+#[tokio::test]
+async fn no_secret_reaches_the_page_or_the_answers_of_its_ipc() {
+    require_window();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let canary = format!("canary-{}-Wx", postdesk_tests::unique_local("e2e"));
+    postdesk_tests::configure(data.path(), &[
+        ("global.enabled", "true"),
+        ("global.host", "smtp.example.test"),
+        ("global.port", "587"),
+        ("global.security", "starttls"),
+        ("global.auth", "password"),
+        ("global.username", "it@example.test"),
+        ("global.sender.address", "it@example.test"),
+        ("support.address", "helpdesk@example.test"),
+        ("receiver.enabled", "true"),
+        ("receiver.host", "imap.example.test"),
+        ("receiver.username", "it@example.test"),
+        ("client.acme.name", "ACME"),
+        ("client.acme.enabled", "true"),
+        ("client.acme.host", "smtp.acme.test"),
+        ("client.acme.auth", "password"),
+        ("client.acme.username", "acme@example.test"),
+        ("route.routed.from", "*@routed.test"),
+        ("route.routed.enabled", "true"),
+        ("route.routed.host", "smtp.routed.test"),
+    ]);
+    let keychain = Keychain::for_data_dir(data.path());
+    let slots = ["global.password", "global.m365.client_secret", "receiver.password", "client.acme.password", "client.acme.m365.client_secret", "route.routed.password", "route.routed.m365.client_secret"];
+    for key in slots {
+        keychain.set(key, &postdesk_core::Secret::new(canary.as_str())).unwrap();
+    }
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&canary);
+    let leaks = |what: &str, text: &str| -> Option<String> { (text.contains(&canary) || text.contains(encoded.trim_end_matches('='))).then(|| what.to_string()) };
+
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    let mut found = Vec::new();
+    let mut pages = 0;
+    let html = |c: &Client| {
+        let c = c.clone();
+        async move { c.execute("return document.documentElement.outerHTML", vec![]).await.unwrap().as_str().unwrap_or_default().to_string() }
+    };
+    for name in ["base", "security", "support"] {
+        section(&c, name).await;
+        if name == "security" {
+            wait_text(&c, "[data-secret-status=\"global.password\"]", "Set").await;
+        }
+        found.extend(leaks(name, &html(&c).await));
+        pages += 1;
+    }
+    for name in ["clients", "routes"] {
+        click(&c, &format!("[data-view=\"{name}\"]")).await;
+        find(&c, &format!("[data-view-panel=\"{name}\"]")).await;
+        found.extend(leaks(name, &html(&c).await));
+        pages += 1;
+    }
+    for name in ["templates", "dne"] {
+        open_view(&c, name).await;
+        found.extend(leaks(name, &html(&c).await));
+        pages += 1;
+    }
+    // What the page can ask for: the forms (with every secret set), a check of edits that clears
+    // and sets secrets, the clients' and routes' own forms, and the rest of the read-only calls.
+    let script = r#"const done = arguments[0]; const t = window.__TAURI_INTERNALS__;
+        const calls = [
+          ['load_form', {}],
+          ['preview', {edits: {}, secrets: []}],
+          ['preview', {edits: {'global.host': 'bad..host'}, secrets: [{key: 'global.password', value: null}, {key: 'receiver.password', value: 'x'}]}],
+          ['scope_form', {prefix: 'client.acme'}],
+          ['scope_form', {prefix: 'route.routed'}],
+          ['list_clients', {}],
+          ['list_routes', {}],
+          ['explain', {client: 'acme', from: 'it@example.test'}],
+          ['support_preview', {draft: {client: null, subject: 'Help', message: 'It does not work'}}],
+          ['templates', {client: null}],
+          ['dne_view', {}],
+        ];
+        Promise.allSettled(calls.map(([name, args]) => t.invoke(name, args)))
+          .then((r) => done(JSON.stringify(r.map((x, i) => [calls[i][0], x.status, x.value ?? String(x.reason)]))));"#;
+    let answers = c.execute_async(script, vec![]).await.unwrap();
+    let answers: Vec<serde_json::Value> = serde_json::from_str(answers.as_str().unwrap()).unwrap();
+    for a in &answers {
+        assert_eq!(a[1], "fulfilled", "{a}");
+        found.extend(leaks(a[0].as_str().unwrap(), &a[2].to_string()));
+    }
+    assert!(answers[0][2].to_string().contains("smtp.example.test"), "load_form answered the form: {}", answers[0][2]);
+    c.close().await.unwrap();
+    eprintln!("canary in the window: {pages} views and {} IPC answers checked, {} with the canary", answers.len(), found.len());
+    for key in slots {
+        keychain.clear(key).unwrap();
+    }
+    assert!(found.is_empty(), "the canary reached: {found:?}");
+}
