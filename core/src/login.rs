@@ -120,22 +120,7 @@ async fn one_redirect(listener: TcpListener, port: u16, sign_in: &SignIn) -> Res
 /// replaced by the URL, else the URL is appended), else the desktop's opener (`xdg-open`,
 /// `open`, `start`). Does not wait for the browser.
 pub fn open_in_browser(url: &str) -> Result<(), String> {
-    let (program, args): (String, Vec<String>) = match std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()) {
-        Some(b) => {
-            let first = b.split(':').next().unwrap_or(&b).trim().to_string();
-            let mut words: Vec<String> = first.split_whitespace().map(String::from).collect();
-            let program = words.remove(0);
-            if words.iter().any(|w| w.contains("%s")) {
-                (program, words.into_iter().map(|w| w.replace("%s", url)).collect())
-            } else {
-                words.push(url.to_string());
-                (program, words)
-            }
-        }
-        None if cfg!(target_os = "macos") => ("open".into(), vec![url.into()]),
-        None if cfg!(windows) => ("cmd".into(), vec!["/c".into(), "start".into(), String::new(), url.into()]),
-        None => ("xdg-open".into(), vec![url.into()]),
-    };
+    let (program, args) = browser_command(std::env::var("BROWSER").ok().as_deref(), url);
     let mut child = std::process::Command::new(&program)
         .args(&args)
         .stdin(std::process::Stdio::null())
@@ -147,6 +132,27 @@ pub fn open_in_browser(url: &str) -> Result<(), String> {
         let _ = child.wait();
     });
     Ok(())
+}
+
+/// The program and arguments that open `url`: the first entry of `browser` (`$BROWSER`) when
+/// it names a program, else the desktop's opener. (`BROWSER=":x"` or only blanks name none.)
+fn browser_command(browser: Option<&str>, url: &str) -> (String, Vec<String>) {
+    let first = browser.and_then(|b| b.split(':').next()).unwrap_or("");
+    let mut words = first.split_whitespace().map(String::from);
+    match words.next() {
+        Some(program) => {
+            let mut words: Vec<String> = words.collect();
+            if words.iter().any(|w| w.contains("%s")) {
+                (program, words.into_iter().map(|w| w.replace("%s", url)).collect())
+            } else {
+                words.push(url.to_string());
+                (program, words)
+            }
+        }
+        None if cfg!(target_os = "macos") => ("open".into(), vec![url.into()]),
+        None if cfg!(windows) => ("cmd".into(), vec!["/c".into(), "start".into(), String::new(), url.into()]),
+        None => ("xdg-open".into(), vec![url.into()]),
+    }
 }
 
 /// What the window shows about the Microsoft 365 sign-in: the account, or why not.
@@ -181,6 +187,22 @@ impl Postdesk {
             Ok(Some(a)) => SignInStatus::signed_in(a),
             Ok(None) => SignInStatus::default(),
             Err(e) => SignInStatus { error: Some(e.to_string()), ..SignInStatus::default() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_browser_variable_gives_a_command_without_panicking() {
+        let url = "http://localhost:1/x";
+        assert_eq!(browser_command(Some("firefox --new-window"), url), ("firefox".into(), vec!["--new-window".into(), url.into()]));
+        assert_eq!(browser_command(Some("w3m %s -dump:lynx"), url), ("w3m".into(), vec![url.into(), "-dump".into()]));
+        let opener = browser_command(None, url).0;
+        for odd in [":firefox", "  :x", "", " ", ":", "\t"] {
+            assert_eq!(browser_command(Some(odd), url).0, opener, "BROWSER={odd:?}");
         }
     }
 }
