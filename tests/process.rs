@@ -27,11 +27,24 @@ fn core_limit(pid: u32) -> String {
     limits.lines().find(|l| l.starts_with("Max core file size")).unwrap_or("").split_whitespace().skip(4).take(2).collect::<Vec<_>>().join(" ")
 }
 
+/// Owner of the process's /proc files: root when it is not dumpable, else its own user.
+fn proc_owner(pid: u32) -> Option<u32> {
+    std::fs::metadata(format!("/proc/{pid}/status")).ok().map(|m| m.uid())
+}
+
 /// Waits (at most 10 s) until the process has hardened itself, then checks both properties.
-fn assert_hardened(child: &mut Child, what: &str) {
+/// (`postdesk` hardens itself, then execs the window program, which makes the process dumpable
+/// again until the window's own first line runs: so this waits for both, not just the limit.)
+fn assert_hardened(child: &mut Child, what: &str, program: &str) {
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while core_limit(pid) != "0 0" && Instant::now() < deadline {
+    let running = || std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p.file_name().is_some_and(|n| n == program));
+    while !running() && Instant::now() < deadline {
+        assert!(child.try_wait().unwrap().is_none(), "{what} ended early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(running(), "{what}: the process never ran {program}");
+    while (core_limit(pid) != "0 0" || proc_owner(pid) != Some(0)) && Instant::now() < deadline {
         assert!(child.try_wait().unwrap().is_none(), "{what} ended early");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -39,8 +52,7 @@ fn assert_hardened(child: &mut Child, what: &str) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid: u32 = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next()).unwrap().parse().unwrap();
     assert_ne!(uid, 0, "{what} must run unprivileged for this check");
-    let owner = std::fs::metadata(format!("/proc/{pid}/status")).unwrap().uid();
-    assert_eq!(owner, 0, "{what} runs as uid {uid} and is dumpable (its /proc files belong to it, not to root): PR_SET_DUMPABLE 0 missing");
+    assert_eq!(proc_owner(pid), Some(0), "{what} runs as uid {uid} and is dumpable (its /proc files belong to it, not to root): PR_SET_DUMPABLE 0 missing");
 }
 
 #[test]
@@ -50,7 +62,7 @@ fn the_command_line_leaves_no_core_dump_and_cannot_be_traced() {
     cmd.arg("--data-dir").arg(data.path()).args(["send", "someone@example.test"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
     as_unprivileged(&mut cmd, data.path());
     let mut child = cmd.spawn().unwrap();
-    assert_hardened(&mut child, "postdesk send");
+    assert_hardened(&mut child, "postdesk send", "postdesk");
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -71,7 +83,7 @@ fn the_window_leaves_no_core_dump_and_cannot_be_traced() {
         .stderr(Stdio::null());
     as_unprivileged(&mut cmd, home.path());
     let mut child = cmd.spawn().unwrap();
-    assert_hardened(&mut child, "the settings window");
+    assert_hardened(&mut child, "the settings window", "postdesk-window");
     let _ = child.kill();
     let _ = child.wait();
 }
