@@ -10,16 +10,18 @@ set -euo pipefail
 want=${1:-run}
 pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libayatana-appindicator3-dev
       librsvg2-dev libxdo-dev libdbus-1-dev file)
+# mksquashfs and the static squashfuse, libfuse 3 and compression libraries the AppImage
+# runtime links (scripts/build-appimage-runtime.sh).
+appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev liblz4-dev libzstd-dev
+                       liblzma-dev zlib1g-dev)
 # curl: the BROWSER stand-in of the `login --browser` test; x11-utils: xwininfo reads window
-# titles (the login window names its host).
-# squashfs-tools … zlib1g-dev: tests/appimage/runtime-test.sh builds the AppImage runtime (~13 s).
+# titles (the login window names its host); the AppImage runtime's packages:
+# tests/appimage/runtime-test.sh builds it (~13 s to install).
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils
-           squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev liblz4-dev libzstd-dev
-           liblzma-dev zlib1g-dev)
+           "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
-build_package_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev liblz4-dev libzstd-dev
-                    liblzma-dev zlib1g-dev python3)
+build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)
 # fuse3: the setuid fusermount3 an ordinary user's AppImage mount goes through; appstream:
 # appstreamcli validates the AppImage's metainfo.
 package_pkgs=(desktop-file-utils xdotool x11-utils fuse3 appstream)
