@@ -291,6 +291,8 @@ pub fn render_texts(subject_key: &str, subject: &str, body_key: &str, body: &str
                     };
                     if one_line && value.contains(['\r', '\n']) {
                         problems.push(err(format!("--var {name}"), "is used in the subject and must be one line (no CR or LF)".into()));
+                    } else if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                        problems.push(err(format!("--var {name}"), "must not contain control characters".into()));
                     }
                     out.push_str(&value);
                 }
