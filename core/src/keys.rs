@@ -87,6 +87,7 @@ pub const SERVER_FIELDS: &[Field] = &[
     f("reply_to.name", Kind::DisplayName, None, "Reply-To name"),
     f("utf8_headers", Kind::Bool, Some("false"), "UTF-8 headers (RFC 6532)"),
     f("timeout_secs", Kind::Seconds, Some("10"), "Timeout (seconds)"),
+    f("data_timeout_secs", Kind::Seconds, Some("600"), "Wait for the end of a message (seconds)"),
     f("ca_file", Kind::Path, None, "Extra CA file"),
     f("tls_verify", Kind::Bool, Some("true"), "Verify TLS certificates"),
     f("m365.tenant", Kind::Tenant, None, "Tenant ID"),

@@ -178,6 +178,7 @@ async fn attempt(
                 tls_verify: server.tls_verify,
                 ca_file: server.ca_file.as_ref().map(Into::into),
                 timeout: request.timeout.unwrap_or(server.timeout),
+                data_timeout: server.data_timeout,
             };
             smtp::send(&endpoint, credentials.as_ref(), &envelope, &message, rec).await?
         }
