@@ -119,7 +119,7 @@ pub fn prepare(config: &Config, draft: &SupportDraft, facts: &SystemFacts, now: 
     if draft.message.trim().is_empty() || draft.message.len() > MAX_MESSAGE {
         return Err(format!("message: must not be empty (at most {MAX_MESSAGE} bytes)"));
     }
-    if draft.message.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if crate::validate::has_control_in_text(&draft.message) {
         return Err("message: must not contain control characters (line breaks and tabs are fine)".into());
     }
     let client = draft.client.as_deref();

@@ -424,6 +424,12 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
     }
 }
 
+/// Multi-line text (a template body, a support message) has a control character other than a
+/// line break or a tab.
+pub fn has_control_in_text(v: &str) -> bool {
+    v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// One address per line; empty lines are ignored. The failing line is named.
 fn check_address_list(v: &str, utf8: bool) -> Result<(), String> {
     let lines: Vec<&str> = address_lines(v).collect();
