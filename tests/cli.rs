@@ -256,3 +256,56 @@ fn preset_apply_saves_the_provider_settings_and_says_what_is_left_to_do() {
     let json: serde_json::Value = serde_json::from_str(&postdesk(d.path(), &["preset", "list", "--json"], None).stdout).unwrap();
     assert_eq!(json[0]["settings"]["global.host"], "smtp.office365.com");
 }
+
+/// No raw control character reaches the terminal in what the CLI prints.
+fn no_control_characters(text: &str) {
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "raw control characters in {text:?}");
+}
+
+/// ESC, DEL and C1 controls are refused in every value that reaches a header or a terminal,
+/// with the key named and nothing saved.
+#[test]
+fn control_characters_are_refused_naming_the_key() {
+    let d = data();
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.utf8_headers", "true"], None).code, 0);
+    let before = std::fs::read(d.path().join("config.json")).unwrap();
+    for (key, value) in [
+        ("global.sender.name", "a\x1b[31mb"),
+        ("global.reply_to.name", "a\u{9b}31mb"),
+        ("global.username", "it\x7f"),
+        ("global.host", "a\x1b.example.com"),
+        ("client.acme.name", "ACME\x1b]0;owned\x07"),
+        ("route.r1.from", "a\u{85}b@example.com"),
+        // UTF-8 headers allow non-ASCII addresses, but not the C1 controls among them.
+        ("client.acme.sender.alternatives", "ok@example.com\na\u{85}b@example.com"),
+        ("templates.power.subject", "Welcome \x1b[2J"),
+        ("templates.power.body", "Hello\x1b[31m {{name}}"),
+    ] {
+        let r = postdesk(d.path(), &["config", "set", key, value], None);
+        assert_eq!(r.code, 2, "{key}={value:?}: {r:?}");
+        assert!(r.stderr.contains(key), "{key}: stderr names the key: {}", r.stderr);
+        assert!(r.stderr.contains("control characters"), "{key}: {}", r.stderr);
+        no_control_characters(&r.stderr);
+        assert_eq!(std::fs::read(d.path().join("config.json")).unwrap(), before, "{key}: nothing saved");
+    }
+    // A key with a control character in its ID is refused without echoing it raw.
+    let r = postdesk(d.path(), &["config", "set", "client.a\x1b[31m.host", "x.example"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("client.a\\u{1b}[31m.host") && r.stderr.contains("letters, digits"), "{}", r.stderr);
+    no_control_characters(&r.stderr);
+}
+
+/// The support subject becomes a header: no line break, no control character.
+#[test]
+fn support_subject_with_control_characters_is_refused() {
+    let d = data();
+    for subject in ["x\r\nBcc: y@example.com", "x\x1b[31m", "x\u{9b}2J"] {
+        let r = postdesk(d.path(), &["support", "--subject", subject, "--preview"], Some("Please help.\n"));
+        assert_eq!(r.code, 2, "{subject:?}: {r:?}");
+        assert!(r.stderr.contains("subject:"), "{subject:?}: {}", r.stderr);
+        no_control_characters(&r.stderr);
+    }
+    let r = postdesk(d.path(), &["support", "--subject", "Help", "--preview"], Some("Please \x1b[2Jhelp.\n"));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("message:") && r.stderr.contains("control characters"), "{}", r.stderr);
+}

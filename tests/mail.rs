@@ -421,7 +421,7 @@ fn refused_xoauth2_token_is_named() {
     use postdesk_core::model::Security;
     use postdesk_core::smtp::{send, Credentials, Endpoint, Envelope, Recorder};
     let port = fault::start(Fault::Smtp(Script { xoauth2_challenge: Some("535 5.7.3 Authentication unsuccessful"), ..Script::default() }));
-    let endpoint = Endpoint { host: "127.0.0.1".into(), port, security: Security::None, tls_verify: true, ca_file: None, timeout: Duration::from_secs(2) };
+    let endpoint = Endpoint { host: "127.0.0.1".into(), port, security: Security::None, tls_verify: true, ca_file: None, timeout: Duration::from_secs(2), data_timeout: Duration::from_secs(2) };
     let creds = Credentials::OAuth2 { username: "it@example.test".into(), token: Secret::new("eyJ0eXAiOi.fake.token") };
     let envelope = Envelope { from: "it@example.test".into(), to: vec!["a@example.test".into()], smtputf8: false };
     let mut sink = |_| {};
@@ -468,4 +468,66 @@ fn a_from_route_sends_through_its_own_port() {
     other.delivered();
     assert_eq!(other.report["server"]["source"], "global");
     assert_eq!(other.report["server"]["port"].to_string(), env.get("MAIL_PLAIN_PORT"));
+}
+
+// --- what leaves on the wire ------------------------------------------------------------------
+
+fn recording(script: Script, extra: &[(&str, &str)]) -> (tempfile::TempDir, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    let data = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let port = fault::start(Fault::Smtp(Script { data: Some(data.clone()), ..script }));
+    (server(&port.to_string(), extra), data)
+}
+
+/// The SMTP smuggling patterns (`\r.\r\n`, `\n.\n`) and a lone CR never reach the wire as
+/// such: every line end leaves as CRLF and every line's leading dot is doubled. A raw
+/// recorder shows the bytes (Postfix would repair them and hide the defect).
+#[test]
+fn bare_cr_and_lf_leave_as_crlf_and_dot_stuffed() {
+    let (d, data) = recording(Script::default(), &[]);
+    let message = "From: it@example.test\r\nTo: a@example.test\r\nSubject: smuggling\r\n\r\n\
+                   one\r.\r\nMAIL FROM:<evil@example.test>\r\ntwo\n.\nthree\rfour\r\n.five\n";
+    let r = postdesk(d.path(), &["send", "a@example.test"], Some(message));
+    assert_eq!(r.code, 0, "{r:?}");
+    let wire = data.lock().unwrap().clone();
+    let expected = "From: it@example.test\r\nTo: a@example.test\r\nSubject: smuggling\r\n\r\n\
+                    one\r\n..\r\nMAIL FROM:<evil@example.test>\r\ntwo\r\n..\r\nthree\r\nfour\r\n..five\r\n.\r\n";
+    assert_eq!(String::from_utf8_lossy(&wire), expected);
+}
+
+/// A content filter that takes longer than the step timeout to answer the final dot: the
+/// mail was accepted, so it is reported delivered (RFC 5321 §4.5.3.2.6 waits 10 minutes).
+#[test]
+fn a_slow_reply_to_the_end_of_the_message_is_still_delivered() {
+    let d = fault_server(Fault::Smtp(Script { data_reply_after: Some(Duration::from_secs(4)), ..Script::default() }));
+    let out = test_mail(d.path(), "a@example.test", TWO);
+    out.delivered();
+    let data = out.report["steps"].as_array().unwrap().iter().find(|s| s["stage"] == "data").unwrap().clone();
+    assert!(data["ms"].as_u64().unwrap() >= 3900, "{data}");
+}
+
+/// Silence after the final dot beyond `data_timeout_secs` is a clear timeout that says the
+/// mail may still arrive.
+#[test]
+fn silence_after_the_end_of_the_message_times_out_at_the_data_timeout() {
+    let port = fault::start(Fault::Smtp(Script { data_reply_after: Some(Duration::from_secs(30)), ..Script::default() }));
+    let d = server(&port.to_string(), &[("global.data_timeout_secs", "3")]);
+    let out = test_mail(d.path(), "a@example.test", TWO);
+    out.failed("data", "may still be delivered", Duration::from_millis(3500)).error_contains("within 3 s (data_timeout_secs)");
+    let ms = out.report["steps"].as_array().unwrap().last().unwrap()["ms"].as_u64().unwrap();
+    assert!(ms >= 2900, "waited the data timeout, not the step timeout: {ms}");
+}
+
+/// Writing a large message to a slow reader takes longer than the step timeout in all, but
+/// bytes keep flowing: the write timeout is an idle timeout, so the mail goes through.
+#[test]
+fn a_large_message_to_a_slow_reader_is_not_cut_by_the_step_timeout() {
+    let (d, data) = recording(Script { slow_data: true, ..Script::default() }, &[("global.timeout_secs", "2")]);
+    let line = format!("{}\r\n", "x".repeat(78));
+    let message = format!("From: it@example.test\r\nTo: a@example.test\r\nSubject: big\r\n\r\n{}", line.repeat(120_000));
+    let t0 = Instant::now();
+    let r = postdesk(d.path(), &["send", "a@example.test"], Some(&message));
+    let took = t0.elapsed();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(took > Duration::from_secs(3), "the write should outlast the 2 s step timeout to prove anything: {took:?}");
+    assert_eq!(data.lock().unwrap().len(), message.len() + 3);
 }

@@ -625,3 +625,42 @@ fn any_expires_in_from_the_token_endpoint_neither_panics_nor_keeps_the_limit_slo
     wait_for_mail(Path::new(&stack()["MAIL_SINK"]), &to);
     assert_eq!(sent_count(d.path()), 1);
 }
+
+/// Graph mails a MIME message to its headers' recipients: a header recipient that is not a
+/// recipient of the mail would get it unchecked by the Do-Not-Email list and the limit, so the
+/// mail is refused and nothing reaches Graph.
+#[test]
+fn graph_mime_refuses_header_recipients_that_are_not_the_mails_recipients() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-graph", "app", &[]);
+    set_secret(d.path(), SECRET);
+    let run = postdesk(d.path(), &["dne", "add", "dave@example.test"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let message = format!("From: {}\r\nTo: carol@example.test\r\nCc: Dave <dave@example.test>\r\nSubject: x\r\n\r\nbody\r\n", user());
+    let run = postdesk(d.path(), &["send", "carol@example.test"], Some(&message));
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("dave@example.test") && run.stderr.contains("not a recipient of this mail"), "{run:?}");
+    assert!(f.sent().is_empty(), "{:?}", f.sent());
+}
+
+/// The Bcc recipients `send -t` took out of the message (and extra recipients given as
+/// arguments) reach Graph as one Bcc header, which Graph turns into hidden recipients.
+#[test]
+fn graph_mime_carries_the_bcc_recipients_as_a_bcc_header() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-graph", "app", &[]);
+    set_secret(d.path(), SECRET);
+    let message = format!("From: {}\r\nTo: carol@example.test\r\nBcc: hidden@example.test\r\nSubject: x\r\n\r\nbody\r\n", user());
+    let run = postdesk(d.path(), &["send", "-t", "extra@example.test"], Some(&message));
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent = f.sent();
+    assert_eq!(sent.len(), 1);
+    let mime = sent[0].body["mime"].as_str().unwrap();
+    let bcc: Vec<&str> = mime.lines().filter(|l| l.to_ascii_lowercase().starts_with("bcc:")).collect();
+    assert_eq!(bcc.len(), 1, "{mime}");
+    let (head, _) = mime.split_once("\r\n\r\n").unwrap();
+    let unfolded = head.replace("\r\n ", " ");
+    let bcc_line = unfolded.lines().find(|l| l.starts_with("Bcc:")).unwrap();
+    assert!(bcc_line.contains("extra@example.test") && bcc_line.contains("hidden@example.test") && !bcc_line.contains("carol"), "{mime}");
+    assert!(mime.contains("To: carol@example.test") && mime.ends_with("body\r\n"), "{mime}");
+}

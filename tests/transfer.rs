@@ -338,3 +338,35 @@ fn a_hostile_scrypt_work_factor_is_refused_at_once_without_the_memory() {
     assert!(peak < 300 << 20, "peak memory {} MiB", peak >> 20);
     postdesk(d.path(), &["secret", "clear", "global.password"], None);
 }
+
+/// Import is checked like typed input: client IDs, route names and template types follow the
+/// key grammar, the offending one is named (escaped, never raw on the terminal), nothing changes.
+#[test]
+fn imported_ids_follow_the_key_grammar() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let head = r#""format": "postdesk-config", "version": 1"#;
+    let long = "c".repeat(65);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("dot", format!(r#"{{{head}, "clients": {{"a.b": {{"host": "x.example"}}}}}}"#), "client.a.b"),
+        ("nul", format!(r#"{{{head}, "clients": {{"a\u0000": {{"host": "x.example"}}}}}}"#), "client.a\\u{0}"),
+        ("esc", format!(r#"{{{head}, "clients": {{"a\u001b[31m": {{"name": "A"}}}}}}"#), "client.a\\u{1b}[31m"),
+        ("hash", format!(r#"{{{head}, "clients": {{"a#b": {{"name": "A"}}}}}}"#), "client.a#b"),
+        ("empty", format!(r#"{{{head}, "clients": {{"": {{"name": "A"}}}}}}"#), "client.:"),
+        ("long", format!(r#"{{{head}, "clients": {{"{long}": {{"name": "A"}}}}}}"#), "at most 64"),
+        ("route", format!(r#"{{{head}, "routes": {{"r.1": {{"from": "*@example.com"}}}}}}"#), "route.r.1"),
+        ("template", format!(r#"{{{head}, "templates": {{"p.q": {{"subject": "Hi"}}}}}}"#), "templates.p.q"),
+        ("client template", format!(r#"{{{head}, "clients": {{"acme": {{"templates": {{"t\u0007": {{"body": "Hi"}}}}}}}}}}"#), "client.acme.templates.t\\u{7}"),
+    ];
+    for (name, text, named) in cases {
+        let f = dir.path().join(format!("{}.json", name.replace(' ', "-")));
+        std::fs::write(&f, text).unwrap();
+        let r = postdesk(d.path(), &["import", f.to_str().unwrap()], None);
+        assert_eq!(r.code, 1, "{name}: {r:?}");
+        assert!(r.stderr.contains(named), "{name}: stderr lacks {named:?}: {}", r.stderr);
+        assert!(r.stderr.contains("letters, digits"), "{name}: {}", r.stderr);
+        assert!(!r.stderr.chars().any(|c| c.is_control() && c != '\n'), "{name}: raw control characters in {:?}", r.stderr);
+        assert!(r.stderr.contains("nothing was changed"), "{name}");
+        assert!(!d.path().join("config.json").exists(), "{name}: nothing changed");
+    }
+}

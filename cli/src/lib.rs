@@ -300,7 +300,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             for line in e.to_string().lines() {
-                eprintln!("postdesk: {line}");
+                eprintln!("postdesk: {}", postdesk_core::keys::shown(line));
             }
             ExitCode::from(exit_code(&e))
         }

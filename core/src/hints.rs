@@ -38,6 +38,7 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::RcptTo, &["5.1.1"], "The recipient does not exist."),
     (Stage::RcptTo, &["5.7.1 ", "relay"], "The server does not relay for this sender: authenticate, or allowlist this IP."),
     (Stage::Data, &["552 ", "5.3.4", "too large"], "The message exceeds the server's size limit."),
+    (Stage::Data, &["no reply to the end of the message"], "The server has the whole message but did not confirm it in time (a slow content filter?): it may still be delivered, so check the recipient's mailbox or the server's log before sending it again; raise data_timeout_secs for a server that is always this slow."),
     (Stage::Token, &["aadsts7000215"], "Invalid client secret: paste the secret's Value, not its ID."),
     (Stage::Token, &["aadsts7000222"], "The client secret has expired: create a new one and update the expiry date here."),
     (Stage::Token, &["aadsts700016"], "Application (client) ID not found in this tenant."),

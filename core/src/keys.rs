@@ -87,6 +87,7 @@ pub const SERVER_FIELDS: &[Field] = &[
     f("reply_to.name", Kind::DisplayName, None, "Reply-To name"),
     f("utf8_headers", Kind::Bool, Some("false"), "UTF-8 headers (RFC 6532)"),
     f("timeout_secs", Kind::Seconds, Some("10"), "Timeout (seconds)"),
+    f("data_timeout_secs", Kind::Seconds, Some("600"), "Wait for the end of a message (seconds)"),
     f("ca_file", Kind::Path, None, "Extra CA file"),
     f("tls_verify", Kind::Bool, Some("true"), "Verify TLS certificates"),
     f("m365.tenant", Kind::Tenant, None, "Tenant ID"),
@@ -164,14 +165,25 @@ pub struct Key {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("{0}: unknown key (see `postdesk config show` for the keys)")]
+    #[error("{}: unknown key (see `postdesk config show` for the keys)", shown(.0))]
     Unknown(String),
-    #[error("{0}: client IDs and route names use letters, digits, '-' and '_' (at most 64)")]
+    #[error("{}: {ID_GRAMMAR}", shown(.0))]
     BadId(String),
 }
 
-fn valid_id(id: &str) -> bool {
+/// The grammar of client IDs, route names and template types, typed or imported.
+pub const ID_GRAMMAR: &str = "client IDs, route names and template types use letters, digits, '-' and '_' (at most 64)";
+
+/// A client ID, route name or template type: one part of a dotted key, so no `.` or `#`, no
+/// control character, not empty, at most 64 characters.
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Text as a message may show it: control characters escaped (`\u{1b}`), so a hostile value
+/// echoed in an error cannot drive the terminal or break the line it is shown on.
+pub fn shown(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 impl Key {

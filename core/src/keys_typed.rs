@@ -80,6 +80,7 @@ fn server_stored<'a>(s: &'a ServerSettings, name: &str) -> Option<Cow<'a, str>> 
         "reply_to.name" => text(&s.reply_to.name),
         "utf8_headers" => flag(s.utf8_headers),
         "timeout_secs" => number(s.timeout_secs),
+        "data_timeout_secs" => number(s.data_timeout_secs),
         "ca_file" => text(&s.ca_file),
         "tls_verify" => flag(s.tls_verify),
         "m365.tenant" => text(&s.m365.tenant),

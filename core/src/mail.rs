@@ -182,6 +182,7 @@ async fn attempt(
                 tls_verify: server.tls_verify,
                 ca_file: server.ca_file.as_ref().map(Into::into),
                 timeout: request.timeout.unwrap_or(server.timeout),
+                data_timeout: server.data_timeout,
             };
             smtp::send(&endpoint, credentials.as_ref(), &envelope, &message, rec).await?
         }
@@ -282,6 +283,11 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         (Some(m), _) => m.clone(),
         (None, Some(d)) => render(d, time::OffsetDateTime::now_utc()),
         (None, None) => unreachable!("a draft is made whenever no message is given"),
+    };
+    // Graph mails a MIME message to its headers' recipients, not to an envelope.
+    let message = match &m365 {
+        Some(m) if m.transport == Transport::Graph && request.message.is_some() => graph_mime(message, &request.to)?,
+        _ => message,
     };
     let smtputf8 = server.utf8_headers;
     let detail = format!(
@@ -449,6 +455,49 @@ async fn graph_send(m: &oauth::M365, token: &Secret, envelope: &Envelope, draft:
     Err(rec.fail_at(Stage::Graph, format!("Graph sendMail answered {} {reason}: {code}: {text}", resp.status)))
 }
 
+/// A given message as Graph must get it. Graph sends a MIME message to the To, Cc and Bcc of
+/// its headers, while the Do-Not-Email list and the daily limit looked at this mail's
+/// recipients: so every header recipient must be one of them (else the mail is refused), and
+/// the recipients that To and Cc do not show (the Bcc that `send -t` took out, extra
+/// recipients given as arguments) go into one Bcc header, which Graph turns into hidden
+/// recipients. Graph then mails exactly this mail's recipients.
+fn graph_mime(message: Vec<u8>, to: &[String]) -> Result<Vec<u8>, String> {
+    use crate::message::recipients_from_headers;
+    let lower = |a: &String| a.to_lowercase();
+    let recipients: std::collections::BTreeSet<String> = to.iter().map(lower).collect();
+    let (in_headers, without_bcc) = recipients_from_headers(&message);
+    let mut stray: Vec<&String> = in_headers.iter().filter(|a| !recipients.contains(&lower(a))).collect();
+    stray.dedup();
+    if !stray.is_empty() {
+        let names = stray.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(format!(
+            "the message's To/Cc/Bcc headers name {names}, not a recipient of this mail: Microsoft Graph would send it there too, unchecked by the Do-Not-Email list and the daily limit; give the same recipients as the headers (`send -t` takes them from the headers)"
+        ));
+    }
+    let (shown, _) = recipients_from_headers(&without_bcc);
+    let had_bcc = shown.len() != in_headers.len();
+    let shown: std::collections::BTreeSet<String> = shown.iter().map(lower).collect();
+    let mut hidden: Vec<&str> = Vec::new();
+    for a in to {
+        if !shown.contains(&lower(a)) && !hidden.iter().any(|h| h.eq_ignore_ascii_case(a)) {
+            hidden.push(a);
+        }
+    }
+    let base = if had_bcc { without_bcc } else { message };
+    if hidden.is_empty() {
+        return Ok(base);
+    }
+    // The new header takes the line end the message uses.
+    let eol = match base.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && base[i - 1] == b'\r' => "\r\n",
+        Some(_) => "\n",
+        None => "\r\n",
+    };
+    let mut out = format!("Bcc: {}{eol}", hidden.join(&format!(",{eol} "))).into_bytes();
+    out.extend_from_slice(&base);
+    Ok(out)
+}
+
 /// The Graph `message` resource for a test mail.
 fn graph_json(d: &Draft) -> serde_json::Value {
     let addr = |m: &Mailbox| match &m.name {
@@ -504,5 +553,39 @@ async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mu
             let err = String::from_utf8_lossy(&out.stderr).lines().take(3).collect::<Vec<_>>().join(" ");
             Err(fail(rec, format!("{} exited with {}: {err}", server.sendmail_path, out.status)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::graph_mime;
+
+    fn to(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn graph_mime_puts_hidden_recipients_in_one_bcc_header() {
+        // Header and envelope agree (case aside): the message is unchanged.
+        let m = b"To: Carol <Carol@example.test>\r\nSubject: x\r\n\r\nbody\r\n".to_vec();
+        assert_eq!(graph_mime(m.clone(), &to(&["carol@example.test"])).unwrap(), m);
+        // A recipient the headers do not show goes into a Bcc header, in the message's line ends.
+        let m = b"To: carol@example.test\nSubject: x\n\nbody\n".to_vec();
+        let out = String::from_utf8(graph_mime(m, &to(&["carol@example.test", "dan@example.test"])).unwrap()).unwrap();
+        assert_eq!(out, "Bcc: dan@example.test\nTo: carol@example.test\nSubject: x\n\nbody\n");
+        // An existing Bcc header is replaced by the one with every hidden recipient.
+        let m = b"To: carol@example.test\r\nBcc: eve@example.test\r\nSubject: x\r\n\r\nbody\r\n".to_vec();
+        let out = String::from_utf8(graph_mime(m, &to(&["carol@example.test", "eve@example.test", "dan@example.test"])).unwrap()).unwrap();
+        assert_eq!(out.matches("Bcc:").count(), 1, "{out}");
+        assert!(out.starts_with("Bcc: eve@example.test,\r\n dan@example.test\r\n"), "{out}");
+    }
+
+    #[test]
+    fn graph_mime_refuses_header_recipients_outside_the_envelope() {
+        let m = b"To: carol@example.test\r\nCc: mallory@example.test\r\n\r\nbody\r\n".to_vec();
+        let err = graph_mime(m, &to(&["carol@example.test"])).unwrap_err();
+        assert!(err.contains("mallory@example.test") && !err.contains("carol"), "{err}");
+        let m = b"To: carol@example.test\r\nBcc: mallory@example.test\r\n\r\nbody\r\n".to_vec();
+        assert!(graph_mime(m, &to(&["carol@example.test"])).is_err());
     }
 }

@@ -234,6 +234,10 @@ pub struct ServerSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub timeout_secs: Option<u32>,
+    /// How long to wait for the reply to the end of a message (RFC 5321 §4.5.3.2.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub data_timeout_secs: Option<u32>,
     /// Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

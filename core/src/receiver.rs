@@ -143,6 +143,7 @@ pub async fn log_in(login: &Login, rec: &mut Recorder<'_>) -> Result<String, Fai
         tls_verify: true,
         ca_file: login.ca_file.clone(),
         timeout: t,
+        data_timeout: t,
     };
     let tls = TlsSetup::new(&endpoint).map_err(|e| rec.fail_now(Stage::Tls, e))?;
     let implicit = matches!(login.protocol, ReceiverProtocol::Imaps | ReceiverProtocol::Pop3s);

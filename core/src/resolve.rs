@@ -33,6 +33,8 @@ pub struct Server {
     pub reply_to: Option<Mailbox>,
     pub utf8_headers: bool,
     pub timeout: Duration,
+    /// How long the reply to the message's final `.` may take.
+    pub data_timeout: Duration,
     pub ca_file: Option<String>,
     pub tls_verify: bool,
 }
@@ -169,6 +171,7 @@ fn server(doc: &serde_json::Value, prefix: &str, source: &str) -> Server {
         reply_to: mailbox("reply_to"),
         utf8_headers: g("utf8_headers").as_deref() == Some("true"),
         timeout: Duration::from_secs(g("timeout_secs").and_then(|t| t.parse().ok()).unwrap_or(10)),
+        data_timeout: Duration::from_secs(g("data_timeout_secs").and_then(|t| t.parse().ok()).unwrap_or(600)),
         ca_file: g("ca_file"),
         tls_verify: g("tls_verify").as_deref() != Some("false"),
     }

@@ -28,8 +28,12 @@ pub struct Endpoint {
     pub security: Security,
     pub tls_verify: bool,
     pub ca_file: Option<PathBuf>,
-    /// Applies to each network step separately.
+    /// Applies to each network step separately, and to each write as an idle timeout.
     pub timeout: Duration,
+    /// How long the reply to the message's final `.` may take (RFC 5321 §4.5.3.2.6: 10
+    /// minutes): a content filter may take long, and a mail it accepts must not be reported
+    /// as failed (callers would send it again).
+    pub data_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -158,7 +162,11 @@ const MAX_LINES: usize = 200;
 
 impl Session<'_, '_> {
     async fn read_reply(&mut self, stage: Stage) -> Result<Reply, Failure> {
-        let secs = self.step_timeout.as_secs_f32();
+        self.read_reply_within(stage, self.step_timeout).await
+    }
+
+    async fn read_reply_within(&mut self, stage: Stage, limit: Duration) -> Result<Reply, Failure> {
+        let secs = limit.as_secs_f32();
         let read = async {
             let mut lines = Vec::new();
             loop {
@@ -181,7 +189,7 @@ impl Session<'_, '_> {
                 }
             }
         };
-        timeout(self.step_timeout, read).await.unwrap_or_else(|_| Err(Failure::new(stage, format!("timed out after {secs:.0} s waiting for the server"))))
+        timeout(limit, read).await.unwrap_or_else(|_| Err(Failure::new(stage, format!("timed out after {secs:.0} s waiting for the server"))))
     }
 
     /// Sends a command; `shown` replaces it in the transcript (for AUTH data).
@@ -192,18 +200,31 @@ impl Session<'_, '_> {
         let mut bytes = Zeroizing::new(Vec::with_capacity(line.len() + 2));
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
-        let write = async {
-            let io = self.io.get_mut();
-            io.write_all(&bytes).await?;
-            io.flush().await
-        };
-        let sent = match timeout(self.step_timeout, write).await {
-            Ok(r) => r.map_err(|e| io_failure(stage, &e)),
-            Err(_) => Err(Failure::new(stage, "timed out sending to the server")),
-        };
+        let sent = self.write_idle(stage, &bytes).await;
         // After the write, which puts Linux back into delayed-ACK mode, before the reply.
         quick_ack(self.fd);
         sent
+    }
+
+    /// Writes all of `bytes` with an idle timeout: each write must make progress within the
+    /// step timeout, however long the whole takes (a large message on a slow link).
+    async fn write_idle(&mut self, stage: Stage, bytes: &[u8]) -> Result<(), Failure> {
+        let idle = self.step_timeout;
+        let stalled = || Failure::new(stage, format!("timed out sending to the server (nothing accepted for {:.0} s)", idle.as_secs_f32()));
+        let io = self.io.get_mut();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match timeout(idle, io.write(rest)).await {
+                Ok(Ok(0)) => return Err(io_failure(stage, &std::io::ErrorKind::WriteZero.into())),
+                Ok(Ok(n)) => rest = &rest[n..],
+                Ok(Err(e)) => return Err(io_failure(stage, &e)),
+                Err(_) => return Err(stalled()),
+            }
+        }
+        match timeout(idle, io.flush()).await {
+            Ok(r) => r.map_err(|e| io_failure(stage, &e)),
+            Err(_) => Err(stalled()),
+        }
     }
 
     async fn command(&mut self, stage: Stage, line: &str, shown: Option<&str>) -> Result<Reply, Failure> {
@@ -378,19 +399,20 @@ pub async fn send(endpoint: &Endpoint, credentials: Option<&Credentials>, envelo
     s.rec.transcript.push(format!("C: <message, {} bytes>", message.len()));
     s.rec.transcript.push("C: .".into());
     let body = dot_stuff(message);
-    let write = async {
-        let io = s.io.get_mut();
-        io.write_all(&body).await?;
-        io.flush().await
-    };
-    match timeout(t, write).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(s.rec.fail(io_failure(Stage::Data, &e))),
-        Err(_) => return Err(s.rec.fail(Failure::new(Stage::Data, "timed out sending the message"))),
+    if let Err(f) = s.write_idle(Stage::Data, &body).await {
+        return Err(s.rec.fail(f));
     }
-    let done = match s.read_reply(Stage::Data).await {
+    quick_ack(s.fd);
+    let done = match s.read_reply_within(Stage::Data, endpoint.data_timeout).await {
         Ok(r) if r.positive() => r,
         Ok(r) => return Err(s.rec.fail(Failure::new(Stage::Data, r.raw()))),
+        Err(f) if f.error.starts_with("timed out") => {
+            let why = format!(
+                "no reply to the end of the message within {:.0} s (data_timeout_secs): the server may still deliver it",
+                endpoint.data_timeout.as_secs_f32()
+            );
+            return Err(s.rec.fail(Failure::new(Stage::Data, why)));
+        }
         Err(f) => return Err(s.rec.fail(f)),
     };
     s.rec.finish(true, format!("{} bytes", message.len()));
@@ -543,21 +565,32 @@ fn finish_auth(reply: Reply, mechanism: &str, username: &str) -> Result<String, 
     }
 }
 
-/// CRLF line ends, leading dots doubled, and the terminating `.` line.
+/// The message as DATA puts it on the wire: every line end is CRLF, leading dots are doubled,
+/// then the terminating `.` line. A lone CR or a lone LF is a line end too and leaves as CRLF
+/// (never passed through: a bare CR or LF is how SMTP smuggling hides `\r.\r\n` or
+/// `\n.\n`, which a server may read as the end of the data), and the dot-stuffing applies to
+/// the lines after that normalization. `\r\r\n` is two line ends.
 fn dot_stuff(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 64);
+    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
     let mut at_line_start = true;
-    let mut prev = 0u8;
-    for &b in message {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
+    let mut bytes = message.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\r' | b'\n' => {
+                if b == b'\r' {
+                    bytes.next_if_eq(&b'\n');
+                }
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            _ => {
+                if at_line_start && b == b'.' {
+                    out.push(b'.');
+                }
+                out.push(b);
+                at_line_start = false;
+            }
         }
-        if at_line_start && b == b'.' {
-            out.push(b'.');
-        }
-        out.push(b);
-        at_line_start = b == b'\n';
-        prev = b;
     }
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
@@ -752,6 +785,21 @@ mod tests {
     fn dot_stuffing_and_crlf() {
         assert_eq!(dot_stuff(b"a\n.b\r\n..c"), b"a\r\n..b\r\n...c\r\n.\r\n");
         assert_eq!(dot_stuff(b".\r\n"), b"..\r\n.\r\n");
+    }
+
+    #[test]
+    fn bare_cr_and_lf_leave_as_crlf_and_are_dot_stuffed() {
+        // The SMTP smuggling patterns: no bare CR or LF reaches the wire, and the dot after
+        // them is doubled like any line's.
+        assert_eq!(dot_stuff(b"a\r.\r\nb"), b"a\r\n..\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuff(b"a\n.\nb"), b"a\r\n..\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuff(b"a\rb\r"), b"a\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuff(b"a\r\r\nb"), b"a\r\n\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuff(b""), b"\r\n.\r\n");
+        let wire = dot_stuff(b"x\r.\r\n\n.\n\r\r.\r");
+        let bare_cr = wire.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+        let bare_lf = wire.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r') || wire.first() == Some(&b'\n');
+        assert!(!bare_cr && !bare_lf, "{:?}", String::from_utf8_lossy(&wire));
     }
 
     #[test]

@@ -112,8 +112,15 @@ pub fn prepare(config: &Config, draft: &SupportDraft, facts: &SystemFacts, now: 
     if subject.is_empty() || subject.contains(['\r', '\n']) || subject.chars().count() > MAX_SUBJECT {
         return Err(format!("subject: must be one line of 1 to {MAX_SUBJECT} characters"));
     }
+    // The subject becomes a header; both are shown in a terminal by `--preview`.
+    if subject.chars().any(char::is_control) {
+        return Err("subject: must not contain control characters".into());
+    }
     if draft.message.trim().is_empty() || draft.message.len() > MAX_MESSAGE {
         return Err(format!("message: must not be empty (at most {MAX_MESSAGE} bytes)"));
+    }
+    if crate::validate::has_control_in_text(&draft.message) {
+        return Err("message: must not contain control characters (line breaks and tabs are fine)".into());
     }
     let client = draft.client.as_deref();
     let (to, to_reason) = support_address(config, client)?;

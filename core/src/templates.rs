@@ -179,8 +179,8 @@ pub fn check(text: &str, subject: bool) -> Result<(), String> {
     } else if text.len() > MAX_BODY {
         return Err(format!("is too long (at most {MAX_BODY} bytes)"));
     }
-    let allowed = |c: char| !subject && matches!(c, '\n' | '\r' | '\t');
-    if text.chars().any(|c| c.is_control() && !allowed(c)) {
+    let controls = if subject { text.chars().any(char::is_control) } else { crate::validate::has_control_in_text(text) };
+    if controls {
         return Err("must not contain control characters".into());
     }
     let found = errors("", text);
@@ -291,6 +291,8 @@ pub fn render_texts(subject_key: &str, subject: &str, body_key: &str, body: &str
                     };
                     if one_line && value.contains(['\r', '\n']) {
                         problems.push(err(format!("--var {name}"), "is used in the subject and must be one line (no CR or LF)".into()));
+                    } else if crate::validate::has_control_in_text(&value) {
+                        problems.push(err(format!("--var {name}"), "must not contain control characters".into()));
                     }
                     out.push_str(&value);
                 }

@@ -43,9 +43,11 @@ impl Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shown on terminals: a key or message that echoes a hostile value stays inert.
+        let (key, message) = (crate::keys::shown(&self.key), crate::keys::shown(&self.message));
         match self.severity {
-            Severity::Warning => write!(f, "{}: warning: {}", self.key, self.message),
-            _ => write!(f, "{}: {}", self.key, self.message),
+            Severity::Warning => write!(f, "{key}: warning: {message}"),
+            _ => write!(f, "{key}: {message}"),
         }
     }
 }
@@ -127,6 +129,7 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
             }
         }
     }
+    check_ids(config, &mut problems);
     for (name, route) in &config.routes {
         if route.from.is_none() {
             problems.push(Problem::new(format!("route.{name}.from"), Severity::Missing, "a route needs a From address pattern"));
@@ -305,6 +308,31 @@ fn check_server(get: &dyn Fn(&str) -> Option<String>, prefix: &str, is_global: b
     }
 }
 
+/// Client IDs, route names and template types of a loaded or imported document follow the
+/// same grammar as typed keys (`keys::valid_id`): each becomes part of a key, a header
+/// context or a terminal line.
+fn check_ids(config: &Config, out: &mut Vec<Problem>) {
+    let mut bad = |key: String, what: &str, id: &str| {
+        if !crate::keys::valid_id(id) {
+            let shown = crate::keys::shown(id);
+            out.push(Problem::new(key, Severity::Error, format!("the {what} \"{shown}\" is not allowed: {}", crate::keys::ID_GRAMMAR)));
+        }
+    };
+    let shown = crate::keys::shown;
+    for (id, client) in &config.clients {
+        bad(format!("client.{}", shown(id)), "client ID", id);
+        for kind in client.templates.keys() {
+            bad(format!("client.{}.templates.{}", shown(id), shown(kind)), "template type", kind);
+        }
+    }
+    for name in config.routes.keys() {
+        bad(format!("route.{}", shown(name)), "route name", name);
+    }
+    for kind in config.templates.keys() {
+        bad(format!("templates.{}", shown(kind)), "template type", kind);
+    }
+}
+
 /// Receive-before-send: what logging in to the mailbox needs.
 fn check_receiver(config: &Config, ctx: &Context, out: &mut Vec<Problem>) {
     let r = &config.receiver;
@@ -396,6 +424,12 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
     }
 }
 
+/// Multi-line text (a template body, a support message) has a control character other than a
+/// line break or a tab.
+pub fn has_control_in_text(v: &str) -> bool {
+    v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// One address per line; empty lines are ignored. The failing line is named.
 fn check_address_list(v: &str, utf8: bool) -> Result<(), String> {
     let lines: Vec<&str> = address_lines(v).collect();
@@ -403,7 +437,7 @@ fn check_address_list(v: &str, utf8: bool) -> Result<(), String> {
         return Err("has too many addresses (at most 100)".into());
     }
     for (n, line) in v.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        check_email(line.trim(), utf8).map_err(|e| format!("line {} ({}): {e}", n + 1, line.trim()))?;
+        check_email(line.trim(), utf8).map_err(|e| format!("line {} ({}): {e}", n + 1, crate::keys::shown(line.trim())))?;
     }
     Ok(())
 }
@@ -467,6 +501,10 @@ fn check_domain(v: &str) -> Result<(), String> {
 pub fn check_email(v: &str, utf8: bool) -> Result<(), String> {
     if v.len() > MAX_EMAIL {
         return Err(format!("is too long (at most {MAX_EMAIL} characters)"));
+    }
+    // C1 controls are non-ASCII: UTF-8 headers alone must not let them in.
+    if v.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
     }
     if !utf8 && !v.is_ascii() {
         return Err("contains non-ASCII characters: turn on UTF-8 headers (RFC 6532) to use internationalized addresses".into());
@@ -576,6 +614,35 @@ mod tests {
             let err = check_value(kind, "IT\r\nBcc: victim@example.com", true).unwrap_err();
             assert!(err.contains("line breaks"), "{kind:?}: {err}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_addresses_even_with_utf8_headers() {
+        for bad in ["a\u{85}b@example.com", "a\u{1b}b@example.com", "ab@exa\u{7f}mple.com"] {
+            assert!(check_email(bad, true).unwrap_err().contains("control characters"), "{bad:?}");
+        }
+        let err = check_value(Kind::AddressList, "ok@example.com\na\u{9b}b@example.com", true).unwrap_err();
+        assert!(err.contains("line 2") && err.contains("\\u{9b}") && !err.contains('\u{9b}'), "{err}");
+    }
+
+    #[test]
+    fn ids_of_a_loaded_document_follow_the_key_grammar() {
+        let mut config = Config::default();
+        for id in ["ok-1", "a.b", "a#b", "", "a\u{0}", &"c".repeat(65)] {
+            config.clients.insert(id.to_string(), Default::default());
+        }
+        config.routes.insert("r 1".into(), Default::default());
+        config.templates.insert("p.q".into(), Default::default());
+        config.clients.get_mut("ok-1").unwrap().templates.insert("t\u{1b}".into(), Default::default());
+        let problems = validate(&config, &ctx());
+        let bad: Vec<&str> = problems.iter().filter(|p| p.message.contains("is not allowed")).map(|p| p.key.as_str()).collect();
+        let long = format!("client.{}", "c".repeat(65));
+        let mut expected = vec!["client.", "client.a#b", "client.a.b", "client.a\\u{0}", &long, "client.ok-1.templates.t\\u{1b}", "route.r 1", "templates.p.q"];
+        expected.sort();
+        let mut got = bad.clone();
+        got.sort();
+        assert_eq!(got, expected, "{problems:?}");
+        assert!(problems.iter().all(|p| !p.to_string().chars().any(char::is_control)), "{problems:?}");
     }
 
     #[test]

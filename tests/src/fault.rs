@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -32,6 +33,13 @@ pub struct Script {
     pub no_auth: bool,
     /// Answer XOAUTH2 with a JSON challenge and then this reply (Microsoft's and Gmail's way).
     pub xoauth2_challenge: Option<&'static str>,
+    /// Keeps the exact bytes received after `354`, up to and including the `<CRLF>.<CRLF>`
+    /// that ends them (a raw recorder: a real MTA would repair what it got).
+    pub data: Option<Arc<Mutex<Vec<u8>>>>,
+    /// Reads the message slowly (64 KiB every 50 ms), so that writing a large one takes long.
+    pub slow_data: bool,
+    /// Waits this long before answering the end of the message (a slow content filter).
+    pub data_reply_after: Option<Duration>,
 }
 
 /// Starts a fault server; returns its port.
@@ -127,6 +135,27 @@ extern "C" {
     fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
 }
 
+/// The message bytes up to and including the first `<CRLF>.<CRLF>` (or a `.<CRLF>` at the very
+/// start): only that ends the data (RFC 5321 §4.1.1.4), whatever bare CR or LF came before.
+fn read_data(reader: &mut BufReader<TcpStream>, slow: bool) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut since_pause = 0;
+    loop {
+        let n = reader.read_until(b'\n', &mut data)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if data == b".\r\n" || data.ends_with(b"\r\n.\r\n") {
+            return Ok(data);
+        }
+        since_pause += n;
+        if slow && since_pause >= 64 * 1024 {
+            since_pause = 0;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 fn dialogue(stream: TcpStream, script: &Script) -> std::io::Result<()> {
     let mut out = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -163,11 +192,12 @@ fn dialogue(stream: TcpStream, script: &Script) -> std::io::Result<()> {
             say(script.rcpt_to.unwrap_or("250 2.1.5 Ok"))?;
         } else if cmd == "DATA" {
             say("354 End data with <CR><LF>.<CR><LF>")?;
-            loop {
-                line.clear();
-                if reader.read_line(&mut line)? == 0 || line == ".\r\n" {
-                    break;
-                }
+            let data = read_data(&mut reader, script.slow_data)?;
+            if let Some(keep) = &script.data {
+                keep.lock().unwrap().extend_from_slice(&data);
+            }
+            if let Some(wait) = script.data_reply_after {
+                std::thread::sleep(wait);
             }
             say("250 2.0.0 Ok: queued as FAULT1")?;
         } else if cmd == "QUIT" {

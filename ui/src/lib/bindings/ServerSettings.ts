@@ -27,6 +27,10 @@ sendmail_path?: string, host?: string, port?: number, security?: Security, auth?
  */
 utf8_headers?: boolean, timeout_secs?: number, 
 /**
+ * How long to wait for the reply to the end of a message (RFC 5321 §4.5.3.2.6).
+ */
+data_timeout_secs?: number, 
+/**
  * Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
  */
 ca_file?: string, tls_verify?: boolean, m365: M365Settings, };
