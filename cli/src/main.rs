@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = postdesk_cli::Cli::parse();
+    let cli = postdesk_cli::as_sendmail().unwrap_or_else(postdesk_cli::Cli::parse);
     if cli.command.is_some() {
         return postdesk_cli::run(cli);
     }
