@@ -304,8 +304,9 @@ pub fn input(args: &SendArgs, message: &[u8], local_domain: Option<&str>) -> Res
     } else {
         without_bcc(message).map_err(InputError::Message)?
     };
+    use crate::rfc5322::has_domain;
     let complete = |name: &str| -> Result<String, InputError> {
-        if name.contains('@') {
+        if has_domain(name) {
             return Ok(name.to_string());
         }
         match local_domain {
@@ -430,6 +431,8 @@ mod tests {
         assert!(!got.message.windows(4).any(|w| w == b"Bcc:"));
         let e = input(&a, b"To: a@x.test\r\nCc: b@x.test\n\r\nbody", Some("h.test")).unwrap_err();
         assert!(matches!(e, InputError::Message(_)));
+        let got = input(&p(&["\"a@b\""]), b"", Some("h.test")).unwrap();
+        assert_eq!(got.to, ["\"a@b\"@h.test"]);
         let e = input(&p(&["Bob Smith"]), b"", Some("h.test")).unwrap_err();
         assert!(matches!(&e, InputError::Usage(m) if m.contains("Bob Smith")), "{e:?}");
     }
