@@ -131,7 +131,7 @@ fn head_of(message: &[u8]) -> Result<Head, String> {
 /// Rebuilds a message from its header block: each field kept as it is, replaced
 /// (`Some(bytes)`, the whole field with its line ends) or dropped (`None`); `prepend` and
 /// `append` are header lines without line ends, written in the header's own line ends.
-/// A leading mbox `From ` line is dropped (as sendmail does). The empty line and the body
+/// The empty line and the body
 /// are the message's own bytes; when the message had no empty line but the result has
 /// header fields, one is added, so the body can never be read as header fields.
 fn rebuild(msg: &[u8], head: &Head, mut edit: impl FnMut(&Field) -> Option<Vec<u8>>, prepend: &[String], append: &[String]) -> Vec<u8> {
@@ -207,7 +207,7 @@ pub fn without_bcc(message: &[u8]) -> Result<Vec<u8>, String> {
 
 fn without_bcc_in(message: &[u8], head: &Head) -> Vec<u8> {
     if !head.fields.iter().any(|f| f.is("bcc") || f.is("resent-bcc")) {
-        return message[head.skipped..].to_vec();
+        return message.to_vec();
     }
     rebuild(message, head, |f| (!(f.is("bcc") || f.is("resent-bcc"))).then(|| message[f.range.clone()].to_vec()), &[], &[])
 }
@@ -247,7 +247,7 @@ pub fn qualify_addresses(message: &[u8], domain: &str) -> Result<Vec<u8>, String
         edited.push(Some(bytes));
     }
     if !changed {
-        return Ok(message[head.skipped..].to_vec());
+        return Ok(message.to_vec());
     }
     let mut next = edited.into_iter();
     Ok(rebuild(message, &head, |_| next.next().flatten(), &[], &[]))
@@ -267,7 +267,7 @@ pub fn complete_headers(message: &[u8], from: &Mailbox, utf8: bool, now: OffsetD
     if !head.has("message-id") {
         add.push(format!("Message-ID: {}", message_id(&from.address, now)));
     }
-    if add.is_empty() && head.skipped == 0 {
+    if add.is_empty() {
         return Ok(message.to_vec());
     }
     Ok(rebuild(message, &head, keep(message), &[], &add))

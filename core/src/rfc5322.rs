@@ -52,8 +52,6 @@ impl Field {
 /// The header block of a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
-    /// Bytes before the header block: a leading mbox `From ` line, which sendmail drops.
-    pub skipped: usize,
     pub fields: Vec<Field>,
     /// Where the header block ends: the start of the empty line, or of the body when there is
     /// no empty line.
@@ -103,20 +101,26 @@ fn field_name(line: &[u8]) -> Option<(&str, usize)> {
     }
 }
 
+/// `msg` without a leading mbox `From ` line (`From user@host date`), which sendmail takes
+/// as the envelope and drops. Only what a program hands over is stripped, once: to [`parse`]
+/// such a line is no header field, so the body starts there.
+pub fn strip_mbox_from(msg: &[u8]) -> &[u8] {
+    let first = msg.split(|&b| b == b'\n').next().unwrap_or_default();
+    if msg.starts_with(b"From ") && field_name(first).is_none() {
+        return &msg[(first.len() + 1).min(msg.len())..];
+    }
+    msg
+}
+
 /// Reads the header block of `msg`.
 pub fn parse(msg: &[u8]) -> Result<Head, HeadError> {
     let mut pos = 0;
-    // sendmail takes a leading `From ` line (mbox) as the envelope and drops it.
-    if msg.starts_with(b"From ") && field_name(msg.split(|&b| b == b'\n').next().unwrap_or_default()).is_none() {
-        pos = msg.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(msg.len());
-    }
-    let skipped = pos;
     let mut fields: Vec<Field> = Vec::new();
     let mut first_crlf: Option<bool> = None;
     let mut line_no = 0;
     loop {
         if pos >= msg.len() {
-            return Ok(Head { skipped, fields, end: msg.len(), body: msg.len(), eol: eol_of(first_crlf) });
+            return Ok(Head { fields, end: msg.len(), body: msg.len(), eol: eol_of(first_crlf) });
         }
         line_no += 1;
         let rest = &msg[pos..];
@@ -136,13 +140,13 @@ pub fn parse(msg: &[u8]) -> Result<Head, HeadError> {
             if !first && eol.is_some() && first_crlf != eol {
                 return Err(mixed(eol == Some(true)));
             }
-            return Ok(Head { skipped, fields, end: pos, body: next, eol: eol_of(first_crlf) });
+            return Ok(Head { fields, end: pos, body: next, eol: eol_of(first_crlf) });
         }
         let continuation = matches!(content[0], b' ' | b'\t');
         let name = if continuation { None } else { field_name(content) };
         if (continuation && fields.is_empty()) || (!continuation && name.is_none()) {
             // Not a header line: the body starts here (no empty line between).
-            return Ok(Head { skipped, fields, end: pos, body: pos, eol: eol_of(first_crlf) });
+            return Ok(Head { fields, end: pos, body: pos, eol: eol_of(first_crlf) });
         }
         if content.contains(&b'\r') {
             return Err(HeadError::BareCr { line: line_no });
@@ -435,9 +439,13 @@ mod tests {
         assert!(h.fields.is_empty());
         let h = parse(b"").unwrap();
         assert!(h.fields.is_empty() && h.end == 0);
-        // A leading mbox `From ` line is skipped, as sendmail does.
-        let h = parse(b"From root@x Mon Jan  1 00:00:00 2026\nTo: a@x\n\nb").unwrap();
-        assert_eq!((h.skipped, names(&h)), (37, vec!["To"]));
+        // A leading mbox `From ` line: not a field (the body starts there), dropped by
+        // strip_mbox_from as sendmail does.
+        let mbox = b"From root@x Mon Jan  1 00:00:00 2026\nTo: a@x\n\nb";
+        assert!(parse(mbox).unwrap().fields.is_empty());
+        assert_eq!(strip_mbox_from(mbox), b"To: a@x\n\nb");
+        assert_eq!(strip_mbox_from(b"From: a@x\n\nb"), b"From: a@x\n\nb");
+        assert_eq!(strip_mbox_from(b"From x"), b"");
     }
 
     #[test]

@@ -295,6 +295,7 @@ pub fn input(args: &SendArgs, message: &[u8], local_domain: Option<&str>) -> Res
             push(&mut to, a.addr);
         }
     }
+    let message = crate::rfc5322::strip_mbox_from(message);
     let mut message = if args.extract_recipients {
         let (found, without) = recipients_from_headers(message).map_err(InputError::Message)?;
         for a in found {
