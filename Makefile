@@ -39,10 +39,16 @@ build: ui
 bindings:
 	$(CARGO) test -q -p postdesk-core export_bindings
 
-# Fuzzes the import path for FUZZ_SECONDS (make test runs it for 15 s).
+# Fuzzes each target for FUZZ_SECONDS: import (the import path), message (what `send -t`
+# reads of a message) and argv (sendmail's command line). make test runs each for 10 s.
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := import message argv
 fuzz: test-deps
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run import --sanitizer none -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 corpus/import
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  mkdir -p corpus/$$t; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t --sanitizer none -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 corpus/$$t || exit 1; \
+	done
 
 # Copies the end-to-end test's screenshots to docs/ for the README.
 screenshots:

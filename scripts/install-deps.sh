@@ -16,10 +16,11 @@ appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev
                        liblzma-dev zlib1g-dev)
 # curl: the BROWSER stand-in of the `login --browser` test; x11-utils: xwininfo reads window
 # titles (the login window names its host); the AppImage runtime's packages:
-# tests/appimage/runtime-test.sh builds it (~13 s to install).
+# tests/appimage/runtime-test.sh builds it (~13 s to install); s-nail, mutt, git-email: the real
+# programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink.
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils
-           "${appimage_runtime_pkgs[@]}")
+           s-nail mutt git-email python3-venv "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)
 # fuse3: the setuid fusermount3 an ordinary user's AppImage mount goes through; appstream:
@@ -56,6 +57,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The SMTP sink of tests/sendmail.rs keeps every byte (Postfix drops Bcc): aiosmtpd from PyPI,
+# pinned, in a venv under target/ so the system's Python stays as it is.
+case "$want" in
+  test|bench|package)
+    venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-venv"
+    if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+      echo "postdesk: installing aiosmtpd (PyPI) into $venv"
+      rm -rf "$venv"
+      /usr/bin/python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6 atpublic==9.0.0 attrs==26.1.0
+    fi ;;
+esac
 
 command -v node >/dev/null && command -v npm >/dev/null || {
   echo "postdesk: Node.js 20+ and npm are needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }

@@ -20,16 +20,19 @@ make --no-print-directory ui/node_modules/.package-lock.json
 step "Rust: build everything once"
 cargo build --workspace --all-targets
 
-step "Fuzz the import path briefly (make fuzz runs it longer)"
+step "Fuzz briefly: import, message (send -t), argv (sendmail's options) (make fuzz runs them longer)"
 # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
 fuzz_log=$(mktemp)
-if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run import --sanitizer none -- \
-        -max_total_time=15 -rss_limit_mb=2048 corpus/import) >"$fuzz_log" 2>&1; then
-  tail -40 "$fuzz_log"
-  echo "the fuzzer found a crash: the input is in fuzz/artifacts/import" >&2
-  exit 1
-fi
-grep -E '^Done' "$fuzz_log"
+for target in import message argv; do
+  mkdir -p "fuzz/corpus/$target"
+  if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" --sanitizer none -- \
+          -max_total_time=10 -rss_limit_mb=2048 "corpus/$target") >"$fuzz_log" 2>&1; then
+    tail -40 "$fuzz_log"
+    echo "the fuzzer found a crash: the input is in fuzz/artifacts/$target" >&2
+    exit 1
+  fi
+  printf '%-8s ' "$target"; grep -E '^Done' "$fuzz_log"
+done
 rm -f "$fuzz_log"
 
 step "AppImage runtime: extraction never follows planted links, no setuid, cleanup on Ctrl-C"
@@ -93,6 +96,6 @@ env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/c
     if [ $# -gt 0 ]; then exec "$@"; fi
     # Always --workspace: the same feature set as the build above, so nothing is rebuilt.
     cargo test --workspace --lib --bins
-    cargo test --workspace --test cli --test keychain --test mail --test transfer --test clients --test receiver --test admin --test limits --test oauth --test secret_wipe --test process --test canary
+    cargo test --workspace --test cli --test keychain --test mail --test transfer --test clients --test receiver --test admin --test limits --test oauth --test secret_wipe --test process --test canary --test sendmail
     cargo test --workspace --test e2e -- --test-threads=1
   ' postdesk-tests "$@"

@@ -11,6 +11,7 @@ use postdesk_core::keys::{all_keys, display};
 use postdesk_core::store::StoreError;
 use postdesk_core::diagnosis::{step_line, Progress, Stage};
 use postdesk_core::mail::{self, Request};
+use postdesk_core::sendmail_args;
 use postdesk_core::{Postdesk, Problem, Secret};
 use std::time::Duration;
 use serde_json::{json, Value};
@@ -112,26 +113,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// sendmail-compatible: read an RFC 5322 message on stdin and send it.
+    /// sendmail-compatible: read an RFC 5322 message on stdin and send it. Takes sendmail's
+    /// options as cron, mailx, mutt, git send-email and PHP pass them (-t, -i, -f, -F, -oem…)
+    /// and --client ID, --priority: `postdesk send --help` lists them.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Send {
-        /// Take the recipients from the To, Cc and Bcc headers (Bcc is removed).
-        #[arg(short = 't')]
-        from_headers: bool,
-        #[arg(long, value_name = "ID")]
-        client: Option<String>,
-        /// Envelope sender (default: the server's sender address).
-        #[arg(short = 'f', value_name = "FROM")]
-        from: Option<String>,
-        /// Accepted for sendmail compatibility (a lone dot never ends the message here).
-        #[arg(short = 'i', hide = true)]
-        ignore_dots: bool,
-        /// Accepted for sendmail compatibility (`-oi`, `-oem`…) and ignored.
-        #[arg(short = 'o', hide = true, value_name = "OPTION")]
-        options: Vec<String>,
-        /// A priority mail: passes the Do-Not-Email list when limits.ignore_dne_for is priority.
-        #[arg(long)]
-        priority: bool,
-        recipients: Vec<String>,
+        /// Read by `postdesk_core::sendmail_args::parse`, not by clap (sendmail's `-FName`,
+        /// `-oem`, `-f<>` forms).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
     },
     /// Microsoft 365 delegated sign-in (embedded window, or the system browser with
     /// --browser); stores the refresh token in the keychain.
@@ -294,7 +284,16 @@ pub fn open_window() -> ExitCode {
 
 /// Runs a headless command. `cli.command` must be `Some`.
 pub fn run(cli: Cli) -> ExitCode {
-    let app = Postdesk::open(&cli.data_dir());
+    // `send --data-dir DIR` (sendmail's arguments are not clap's).
+    let send_dir = match &cli.command {
+        Some(Command::Send { args }) => utf8_args(args).ok().and_then(|a| sendmail_args::parse(&a).ok()).and_then(|a| a.data_dir),
+        _ => None,
+    };
+    let data_dir = match send_dir {
+        Some(d) => postdesk_core::store::data_dir(Some(PathBuf::from(d))),
+        None => cli.data_dir(),
+    };
+    let app = Postdesk::open(&data_dir);
     let Some(command) = cli.command else { return ExitCode::from(EXIT_CONFIG) };
     match execute(&app, command) {
         Ok(code) => ExitCode::from(code),
@@ -341,6 +340,8 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 compose: None,
                 priority: false,
                 sent_log: Some(app.sent_log()),
+                null_sender: false,
+                full_name: None,
             };
             return deliver(app, request, if json { Output::Json } else { Output::Steps });
         }
@@ -417,22 +418,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
                 eprintln!("postdesk: imported {} ({} changes); undo with `postdesk import --undo`", file.display(), plan.changes.len());
             }
         }
-        Command::Send { from_headers, client, from, recipients, priority, .. } => {
-            let mut message = Vec::new();
-            if let Err(e) = std::io::stdin().lock().read_to_end(&mut message) {
-                eprintln!("postdesk: cannot read the message from stdin: {e}");
-                return Ok(EXIT_FAILED);
-            }
-            let mut to = recipients;
-            if from_headers {
-                let (headers_to, without_bcc) = postdesk_core::message::recipients_from_headers(&message);
-                to.extend(headers_to);
-                message = without_bcc;
-            }
-            let request =
-                Request { to, client, from, timeout: None, message: Some(message), compose: None, priority, sent_log: Some(app.sent_log()) };
-            return deliver(app, request, Output::Quiet);
-        }
+        Command::Send { args } => return send(app, args),
         Command::Template(TemplateCmd::Render { kind, client, vars }) => {
             let mut values = std::collections::BTreeMap::new();
             for var in &vars {
@@ -454,6 +440,72 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         }
     }
     Ok(0)
+}
+
+/// A program that runs `postdesk` under the name `sendmail` (a symlink, as msmtp and
+/// nullmailer are installed) gets `postdesk send` with all its arguments.
+pub fn as_sendmail() -> Option<Cli> {
+    let mut argv = std::env::args_os();
+    let name = PathBuf::from(argv.next()?);
+    if name.file_name()? != "sendmail" {
+        return None;
+    }
+    let data_dir = std::env::var_os("POSTDESK_DATA_DIR").map(PathBuf::from);
+    Some(Cli { data_dir, automation: false, command: Some(Command::Send { args: argv.collect() }) })
+}
+
+fn utf8_args(args: &[std::ffi::OsString]) -> Result<Vec<String>, String> {
+    args.iter().map(|a| a.clone().into_string().map_err(|bad| format!("{}: not UTF-8", bad.to_string_lossy()))).collect()
+}
+
+/// `send`: sendmail's command line, the message on stdin, quiet on success (`-v`: each step).
+fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, Error> {
+    use sendmail_args::InputError;
+    let parsed = utf8_args(&raw).and_then(|a| sendmail_args::parse(&a));
+    let args = match parsed {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("postdesk: {e}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    if args.help {
+        print!("{}", sendmail_args::USAGE);
+        return Ok(0);
+    }
+    let config = app.load()?;
+    let mut message = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut message) {
+        eprintln!("postdesk: cannot read the message from stdin: {e}");
+        return Ok(EXIT_FAILED);
+    }
+    let input = match sendmail_args::input(&args, &message, sendmail_args::local_domain(&config).as_deref()) {
+        Ok(i) => i,
+        Err(InputError::Usage(e)) => {
+            eprintln!("postdesk: {e}");
+            return Ok(EXIT_CONFIG);
+        }
+        Err(InputError::Message(e)) => {
+            eprintln!("postdesk: {e}; nothing was sent");
+            return Ok(EXIT_FAILED);
+        }
+    };
+    if args.verbose && !args.ignored.is_empty() {
+        println!("ignored, as sendmail does: {}", args.ignored.join(" "));
+    }
+    let request = Request {
+        to: input.to,
+        client: args.client,
+        from: input.from,
+        timeout: None,
+        message: Some(input.message),
+        compose: None,
+        priority: args.priority,
+        sent_log: Some(app.sent_log()),
+        null_sender: input.null_sender,
+        full_name: args.full_name,
+    };
+    deliver(app, request, if args.verbose { Output::Steps } else { Output::Quiet })
 }
 
 fn dne(app: &Postdesk, cmd: DneCmd) -> Result<u8, Error> {

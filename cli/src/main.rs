@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     postdesk_cli::harden_process();
-    let cli = postdesk_cli::Cli::parse();
+    let cli = postdesk_cli::as_sendmail().unwrap_or_else(postdesk_cli::Cli::parse);
     if cli.command.is_some() {
         return postdesk_cli::run(cli);
     }

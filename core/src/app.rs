@@ -352,6 +352,8 @@ impl Postdesk {
             compose: None,
             priority: false,
             sent_log: Some(self.sent_log()),
+            null_sender: false,
+            full_name: None,
         };
         if !unparsed.is_empty() {
             let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");

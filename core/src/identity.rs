@@ -76,32 +76,10 @@ pub fn sender_identity_in(doc: &serde_json::Value, client: Option<&str>, from: O
 }
 
 /// Rewrites the From header (and sets Reply-To) of a complete message, for a concealed
-/// sender sending a message of its own (`postdesk send`).
-pub fn rewrite_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>, utf8: bool) -> Vec<u8> {
-    let text = String::from_utf8_lossy(message);
-    let split = text.find("\r\n\r\n").map(|i| (i, "\r\n")).or_else(|| text.find("\n\n").map(|i| (i, "\n")));
-    let Some((end, eol)) = split else { return message.to_vec() };
-    let (head, body) = (&text[..end], &text[end..]);
-    let mut out: Vec<String> = Vec::new();
-    let mut skipping = false;
-    for line in head.split(eol) {
-        if line.starts_with([' ', '\t']) {
-            if !skipping {
-                out.push(line.to_string());
-            }
-            continue;
-        }
-        let name = line.split_once(':').map(|(n, _)| n.trim().to_ascii_lowercase()).unwrap_or_default();
-        skipping = name == "from" || (name == "reply-to" && reply_to.is_some()) || name == "sender";
-        if !skipping {
-            out.push(line.to_string());
-        }
-    }
-    out.insert(0, format!("From: {}", from.header(utf8)));
-    if let Some(r) = reply_to {
-        out.insert(1, format!("Reply-To: {}", r.header(utf8)));
-    }
-    format!("{}{}", out.join(eol), body).into_bytes()
+/// sender sending a message of its own (`postdesk send`): on bytes, the rest of the message
+/// kept as it is (see [`crate::message::replace_sender`]).
+pub fn rewrite_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>, utf8: bool) -> Result<Vec<u8>, String> {
+    crate::message::replace_sender(message, from, reply_to, utf8)
 }
 
 #[cfg(test)]
@@ -164,10 +142,19 @@ mod tests {
         let msg = b"Subject: hi\r\nFrom: Alice <alice@acme.test>\r\nReply-To: x@y.test\r\nTo: bob@b.test\r\n\r\nbody\r\nFrom: not a header\r\n";
         let from = Mailbox { address: "noreply@system.test".into(), name: Some("Alice".into()) };
         let reply = Mailbox { address: "alice@acme.test".into(), name: None };
-        let out = String::from_utf8(rewrite_sender(msg, &from, Some(&reply), false)).unwrap();
+        let out = String::from_utf8(rewrite_sender(msg, &from, Some(&reply), false).unwrap()).unwrap();
         assert_eq!(
             out,
             "From: Alice <noreply@system.test>\r\nReply-To: alice@acme.test\r\nSubject: hi\r\nTo: bob@b.test\r\n\r\nbody\r\nFrom: not a header\r\n"
         );
+    }
+
+    /// Issue 14: an LF message with a CRLF empty line in its body lost its To and Subject.
+    #[test]
+    fn rewriting_an_lf_message_keeps_its_fields_and_8bit_body() {
+        let msg = b"From: alice@acme.test\nTo: bob@b.test\nSubject: hi\n\nBcc: x@y.test\r\n\r\ncaf\xe9\n";
+        let from = Mailbox { address: "noreply@system.test".into(), name: Some("Alice".into()) };
+        let out = rewrite_sender(msg, &from, None, false).unwrap();
+        assert_eq!(out, b"From: Alice <noreply@system.test>\nTo: bob@b.test\nSubject: hi\n\nBcc: x@y.test\r\n\r\ncaf\xe9\n");
     }
 }

@@ -45,6 +45,8 @@ pub enum Kind {
     TemplateBody,
     /// A whole number from 0 to 1,000,000 (0 = no limit).
     Count,
+    /// A DNS domain (no IP address), e.g. the domain given to bare local names.
+    Domain,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, TS)]
@@ -142,6 +144,11 @@ pub const LIMIT_FIELDS: &[Field] = &[
     f("ignore_dne_for", Kind::Enum(IGNORE_DNE_CHOICES), Some("none"), "Ignore the Do-Not-Email list for"),
 ];
 
+/// `send.*`: how `postdesk send` (the sendmail-compatible input) reads what it is given.
+/// `local_domain` has no fixed default: unset, it is the domain of `global.sender.address`
+/// (see [`crate::sendmail_args::local_domain`]).
+pub const SEND_FIELDS: &[Field] = &[f("local_domain", Kind::Domain, None, "Domain for bare local names (root → root@domain)")];
+
 /// Where a key lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -155,6 +162,8 @@ pub enum Scope {
     /// A client's own invitation template: client ID, user type.
     ClientTemplate(String, String),
     Limits,
+    /// `send.*`: the sendmail-compatible input.
+    Send,
 }
 
 #[derive(Clone, Debug)]
@@ -196,6 +205,7 @@ impl Key {
             "support" => (Scope::Support, find(SUPPORT_FIELDS, rest)),
             "receiver" => (Scope::Receiver, find(RECEIVER_FIELDS, rest)),
             "limits" => (Scope::Limits, find(LIMIT_FIELDS, rest)),
+            "send" => (Scope::Send, find(SEND_FIELDS, rest)),
             "templates" => {
                 let (kind, name) = rest.split_once('.').ok_or_else(unknown)?;
                 if !valid_id(kind) {
@@ -241,6 +251,7 @@ impl Key {
             Scope::Template(kind) => vec!["templates".into(), kind.clone()],
             Scope::ClientTemplate(id, kind) => vec!["clients".into(), id.clone(), "templates".into(), kind.clone()],
             Scope::Limits => vec!["limits".into()],
+            Scope::Send => vec!["send".into()],
         };
         path.extend(self.field.name.split('.').map(String::from));
         path
@@ -272,6 +283,7 @@ impl Key {
             Scope::Route(name) => doc.get("routes")?.get(name)?,
             Scope::Receiver => doc.get("receiver")?,
             Scope::Limits => doc.get("limits")?,
+            Scope::Send => doc.get("send")?,
             Scope::Template(kind) => doc.get("templates")?.get(kind)?,
             Scope::ClientTemplate(id, kind) => doc.get("clients")?.get(id)?.get("templates")?.get(kind)?,
         };
@@ -338,6 +350,7 @@ impl Key {
             Scope::Template(kind) => format!("templates.{kind}.{}", self.field.name),
             Scope::ClientTemplate(id, kind) => format!("client.{id}.templates.{kind}.{}", self.field.name),
             Scope::Limits => format!("limits.{}", self.field.name),
+            Scope::Send => format!("send.{}", self.field.name),
         }
     }
 }
@@ -446,6 +459,7 @@ pub fn all_keys(config: &Config) -> Vec<Key> {
         scope_keys(Scope::Route(name.clone()), &[ROUTE_FIELDS, SERVER_FIELDS]);
     }
     scope_keys(Scope::Limits, &[LIMIT_FIELDS]);
+    scope_keys(Scope::Send, &[SEND_FIELDS]);
     for kind in crate::templates::types(config) {
         scope_keys(Scope::Template(kind), &[TEMPLATE_FIELDS]);
     }
@@ -470,6 +484,7 @@ mod tests {
             ("receiver.protocol", "pop3-stls"),
             ("receiver.host", "pop.example.com"),
             ("receiver.before_send", "true"),
+            ("send.local_domain", "host.example.com"),
         ] {
             let key = Key::parse(name).unwrap();
             assert_eq!(key.name(), name);

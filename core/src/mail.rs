@@ -34,6 +34,11 @@ pub struct Request {
     pub priority: bool,
     /// The data directory's sent-mail count; required when `limits.max_per_day` is set.
     pub sent_log: Option<crate::limits::SentLog>,
+    /// The envelope sender is the null sender `<>` (`send -f '<>'`); `from` is then `None`
+    /// and routing goes by the server's sender address.
+    pub null_sender: bool,
+    /// `send -F`: the display name of the From field added to a message that has none.
+    pub full_name: Option<String>,
 }
 
 /// Subject and body of a mail Postdesk builds itself.
@@ -134,7 +139,7 @@ async fn attempt(
     *summary = Some(prepared.server.summary());
     rec.finish(true, prepared.detail.clone());
     *reservation = limits_step(config, request, rec)?;
-    let Prepared { server, envelope, message, mut credentials, m365, draft, .. } = prepared;
+    let Prepared { server, envelope, mailbox, message, mut credentials, m365, draft, .. } = prepared;
     let graph = m365.as_ref().is_some_and(|m| m.transport == Transport::Graph);
     // Receive-before-send is for SMTP servers; a sendmail program or Graph is not logged in to.
     if config.receiver.before_send == Some(true) && server.email_type == EmailType::Smtp && !graph {
@@ -148,10 +153,9 @@ async fn attempt(
         };
         let mut detail = detail;
         if let Some(account) = &account {
-            if !account.eq_ignore_ascii_case(&envelope.from) {
+            if !account.eq_ignore_ascii_case(&mailbox) {
                 detail.push_str(&format!(
-                    "\nFrom {} is not the signed-in account {account}: Microsoft 365 accepts it only if {account} may send as {} (Send As permission)",
-                    envelope.from, envelope.from
+                    "\nFrom {mailbox} is not the signed-in account {account}: Microsoft 365 accepts it only if {account} may send as {mailbox} (Send As permission)"
                 ));
             }
         }
@@ -164,13 +168,13 @@ async fn attempt(
                     s.security = if u.scheme() == "https" { "tls".into() } else { "none".into() };
                 }
             }
-            let reply = graph_send(m, &token, &envelope, draft.as_ref(), &message, rec).await?;
+            let reply = graph_send(m, &token, &mailbox, &envelope, draft.as_ref(), &message, rec).await?;
             rec.start(Stage::Delivered);
             rec.finish(true, reply);
             return Ok(());
         }
         // XOAUTH2 names the mailbox: the signed-in account (delegated) or From (app-only).
-        credentials = Some(Credentials::OAuth2 { username: account.unwrap_or_else(|| envelope.from.clone()), token });
+        credentials = Some(Credentials::OAuth2 { username: account.unwrap_or_else(|| mailbox.clone()), token });
     }
     let reply = match server.email_type {
         EmailType::Sendmail => sendmail(&server, &envelope, &message, rec).await?,
@@ -222,6 +226,9 @@ async fn receive_before_send(config: &Config, secrets: SecretLookup<'_>, rec: &m
 struct Prepared {
     server: Server,
     envelope: Envelope,
+    /// The From address the mail is sent for (routing, Graph's mailbox, XOAUTH2 app-only);
+    /// the envelope's is empty for the null sender.
+    mailbox: String,
     message: Vec<u8>,
     credentials: Option<Credentials>,
     /// Microsoft 365 settings when the server signs in with OAuth.
@@ -278,9 +285,16 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         (None, None) => Some(test_draft(&server, &header_from, reply_to.clone(), &request.to)),
     };
     let message = match (&request.message, &draft) {
-        // A concealed sender's own message leaves with the system's address too.
-        (Some(m), _) if identity.reply_to.is_some() => crate::identity::rewrite_sender(m, &header_from, reply_to.as_ref(), server.utf8_headers),
-        (Some(m), _) => m.clone(),
+        (Some(m), _) => {
+            // A concealed sender's own message leaves with the system's address too.
+            let m = match identity.reply_to.is_some() {
+                true => crate::identity::rewrite_sender(m, &header_from, reply_to.as_ref(), server.utf8_headers)?,
+                false => m.clone(),
+            };
+            // What sendmail adds to a message without it: From (named by -F), Date, Message-ID.
+            let added = Mailbox { name: request.full_name.clone().or(header_from.name.clone()), address: from.clone() };
+            crate::message::complete_headers(&m, &added, server.utf8_headers, time::OffsetDateTime::now_utc())?
+        }
         (None, Some(d)) => render(d, time::OffsetDateTime::now_utc()),
         (None, None) => unreachable!("a draft is made whenever no message is given"),
     };
@@ -303,8 +317,8 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
             (_, EmailType::Smtp) => format!("{}:{}", server.host, server.port),
         }
     );
-    let envelope = Envelope { from, to: request.to.clone(), smtputf8 };
-    Ok(Prepared { server, envelope, message, credentials, m365, draft, detail })
+    let envelope = Envelope { from: if request.null_sender { String::new() } else { from.clone() }, to: request.to.clone(), smtputf8 };
+    Ok(Prepared { server, envelope, mailbox: from, message, credentials, m365, draft, detail })
 }
 
 /// The `limits` step: the Do-Not-Email list, then a slot under the daily limit. Nothing has
@@ -424,10 +438,18 @@ fn test_draft(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to: &[
 }
 
 /// Graph `sendMail`: the test mail as JSON, a given message as base64 MIME; 202 = accepted.
-async fn graph_send(m: &oauth::M365, token: &Secret, envelope: &Envelope, draft: Option<&Draft>, message: &[u8], rec: &mut Recorder<'_>) -> Result<String, Failure> {
+async fn graph_send(
+    m: &oauth::M365,
+    token: &Secret,
+    mailbox: &str,
+    envelope: &Envelope,
+    draft: Option<&Draft>,
+    message: &[u8],
+    rec: &mut Recorder<'_>,
+) -> Result<String, Failure> {
     use base64::Engine;
     rec.start(Stage::Graph);
-    let url = m.send_mail_url(&envelope.from);
+    let url = m.send_mail_url(mailbox);
     let (content_type, body) = match draft {
         Some(d) => ("application/json", graph_json(d).to_string().into_bytes()),
         None => ("text/plain", base64::engine::general_purpose::STANDARD.encode(message).into_bytes()),
@@ -440,7 +462,7 @@ async fn graph_send(m: &oauth::M365, token: &Secret, envelope: &Envelope, draft:
     if resp.status == 202 {
         let what = if draft.is_some() { "JSON message" } else { "MIME message" };
         rec.finish(true, format!("POST {url}: 202 Accepted ({what}, {} recipient(s))", envelope.to.len()));
-        return Ok(format!("accepted by Microsoft Graph for {}", envelope.from));
+        return Ok(format!("accepted by Microsoft Graph for {mailbox}"));
     }
     let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
     let code = v["error"]["code"].as_str().unwrap_or("");
@@ -517,13 +539,14 @@ fn graph_json(d: &Draft) -> serde_json::Value {
     serde_json::json!({"message": message, "saveToSentItems": false})
 }
 
-/// Hands the message to a sendmail-compatible program (`-i -f FROM -- RCPT…`).
+/// Hands the message to a sendmail-compatible program (`-i -f FROM -- RCPT…`; `-f <>` for
+/// the null sender), byte for byte but for CRLF line ends, which become LF.
 async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mut Recorder<'_>) -> Result<String, Failure> {
     use tokio::io::AsyncWriteExt;
     rec.start(Stage::Data);
     let fail = |rec: &mut Recorder<'_>, e: String| rec.fail_at(Stage::Data, e);
     let mut child = match tokio::process::Command::new(&server.sendmail_path)
-        .args(["-i", "-f", &envelope.from, "--"])
+        .args(["-i", "-f", if envelope.from.is_empty() { "<>" } else { &envelope.from }, "--"])
         .args(&envelope.to)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -535,10 +558,10 @@ async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mu
         Err(e) => return Err(fail(rec, format!("cannot run {}: {e}", server.sendmail_path))),
     };
     // sendmail takes local line ends.
-    let text = String::from_utf8_lossy(message).replace("\r\n", "\n");
+    let text = crate::message::crlf_to_lf(message);
     let mut stdin = child.stdin.take().expect("piped");
     let run = async {
-        stdin.write_all(text.as_bytes()).await?;
+        stdin.write_all(&text).await?;
         drop(stdin);
         child.wait_with_output().await
     };

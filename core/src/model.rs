@@ -41,6 +41,9 @@ pub struct Config {
     /// The Do-Not-Email list: `user@domain` or `*@domain`, normalized (see [`crate::dne`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dne: Vec<String>,
+    /// How `postdesk send` (the sendmail-compatible input) reads what it is given.
+    #[serde(default, skip_serializing_if = "SendSettings::is_empty")]
+    pub send: SendSettings,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             templates: BTreeMap::new(),
             limits: LimitSettings::default(),
             dne: Vec::new(),
+            send: SendSettings::default(),
         }
     }
 }
@@ -485,5 +489,22 @@ pub struct LimitSettings {
 impl LimitSettings {
     pub fn is_empty(&self) -> bool {
         *self == LimitSettings::default()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct SendSettings {
+    /// The domain a bare local name (`root`, as cron passes it) gets, as sendmail's
+    /// masquerading gives it; unset: the domain of `global.sender.address`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub local_domain: Option<String>,
+}
+
+impl SendSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == SendSettings::default()
     }
 }

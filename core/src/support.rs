@@ -73,7 +73,7 @@ pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts)
     let doc = keys::document(config);
     let mut out = format!("Postdesk system information\nApp version: {}\nOS: {}\n\nEffective settings (secrets removed):\n", facts.app_version, facts.os);
     let wanted = |k: &Key| match &k.scope {
-        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits => true,
+        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits | keys::Scope::Send => true,
         // Invitation texts say nothing about how mail is sent.
         keys::Scope::Template(_) | keys::Scope::ClientTemplate(..) => false,
         keys::Scope::Client(id) => Some(id.as_str()) == client,
@@ -146,7 +146,7 @@ pub fn prepare(config: &Config, draft: &SupportDraft, facts: &SystemFacts, now: 
     if identity.reply_to.is_some() {
         // The send path rewrites a concealed sender's message; doing it here too keeps the
         // preview byte for byte what leaves.
-        raw = crate::identity::rewrite_sender(&raw, &from, reply_to.as_ref(), server.utf8_headers);
+        raw = crate::identity::rewrite_sender(&raw, &from, reply_to.as_ref(), server.utf8_headers)?;
     }
     Ok(SupportPreview {
         draft: draft.clone(),
@@ -219,6 +219,8 @@ impl crate::Postdesk {
             compose: None,
             priority: false,
             sent_log: Some(self.sent_log()),
+            null_sender: false,
+            full_name: None,
         };
         crate::mail::send(&config, self, request, progress, cancel).await
     }

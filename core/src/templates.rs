@@ -559,6 +559,8 @@ impl Postdesk {
             compose: Some(crate::mail::Compose { subject: rendered.subject, body: rendered.body }),
             priority: false,
             sent_log: Some(self.sent_log()),
+            null_sender: false,
+            full_name: None,
         };
         crate::mail::send(&config, self, request, progress, cancel).await
     }

@@ -174,8 +174,16 @@ fn small_document(config: &Config) -> serde_json::Value {
         receiver: &'a crate::model::ReceiverSettings,
         templates: &'a std::collections::BTreeMap<String, crate::model::TemplateSettings>,
         limits: &'a crate::model::LimitSettings,
+        send: &'a crate::model::SendSettings,
     }
-    let small = Small { global: &config.global, support: &config.support, receiver: &config.receiver, templates: &config.templates, limits: &config.limits };
+    let small = Small {
+        global: &config.global,
+        support: &config.support,
+        receiver: &config.receiver,
+        templates: &config.templates,
+        limits: &config.limits,
+        send: &config.send,
+    };
     serde_json::to_value(small).expect("config serializes")
 }
 
@@ -190,7 +198,7 @@ fn server_field(name: &str) -> &'static Field {
 /// The keys that hold a value in the small scopes of `doc` (not clients and routes), found by
 /// walking each scope's object once.
 fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Value)> {
-    use crate::keys::{LIMIT_FIELDS, RECEIVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
+    use crate::keys::{LIMIT_FIELDS, RECEIVER_FIELDS, SEND_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
     let mut out = Vec::new();
     let mut scan = |scope: Scope, node: Option<&'a serde_json::Value>, tables: &[&'static [Field]]| {
         let Some(node) = node.filter(|n| n.as_object().is_some_and(|o| !o.is_empty())) else { return };
@@ -208,6 +216,7 @@ fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Valu
     scan(Scope::Support, doc.get("support"), &[SUPPORT_FIELDS]);
     scan(Scope::Receiver, doc.get("receiver"), &[RECEIVER_FIELDS]);
     scan(Scope::Limits, doc.get("limits"), &[LIMIT_FIELDS]);
+    scan(Scope::Send, doc.get("send"), &[SEND_FIELDS]);
     for (kind, node) in doc.get("templates").and_then(|t| t.as_object()).into_iter().flatten() {
         scan(Scope::Template(kind.clone()), Some(node), &[TEMPLATE_FIELDS]);
     }
@@ -219,7 +228,7 @@ fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
     let scope_key = match &key.scope {
         Scope::Client(id) | Scope::ClientTemplate(id, _) => format!("client.{id}.utf8_headers"),
         Scope::Route(n) => format!("route.{n}.utf8_headers"),
-        Scope::Global | Scope::Support | Scope::Receiver | Scope::Template(_) | Scope::Limits => "global.utf8_headers".into(),
+        Scope::Global | Scope::Support | Scope::Receiver | Scope::Template(_) | Scope::Limits | Scope::Send => "global.utf8_headers".into(),
     };
     effective(doc, &scope_key).as_deref() == Some("true")
 }
@@ -378,6 +387,8 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
     }
     match kind {
         Kind::Host => check_host(v),
+        Kind::Domain if v.parse::<Ipv4Addr>().is_ok() || v.contains(':') => Err("must be a domain such as example.com, not an IP address".into()),
+        Kind::Domain => check_domain(v).map_err(|e| format!("is not a valid domain: {e}")),
         Kind::Email => check_email(v, utf8),
         Kind::DisplayName => {
             // Non-ASCII names are fine either way: RFC 2047-encoded when UTF-8 headers are off.

@@ -3,6 +3,7 @@ import type { ClientSettings } from "./ClientSettings";
 import type { LimitSettings } from "./LimitSettings";
 import type { ReceiverSettings } from "./ReceiverSettings";
 import type { RouteSettings } from "./RouteSettings";
+import type { SendSettings } from "./SendSettings";
 import type { ServerSettings } from "./ServerSettings";
 import type { SupportSettings } from "./SupportSettings";
 import type { TemplateSettings } from "./TemplateSettings";
@@ -32,4 +33,8 @@ limits?: LimitSettings,
 /**
  * The Do-Not-Email list: `user@domain` or `*@domain`, normalized (see [`crate::dne`]).
  */
-dne?: Array<string>, };
+dne?: Array<string>, 
+/**
+ * How `postdesk send` (the sendmail-compatible input) reads what it is given.
+ */
+send?: SendSettings, };
