@@ -487,7 +487,7 @@ fn graph_mime(message: Vec<u8>, to: &[String]) -> Result<Vec<u8>, String> {
     use crate::message::recipients_from_headers;
     let lower = |a: &String| a.to_lowercase();
     let recipients: std::collections::BTreeSet<String> = to.iter().map(lower).collect();
-    let (in_headers, without_bcc) = recipients_from_headers(&message);
+    let (in_headers, without_bcc) = recipients_from_headers(&message)?;
     let mut stray: Vec<&String> = in_headers.iter().filter(|a| !recipients.contains(&lower(a))).collect();
     stray.dedup();
     if !stray.is_empty() {
@@ -496,7 +496,7 @@ fn graph_mime(message: Vec<u8>, to: &[String]) -> Result<Vec<u8>, String> {
             "the message's To/Cc/Bcc headers name {names}, not a recipient of this mail: Microsoft Graph would send it there too, unchecked by the Do-Not-Email list and the daily limit; give the same recipients as the headers (`send -t` takes them from the headers)"
         ));
     }
-    let (shown, _) = recipients_from_headers(&without_bcc);
+    let (shown, _) = recipients_from_headers(&without_bcc)?;
     let had_bcc = shown.len() != in_headers.len();
     let shown: std::collections::BTreeSet<String> = shown.iter().map(lower).collect();
     let mut hidden: Vec<&str> = Vec::new();
