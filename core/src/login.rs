@@ -131,28 +131,36 @@ async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, re
         let text = String::from_utf8_lossy(&head);
         let target = text.lines().next().and_then(|l| l.strip_prefix("GET ")).and_then(|l| l.split(' ').next()).unwrap_or("");
         let url = format!("http://localhost:{port}{target}");
-        let (status, message, outcome) = if !sign_in.is_redirect(&url) {
-            ("404 Not Found", "Not found.".to_string(), None)
+        /// What one request was.
+        enum Seen {
+            /// Not the redirect (another path, a favicon, a scan): 404, listen on.
+            Stray,
+            /// The redirect path with a wrong or missing state: 400, listen on.
+            Refused(String),
+            /// The redirect of this sign-in: signed in, or Entra's refusal.
+            Answer(Result<String, String>),
+        }
+        let seen = if !sign_in.is_redirect(&url) {
+            Seen::Stray
         } else if !has_state(&url, &sign_in.state) {
-            let why = "the sign-in answer does not belong to this sign-in (state mismatch)".to_string();
-            ("400 Bad Request", format!("Sign-in failed: {why}"), Some(Err(why)))
+            Seen::Refused("the sign-in answer does not belong to this sign-in (state mismatch)".into())
         } else {
-            match sign_in.code_from_redirect(&url) {
-                Ok(_) => ("200 OK", "Signed in. You can close this tab and return to Postdesk.".to_string(), Some(Ok(url))),
-                Err(e) => ("400 Bad Request", format!("Sign-in failed: {e}"), Some(Err(format!("final:{e}")))),
-            }
+            Seen::Answer(sign_in.code_from_redirect(&url).map(|_| url.clone()))
+        };
+        let (status, message) = match &seen {
+            Seen::Stray => ("404 Not Found", "Not found.".to_string()),
+            Seen::Refused(why) | Seen::Answer(Err(why)) => ("400 Bad Request", format!("Sign-in failed: {why}")),
+            Seen::Answer(Ok(_)) => ("200 OK", "Signed in. You can close this tab and return to Postdesk.".to_string()),
         };
         let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
         let body = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>Postdesk sign-in</title></head><body><p>{escaped}</p></body></html>");
         let reply = format!("HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}", body.len());
         let _ = stream.write_all(reply.as_bytes()).await;
         let _ = stream.shutdown().await;
-        match outcome {
-            // The real redirect: signed in, or Entra's refusal, with this sign-in's state.
-            Some(Ok(url)) => return Ok(url),
-            Some(Err(e)) if e.starts_with("final:") => return Err(e["final:".len()..].to_string()),
-            Some(Err(e)) => *refused = Some(e),
-            None => *refused = Some(format!("a request for {} (not the sign-in redirect)", target.split('?').next().unwrap_or(""))),
+        match seen {
+            Seen::Answer(answer) => return answer,
+            Seen::Refused(why) => *refused = Some(why),
+            Seen::Stray => *refused = Some(format!("a request for {} (not the sign-in redirect)", target.split('?').next().unwrap_or(""))),
         }
     }
 }
