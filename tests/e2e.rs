@@ -1204,3 +1204,35 @@ async fn the_page_cannot_name_files_nor_reach_the_store_and_dialog_plugins() {
     assert!(!c.source().await.unwrap().contains("canary-file-contents"));
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_host_saved_in_the_window_says_where_the_stored_password_now_goes() {
+    require_window();
+    const SECRET: &str = "scope-e2e-Secret-3";
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(data.path(), &[
+        ("global.enabled", "true"),
+        ("global.host", "smtp.example.test"),
+        ("global.port", "587"),
+        ("global.security", "starttls"),
+        ("global.auth", "password"),
+        ("global.username", "it@example.test"),
+        ("global.sender.address", "it@example.test"),
+        ("client.acme.name", "ACME"),
+    ]);
+    Keychain::for_data_dir(data.path()).set("global.password", &postdesk_core::Secret::new(SECRET)).unwrap();
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    click(&c, "[data-view=\"clients\"]").await;
+    click(&c, "[data-client=\"acme\"]").await;
+    wait_content(&c, "[data-inherited=\"client.acme.host\"]", "smtp.example.test").await;
+    click(&c, "[data-override=\"client.acme.host\"]").await;
+    type_into(&c, &key("client.acme.host"), "smtp.acme.test").await;
+    click(&c, "[data-scope-save]").await;
+    wait_content(&c, "[data-problem-for=\"client.acme.host\"]", "the stored password of global will now go to smtp.acme.test:587 (starttls)").await;
+    assert!(!c.source().await.unwrap().contains(SECRET));
+    c.close().await.unwrap();
+    Keychain::for_data_dir(data.path()).clear("global.password").unwrap();
+}
