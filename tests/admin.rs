@@ -112,7 +112,8 @@ fn dne_csv_import_export() {
     let before = std::fs::read(d.path().join("config.json")).unwrap();
     let r = postdesk(d.path(), &["dne", "import", bad.to_str().unwrap()], None);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("line 2: not an address: is not an address"), "{}", r.stderr);
+    // Named by line only: a bad line's text is not echoed (the file may be anything).
+    assert!(r.stderr.contains("line 2: is not an address") && !r.stderr.contains("line 2: not an address"), "{}", r.stderr);
     assert!(r.stderr.contains("line 3:"), "{}", r.stderr);
     assert!(r.stderr.contains("nothing was changed"));
     assert_eq!(std::fs::read(d.path().join("config.json")).unwrap(), before, "dave@ was not added either");

@@ -309,3 +309,58 @@ fn support_subject_with_control_characters_is_refused() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("message:") && r.stderr.contains("control characters"), "{}", r.stderr);
 }
+
+// --- Issue 14: where stored secrets go and which program runs ---------------------------------
+
+#[test]
+fn config_set_names_where_a_stored_password_will_now_go() {
+    require_keychain();
+    let d = data();
+    for (k, v) in [("global.host", "smtp.old.example"), ("global.port", "587"), ("global.security", "starttls"), ("global.auth", "password")] {
+        assert_eq!(postdesk(d.path(), &["config", "set", k, v], None).code, 0);
+    }
+    // Without a stored password, a new host sends nothing anywhere: no notice.
+    let r = postdesk(d.path(), &["config", "set", "global.host", "smtp.new.example"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("will now go to"), "{r:?}");
+    assert_eq!(postdesk(d.path(), &["secret", "set", "global.password"], Some("canary-Pw-1")).code, 0);
+    let r = postdesk(d.path(), &["config", "set", "global.host", "smtp.other.example"], None);
+    assert_eq!(r.code, 0, "a notice, not a refusal: {r:?}");
+    assert!(r.stderr.contains("global.host: the stored password of global will now go to smtp.other.example:587 (starttls)"), "{r:?}");
+    let r = postdesk(d.path(), &["config", "set", "global.tls_verify", "false"], None);
+    assert!(r.stderr.contains("certificates not verified"), "{r:?}");
+    // A client's own host with no password of its own: global's password goes there.
+    let r = postdesk(d.path(), &["config", "set", "client.acme.host", "smtp.acme.example"], None);
+    assert!(r.stderr.contains("client.acme.host: the stored password of global will now go to smtp.acme.example:587"), "{r:?}");
+    // A preset says it too.
+    let r = postdesk(d.path(), &["preset", "apply", "gmail"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("the stored password of global will now go to smtp.gmail.com:587"), "{r:?}");
+    // Keys that send nothing elsewhere say nothing.
+    let r = postdesk(d.path(), &["config", "set", "global.sender.address", "it@example.com"], None);
+    assert!(!r.stderr.contains("notice"), "{r:?}");
+    assert!(!r.stderr.contains("canary"));
+    postdesk(d.path(), &["secret", "clear", "global.password"], None);
+}
+
+#[test]
+fn config_set_and_preset_apply_name_a_new_sendmail_program_and_endpoints() {
+    let d = data();
+    let r = postdesk(d.path(), &["config", "set", "global.sendmail_path", "/tmp/some-program"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("global.sendmail_path: global will now run the program /tmp/some-program"), "{r:?}");
+    let r = postdesk(d.path(), &["config", "set", "client.acme.email_type", "sendmail"], None);
+    assert!(r.stderr.contains("client.acme.email_type: client.acme will now run the program /tmp/some-program"), "{r:?}");
+    // Microsoft 365 endpoints: Microsoft's clouds and loopback, else only with the opt-in.
+    for ok in ["https://login.microsoftonline.us", "http://127.0.0.1:8080"] {
+        assert_eq!(postdesk(d.path(), &["config", "set", "global.m365.authority", ok], None).code, 0, "{ok}");
+    }
+    let r = postdesk(d.path(), &["config", "set", "global.m365.graph_url", "https://graph.evil.example"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("global.m365.graph_url: is not a Microsoft cloud host") && r.stderr.contains("global.m365.allow_custom_endpoints"), "{r:?}");
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.m365.allow_custom_endpoints", "true"], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.m365.graph_url", "https://graph.evil.example"], None).code, 0);
+    // Turning the opt-in off again while such a URL is stored is refused.
+    let r = postdesk(d.path(), &["config", "set", "global.m365.allow_custom_endpoints", "false"], None);
+    assert_eq!(r.code, 2, "{r:?}");
+}

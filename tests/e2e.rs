@@ -438,11 +438,11 @@ async fn export_and_import_in_the_window_with_preview_and_undo() {
     type_into(&c, "[data-passphrase-confirm]", PASSPHRASE).await;
     wait_gone(&c, "[data-passphrase-confirm-problem]").await;
     screenshot(&c, "export-dialog").await;
-    click(&c, "#export-cancel").await;
     let exported = files.path().join("exported.json");
-    let script = "return window.__TAURI_INTERNALS__.invoke('export_config', { path: arguments[0], passphrase: arguments[1] }).then(() => 'ok', (e) => JSON.stringify(e))";
-    let result = c.execute(script, vec![json!(exported), json!(PASSPHRASE)]).await.unwrap();
-    assert_eq!(result, json!("ok"));
+    answer_dialog(home.path(), &exported);
+    click(&c, "#export-confirm").await;
+    wait_gone(&c, "#export-dialog").await;
+    wait_content(&c, "#status", "Exported to").await;
     let text = std::fs::read_to_string(&exported).unwrap();
     assert!(text.contains("smtp.old.test") && text.contains("BEGIN AGE ENCRYPTED FILE"), "{text}");
     assert!(!text.contains(OLD_SECRET), "the secret is only in the file encrypted");
@@ -679,7 +679,20 @@ fn sandbox_env(data: &Path, home: &Path) -> Vec<(&'static str, PathBuf)> {
         ("XDG_DATA_HOME", home.join("data")),
         ("XDG_CONFIG_HOME", home.join("config")),
         ("XDG_CACHE_HOME", home.join("cache")),
+        // The debug build's test hook (src-tauri/src/files.rs): a native file dialog's answer
+        // is the first line of this file, and a dropped file may come from the page's event.
+        ("POSTDESK_E2E_FILE_DIALOG", dialog_answer_file(home)),
     ]
+}
+
+/// Where the test writes what the next native file dialog answers (empty: cancelled).
+fn dialog_answer_file(home: &Path) -> PathBuf {
+    home.join("dialog-answer")
+}
+
+/// The next native file dialog (export, import, CSV) answers `path`.
+fn answer_dialog(home: &Path, path: &Path) {
+    std::fs::write(dialog_answer_file(home), format!("{}\n", path.display())).unwrap();
 }
 
 #[tokio::test]
@@ -1188,4 +1201,138 @@ async fn no_secret_reaches_the_page_or_the_answers_of_its_ipc() {
         keychain.clear(key).unwrap();
     }
     assert!(found.is_empty(), "the canary reached: {found:?}");
+}
+
+// --- Issue 14: what the page may do, and imports that send stored secrets elsewhere --------------
+
+#[tokio::test]
+async fn an_import_that_sends_the_stored_password_elsewhere_needs_the_checkbox_and_applies_what_was_previewed() {
+    require_window();
+    const SECRET: &str = "redirect-e2e-Secret-7";
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let base = [("global.enabled", "true"), ("global.auth", "password"), ("global.username", "it@example.test"), ("global.sender.address", "it@example.test"), ("global.security", "starttls"), ("global.port", "587")];
+    postdesk_tests::configure(data.path(), &base);
+    postdesk_tests::configure(data.path(), &[("global.host", "smtp.old.test")]);
+    Keychain::for_data_dir(data.path()).set("global.password", &postdesk_core::Secret::new(SECRET)).unwrap();
+    // A file without secrets that moves the host: the stored password would go there.
+    let other = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(other.path(), &base);
+    postdesk_tests::configure(other.path(), &[("global.host", "smtp.elsewhere.test")]);
+    let incoming = files.path().join("elsewhere.json");
+    let r = postdesk_tests::postdesk(other.path(), &["export", incoming.to_str().unwrap()], None);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    // Typing a new host says where the stored password will go, under the field.
+    section(&c, "base").await;
+    type_into(&c, &key("global.host"), "smtp.typed.test").await;
+    wait_text(&c, "[data-problem-for=\"global.host\"]", "the stored password of global will now go to smtp.typed.test:587").await;
+    type_into(&c, &key("global.host"), "smtp.old.test").await;
+    wait_gone(&c, "[data-problem-for=\"global.host\"]").await;
+
+    // Import through the toolbar's native dialog (answered by the test hook).
+    answer_dialog(home.path(), &incoming);
+    click(&c, "#import-open").await;
+    find(&c, "#import-preview").await;
+    let listed = find(&c, "#import-redirects [data-redirect-key=\"global.host\"]").await.text().await.unwrap();
+    assert!(listed.contains("the stored password of global will now go to smtp.elsewhere.test:587 (starttls)"), "{listed}");
+    assert_eq!(find(&c, "#import-apply").await.prop("disabled").await.unwrap().as_deref(), Some("true"), "Apply waits for the checkbox");
+    // The file changes after the preview: the previewed bytes are what is applied.
+    let changed = std::fs::read_to_string(&incoming).unwrap().replace("smtp.elsewhere.test", "smtp.swapped.test");
+    std::fs::write(&incoming, changed).unwrap();
+    c.execute("document.querySelector('#import-redirects').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "import-redirects").await;
+    click(&c, "#import-allow-redirect").await;
+    click(&c, "#import-apply").await;
+    wait_content(&c, "#status .status-text", "Imported").await;
+    assert_eq!(value_of(&c, &key("global.host")).await, "smtp.elsewhere.test", "what was previewed, not the file as it is now");
+    let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
+    assert!(saved.contains("smtp.elsewhere.test") && !saved.contains("smtp.swapped.test"), "{saved}");
+    assert!(!c.source().await.unwrap().contains(SECRET));
+    c.close().await.unwrap();
+    Keychain::for_data_dir(data.path()).clear("global.password").unwrap();
+}
+
+#[tokio::test]
+async fn the_page_cannot_name_files_nor_reach_the_store_and_dialog_plugins() {
+    require_window();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(data.path(), &[("global.host", "smtp.example.test")]);
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    let call = |cmd: &str, args: serde_json::Value| {
+        let script = "return window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => 'ok ' + JSON.stringify(v), (e) => 'refused ' + JSON.stringify(e))";
+        let c = c.clone();
+        let cmd = cmd.to_string();
+        async move { c.execute(script, vec![json!(cmd), args]).await.unwrap().as_str().unwrap().to_string() }
+    };
+    let target = files.path().join("x.json");
+    std::fs::write(files.path().join("secret.txt"), "canary-file-contents").unwrap();
+    for (cmd, args) in [
+        ("plugin:store|load", json!({"path": "/etc/x"})),
+        ("plugin:store|load", json!({"path": target})),
+        ("plugin:dialog|open", json!({"options": {}})),
+        ("plugin:dialog|save", json!({"options": {}})),
+        ("plugin:fs|read_text_file", json!({"path": "/etc/passwd"})),
+    ] {
+        let answer = call(cmd, args).await;
+        assert!(answer.starts_with("refused"), "{cmd}: {answer}");
+    }
+    // The app's commands take no path: one given is ignored (the dialog, answered "cancel").
+    std::fs::write(dialog_answer_file(home.path()), "").unwrap();
+    let answer = call("export_config", json!({"path": target, "passphrase": null})).await;
+    assert_eq!(answer, "ok null");
+    let answer = call("dne_import", json!({"path": files.path().join("secret.txt")})).await;
+    assert_eq!(answer, "ok null");
+    assert!(!target.exists());
+    // Preferences: only the window's own keys.
+    assert!(call("get_pref", json!({"key": "window"})).await.starts_with("refused"));
+    assert!(call("set_pref", json!({"key": "lastFolder", "value": "/etc"})).await.starts_with("refused"));
+    assert_eq!(call("set_pref", json!({"key": "lastSection", "value": "security"})).await, "ok null");
+    assert_eq!(call("get_pref", json!({"key": "lastSection"})).await, "ok \"security\"");
+    // A file that is not an import file: its contents never show in the error.
+    answer_dialog(home.path(), &files.path().join("secret.txt"));
+    click(&c, "#import-open").await;
+    find(&c, "#import-errors").await;
+    assert!(!c.source().await.unwrap().contains("canary-file-contents"));
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_host_saved_in_the_window_says_where_the_stored_password_now_goes() {
+    require_window();
+    const SECRET: &str = "scope-e2e-Secret-3";
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(data.path(), &[
+        ("global.enabled", "true"),
+        ("global.host", "smtp.example.test"),
+        ("global.port", "587"),
+        ("global.security", "starttls"),
+        ("global.auth", "password"),
+        ("global.username", "it@example.test"),
+        ("global.sender.address", "it@example.test"),
+        ("client.acme.name", "ACME"),
+    ]);
+    Keychain::for_data_dir(data.path()).set("global.password", &postdesk_core::Secret::new(SECRET)).unwrap();
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    click(&c, "[data-view=\"clients\"]").await;
+    click(&c, "[data-client=\"acme\"]").await;
+    wait_content(&c, "[data-inherited=\"client.acme.host\"]", "smtp.example.test").await;
+    click(&c, "[data-override=\"client.acme.host\"]").await;
+    type_into(&c, &key("client.acme.host"), "smtp.acme.test").await;
+    click(&c, "[data-scope-save]").await;
+    wait_content(&c, "[data-problem-for=\"client.acme.host\"]", "the stored password of global will now go to smtp.acme.test:587 (starttls)").await;
+    assert!(!c.source().await.unwrap().contains(SECRET));
+    c.close().await.unwrap();
+    Keychain::for_data_dir(data.path()).clear("global.password").unwrap();
 }

@@ -501,6 +501,17 @@ consent=accept
 location=$(curl -s -o /dev/null -w '%{{redirect_url}}' --data "$query" --data-urlencode "login={user}" \
   --data-urlencode "passwd={password}" --data "consent=$consent" "$action")
 [ "{mode}" = tamper ] && location=$(echo "$location" | sed 's/state=[^&]*/state=forged/')
+if [ "{mode}" = stray ]; then
+  # What else may reach the listener first: a favicon, another path, a port scan, a wrong
+  # state, and the same port on the other loopback family (the redirect says localhost).
+  base="${{location%%/postdesk/*}}"
+  port="${{base##*:}}"
+  curl -s -o /dev/null -w '%{{http_code}}\n' "$base/favicon.ico" >>"{dir}/stray"
+  curl -s -o /dev/null -w '%{{http_code}}\n' "$base/other?$(echo "$location" | sed 's/.*?//')" >>"{dir}/stray"
+  curl -s -m 1 "telnet://127.0.0.1:$port" </dev/null >/dev/null 2>&1 || true
+  curl -s -o /dev/null -w '%{{http_code}}\n' "$(echo "$location" | sed 's/state=[^&]*/state=forged/')" >>"{dir}/stray"
+  curl -s -o /dev/null -w '%{{http_code}}\n' "http://[::1]:$port/favicon.ico" >>"{dir}/stray"
+fi
 echo "$location" >"{dir}/redirect"
 curl -s "$location" >"{dir}/answer" || true
 "#,
@@ -545,6 +556,21 @@ fn login_browser_signs_in_through_the_loopback_redirect() {
 }
 
 #[test]
+fn login_browser_stray_requests_first_do_not_end_the_sign_in() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-smtp", "delegated", &[]);
+    let scratch = tempfile::tempdir().unwrap();
+    let run = login(d.path(), &browser_script(scratch.path(), "stray"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), format!("Signed in as {}", user()));
+    // favicon 404, another path 404, wrong state 400, and ::1 on the same port is ours (404).
+    let stray = std::fs::read_to_string(scratch.path().join("stray")).unwrap();
+    assert_eq!(stray.lines().collect::<Vec<_>>(), ["404", "404", "400", "404"], "{stray}");
+    assert!(std::fs::read_to_string(scratch.path().join("answer")).unwrap().contains("Signed in"));
+    assert!(Postdesk::open(d.path()).secret("global.m365.refresh_token").unwrap().is_some());
+}
+
+#[test]
 fn login_browser_refusal_state_mismatch_and_timeout_fail_clearly() {
     let f = fake_with_tenant();
     let d = m365_dir(&f, "m365-smtp", "delegated", &[]);
@@ -552,9 +578,11 @@ fn login_browser_refusal_state_mismatch_and_timeout_fail_clearly() {
     let run = login(d.path(), &browser_script(scratch.path(), "refuse"), &[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("consent refused") && run.stderr.contains("accept the requested permissions"), "{run:?}");
-    let run = login(d.path(), &browser_script(scratch.path(), "tamper"), &[]);
+    // A redirect with the wrong state is refused (400) and the listener waits on for the
+    // real one, until the timeout, which then says what was refused.
+    let run = postdesk_tests::postdesk_env(d.path(), &["login", "--browser", "--timeout", "3"], None, &[("BROWSER", &browser_script(scratch.path(), "tamper"))]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("state mismatch"), "{run:?}");
+    assert!(run.stderr.contains("no sign-in came back within 3 s") && run.stderr.contains("state mismatch"), "{run:?}");
     assert!(std::fs::read_to_string(scratch.path().join("answer")).unwrap().contains("Sign-in failed"));
     let run = postdesk_tests::postdesk_env(d.path(), &["login", "--browser", "--timeout", "1"], None, &[("BROWSER", "true")]);
     assert_eq!(run.code, 1, "{run:?}");

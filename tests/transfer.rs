@@ -368,5 +368,104 @@ fn imported_ids_follow_the_key_grammar() {
         assert!(!r.stderr.chars().any(|c| c.is_control() && c != '\n'), "{name}: raw control characters in {:?}", r.stderr);
         assert!(r.stderr.contains("nothing was changed"), "{name}");
         assert!(!d.path().join("config.json").exists(), "{name}: nothing changed");
+}
+
+// --- Issue 14: an import that sends stored secrets elsewhere or runs another program ----------
+
+/// An export file of `pairs` made on a machine of its own (no secrets in it).
+fn file_with(dir: &Path, name: &str, pairs: &[(&str, &str)]) -> String {
+    let other = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(other.path(), pairs);
+    let file = dir.join(name);
+    assert_eq!(postdesk(other.path(), &["export", file.to_str().unwrap()], None).code, 0);
+    file.display().to_string()
+}
+
+#[test]
+fn an_import_that_sends_the_stored_password_to_another_host_needs_allow_redirect() {
+    let d = configured();
+    let before = std::fs::read(d.path().join("config.json")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for k in ["global.enabled", "global.port", "global.security", "global.auth", "global.username", "global.sender.address", "global.sender.name", "support.address", "client.acme.name", "client.acme.host"] {
+        pairs.push((k.into(), postdesk(d.path(), &["config", "get", k], None).stdout.trim().to_string()));
+    }
+    pairs.push(("global.host".into(), "smtp.evil.test".into()));
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let file = file_with(out.path(), "evil.json", &pairs);
+
+    // The preview names it; without the opt-in nothing changes and the exit is 1.
+    let dry = postdesk(d.path(), &["import", &file, "--dry-run"], None);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    let notice = "global.host: the stored password of global will now go to smtp.evil.test:587 (starttls)";
+    assert!(dry.stdout.contains(notice), "{dry:?}");
+    let r = postdesk(d.path(), &["import", &file], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains(notice) && r.stderr.contains("--allow-redirect") && r.stderr.contains("nothing was changed"), "{r:?}");
+    assert_eq!(std::fs::read(d.path().join("config.json")).unwrap(), before, "nothing changed");
+    assert!(!d.path().join("undo-import.json").exists());
+    no_canary(&[&dry, &r]);
+
+    let r = postdesk(d.path(), &["import", &file, "--allow-redirect"], None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.host"], None).stdout.trim(), "smtp.evil.test");
+    postdesk(d.path(), &["secret", "clear", "global.password"], None);
+}
+
+#[test]
+fn an_import_that_changes_the_sendmail_program_needs_allow_redirect_even_without_secrets() {
+    let d = tempfile::tempdir().unwrap();
+    postdesk_tests::configure(d.path(), &[("global.host", "smtp.example.com")]);
+    let out = tempfile::tempdir().unwrap();
+    let file = file_with(out.path(), "program.json", &[("global.host", "smtp.example.com"), ("global.email_type", "sendmail"), ("global.sendmail_path", "/tmp/not-sendmail")]);
+    let r = postdesk(d.path(), &["import", &file], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("global.sendmail_path: global will now run the program /tmp/not-sendmail"), "{r:?}");
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.sendmail_path"], None).stdout.trim(), "/usr/sbin/sendmail");
+    assert_eq!(postdesk(d.path(), &["import", &file, "--allow-redirect"], None).code, 0);
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.sendmail_path"], None).stdout.trim(), "/tmp/not-sendmail");
+}
+
+#[test]
+fn an_import_pointing_microsoft_365_at_another_host_is_refused_or_needs_both_opt_ins() {
+    require_keychain();
+    let d = tempfile::tempdir().unwrap();
+    let m365 = [("global.auth", "m365-graph"), ("global.m365.flow", "app"), ("global.m365.tenant", "contoso.onmicrosoft.com"), ("global.m365.client_id", "72f988bf-86f1-41af-91ab-2d7cd011db47")];
+    postdesk_tests::configure(d.path(), &m365);
+    assert_eq!(postdesk(d.path(), &["secret", "set", "global.m365.client_secret"], Some(CANARY)).code, 0);
+    let dir = tempfile::tempdir().unwrap();
+    // Hand-written (an export would refuse the value): no opt-in, so the file is invalid.
+    let hostile = dir.path().join("authority.json");
+    std::fs::write(&hostile, r#"{"format": "postdesk-config", "version": 1, "global": {"auth": "m365-graph", "m365": {"flow": "app", "tenant": "contoso.onmicrosoft.com", "client_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "authority": "https://login.evil.example"}}}"#).unwrap();
+    let r = postdesk(d.path(), &["import", hostile.to_str().unwrap(), "--allow-redirect"], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("global.m365.authority: is not a Microsoft cloud host") && r.stderr.contains("allow_custom_endpoints"), "{r:?}");
+    // With the file's own opt-in it is valid, and it is a redirect of the stored client secret.
+    let opted = dir.path().join("opted.json");
+    std::fs::write(&opted, r#"{"format": "postdesk-config", "version": 1, "global": {"auth": "m365-graph", "m365": {"flow": "app", "tenant": "contoso.onmicrosoft.com", "client_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "authority": "https://login.evil.example", "allow_custom_endpoints": true}}}"#).unwrap();
+    let r = postdesk(d.path(), &["import", opted.to_str().unwrap()], None);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("global.m365.authority: the stored client secret of global will now go to https://login.evil.example"), "{r:?}");
+    assert!(r.stderr.contains("global.m365.allow_custom_endpoints"), "{r:?}");
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.m365.authority"], None).stdout.trim(), "");
+    no_canary(&[&r]);
+    postdesk(d.path(), &["secret", "clear", "global.m365.client_secret"], None);
+}
+
+#[test]
+fn an_error_about_a_file_that_is_not_ours_never_shows_its_contents() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, &[u8])> = vec![
+        ("shadow", b"root:$6$canarysalt$canaryhash:19000:0:99999:7:::\n"),
+        ("json", br#"{"canary-key": 1, "canary-key": 2}"#),
+        ("array", br#"["canary-value"]"#),
+    ];
+    for (name, bytes) in cases {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let r = postdesk(d.path(), &["import", f.to_str().unwrap()], None);
+        assert_eq!(r.code, 1, "{name}: {r:?}");
+        assert!(!r.stderr.contains("canary") && !r.stdout.contains("canary"), "{name}: the file's bytes are echoed: {r:?}");
     }
 }

@@ -91,6 +91,11 @@ pub enum Command {
         /// Restore the configuration (and secrets) from before the last import.
         #[arg(long, conflicts_with_all = ["file", "dry_run"])]
         undo: bool,
+        /// Apply the file even where it changes where a stored secret is sent (host, port,
+        /// security, certificate checks, Microsoft 365 endpoints) or which program runs
+        /// (sendmail_path); without it such an import changes nothing and exits 1.
+        #[arg(long)]
+        allow_redirect: bool,
     },
     /// Which server would send this mail, and why.
     Route {
@@ -318,9 +323,8 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
     match command {
         Command::Config(ConfigCmd::Get { key }) => println!("{}", app.get(&key)?),
         Command::Config(ConfigCmd::Set { key, value }) => {
-            for warning in app.set(&key, &value)? {
-                eprintln!("postdesk: {warning}");
-            }
+            let saved = app.set(&key, &value)?;
+            print_saved(&saved);
         }
         Command::Config(ConfigCmd::Unset { key }) => app.unset(&key)?,
         Command::Config(ConfigCmd::Show { json }) => show(app, json)?,
@@ -347,11 +351,9 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         }
         Command::Preset(PresetCmd::List { json }) => preset_list(json),
         Command::Preset(PresetCmd::Apply { name, variant }) => {
-            let (preset, warnings) = app.apply_preset(&name, variant.as_deref())?;
+            let (preset, saved) = app.apply_preset(&name, variant.as_deref())?;
             println!("Applied {}.", preset.name);
-            for warning in warnings {
-                eprintln!("postdesk: {warning}");
-            }
+            print_saved(&saved);
             println!("\nStill to do at {}:", preset.name);
             for item in &preset.todo {
                 println!("  - {item}");
@@ -389,7 +391,7 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             eprintln!("postdesk: {}", if undone { "the last import was undone" } else { "there is no import to undo" });
             return Ok(if undone { 0 } else { EXIT_FAILED });
         }
-        Command::Import { file, dry_run, passphrase_file, .. } => {
+        Command::Import { file, dry_run, passphrase_file, allow_redirect, .. } => {
             let file = file.expect("clap requires FILE");
             let passphrase = passphrase_file.as_deref().map(read_passphrase).transpose()?;
             let bytes = match Postdesk::read_import_file(&file) {
@@ -413,8 +415,26 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             print_changes(&plan);
             if dry_run {
                 eprintln!("postdesk: dry run: nothing was changed");
+            } else if !plan.redirects.is_empty() && !allow_redirect {
+                eprintln!("postdesk: the file changes where stored secrets are sent or which program runs:");
+                for r in &plan.redirects {
+                    eprintln!("postdesk: {r}");
+                }
+                eprintln!("postdesk: nothing was changed; to apply it anyway: postdesk import {} --allow-redirect", file.display());
+                return Ok(EXIT_FAILED);
             } else {
-                app.apply_import(&plan)?;
+                // The plan made from the bytes read once above: exactly what was shown is applied.
+                match app.apply_import(&plan, allow_redirect) {
+                    Err(Error::Redirected(redirects)) => {
+                        // The saved settings changed since the plan was made.
+                        for r in &redirects {
+                            eprintln!("postdesk: {r}");
+                        }
+                        eprintln!("postdesk: nothing was changed; to apply it anyway: postdesk import {} --allow-redirect", file.display());
+                        return Ok(EXIT_FAILED);
+                    }
+                    other => other?,
+                }
                 eprintln!("postdesk: imported {} ({} changes); undo with `postdesk import --undo`", file.display(), plan.changes.len());
             }
         }
@@ -547,6 +567,16 @@ fn dne(app: &Postdesk, cmd: DneCmd) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// After `config set`/`preset apply`: the warnings, and where stored secrets now go (stderr).
+fn print_saved(saved: &postdesk_core::app::Saved) {
+    for warning in &saved.warnings {
+        eprintln!("postdesk: {warning}");
+    }
+    for r in &saved.redirects {
+        eprintln!("postdesk: notice: {r}");
+    }
+}
+
 fn print_changes(plan: &postdesk_core::transfer::ImportPlan) {
     use postdesk_core::transfer::ChangeKind;
     if plan.changes.is_empty() {
@@ -563,6 +593,9 @@ fn print_changes(plan: &postdesk_core::transfer::ImportPlan) {
     }
     for k in &plan.secrets_missing {
         println!("! {k}: needed, not in the file (set it with `postdesk secret set {k}`)");
+    }
+    for r in &plan.redirects {
+        println!("> {r}");
     }
 }
 

@@ -9,6 +9,7 @@ use ts_rs::TS;
 
 use crate::keys::{self, Key, KeyError, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
 use crate::model::Config;
+use crate::redirect::Redirect;
 use crate::secrets::{Keychain, Secret, SecretError};
 use crate::store::{Store, StoreError};
 use crate::validate::{validate, Context, Problem, Severity};
@@ -23,6 +24,17 @@ pub enum Error {
     Key(#[from] KeyError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
+    /// An import would change where stored secrets go or which program runs, and the admin
+    /// did not allow it.
+    #[error("{}\nnot imported: the file changes where stored secrets are sent or which program runs; allow it with --allow-redirect (the window: \"Allow these changes\")", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Redirected(Vec<Redirect>),
+}
+
+/// What a saved change did: the warnings of the keys set, and where stored secrets now go.
+#[derive(Debug, Default)]
+pub struct Saved {
+    pub warnings: Vec<Problem>,
+    pub redirects: Vec<Redirect>,
 }
 
 /// The window's view of the settings it edits (`global.*` and `support.*`).
@@ -157,12 +169,13 @@ impl Postdesk {
 
     /// Validates and saves one value. Fails, saving nothing, when the value is invalid or
     /// makes another value invalid. Returns the warnings that concern `key`.
-    pub fn set(&self, name: &str, raw: &str) -> Result<Vec<Problem>, Error> {
+    pub fn set(&self, name: &str, raw: &str) -> Result<Saved, Error> {
         self.set_many(&BTreeMap::from([(name.to_string(), raw.to_string())]))
     }
 
-    /// Validates and saves several values at once (atomically); the warnings of those keys.
-    pub fn set_many(&self, edits: &BTreeMap<String, String>) -> Result<Vec<Problem>, Error> {
+    /// Validates and saves several values at once (atomically); the warnings of those keys and
+    /// where stored secrets now go ([`crate::redirect`]).
+    pub fn set_many(&self, edits: &BTreeMap<String, String>) -> Result<Saved, Error> {
         let before = self.load()?;
         let (after, mut problems) = apply_edits(&before, edits);
         if !problems.is_empty() {
@@ -176,8 +189,24 @@ impl Postdesk {
         if !new_errors.is_empty() {
             return Err(Error::Invalid(new_errors));
         }
+        let redirects = self.redirects(&before, &after, &[]);
         self.store.save(&after)?;
-        Ok(problems.into_iter().filter(|p| edits.contains_key(&p.key) && p.severity == Severity::Warning).collect())
+        let warnings = problems.into_iter().filter(|p| edits.contains_key(&p.key) && p.severity == Severity::Warning).collect();
+        Ok(Saved { warnings, redirects })
+    }
+
+    /// Where stored secrets go differently, or which program runs, from `before` to `after`.
+    /// The keychain is asked only about secrets whose destination changed; one it cannot
+    /// answer about counts as stored (a redirect too many rather than one unnamed). Secrets in
+    /// `replaced` (an import brings new values) are not the stored ones.
+    pub fn redirects(&self, before: &Config, after: &Config, replaced: &[String]) -> Vec<Redirect> {
+        let mut known: BTreeMap<String, bool> = BTreeMap::new();
+        crate::redirect::redirects(before, after, &mut |key| {
+            if replaced.iter().any(|r| r == key) {
+                return false;
+            }
+            *known.entry(key.to_string()).or_insert_with(|| self.keychain.get(key).map(|s| s.is_some()).unwrap_or(true))
+        })
     }
 
     pub fn unset(&self, name: &str) -> Result<(), Error> {
@@ -250,6 +279,9 @@ impl Postdesk {
         let (config, mut problems) = apply_edits(&base, edits);
         let secrets_set = self.secrets_after(&config, pending_secrets).ok();
         problems.extend(validate(&config, &Context { today: today(), secrets_set }));
+        // Where a stored secret would go differently is said under the key that does it.
+        let replaced: Vec<String> = pending_secrets.iter().map(|c| c.key.clone()).collect();
+        problems.extend(self.redirects(&base, &config, &replaced).iter().map(Redirect::as_problem));
         problems
     }
 
@@ -427,14 +459,14 @@ impl Postdesk {
     /// Applies a provider preset (and variant) to the saved settings, validated like
     /// `config set`: nothing is saved when it would make a value invalid. Returns the
     /// preset (for its to-do list) and the warnings of the keys it set.
-    pub fn apply_preset(&self, id: &str, variant: Option<&str>) -> Result<(crate::presets::Preset, Vec<Problem>), Error> {
+    pub fn apply_preset(&self, id: &str, variant: Option<&str>) -> Result<(crate::presets::Preset, Saved), Error> {
         let preset = crate::presets::find(id).ok_or_else(|| {
             let ids: Vec<String> = crate::presets::presets().into_iter().map(|p| p.id).collect();
             invalid("preset", &format!("{id} is not a preset (choose one of: {})", ids.join(", ")))
         })?;
         let edits = preset.edits(variant).map_err(|e| invalid("preset", &e))?;
-        let warnings = self.set_many(&edits)?;
-        Ok((preset, warnings))
+        let saved = self.set_many(&edits)?;
+        Ok((preset, saved))
     }
 }
 
@@ -458,6 +490,12 @@ pub struct ImportPreview {
     pub secrets_missing: Vec<String>,
     /// Whether the file carries encrypted secrets (then a passphrase is needed).
     pub encrypted_secrets: bool,
+    /// Where stored secrets would go differently, or which program would run: applied only
+    /// when the admin allows it.
+    pub redirects: Vec<Redirect>,
+    /// Names the previewed file's bytes: applying gives it back, and exactly those bytes are
+    /// imported.
+    pub token: String,
 }
 
 impl Postdesk {
@@ -481,7 +519,9 @@ impl Postdesk {
         let (config, secrets, secrets_missing) = crate::transfer::parse(bytes, passphrase, today()).map_err(Error::Invalid)?;
         let current = self.load()?;
         let changes = crate::transfer::diff(&current, &config, &secrets);
-        Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes })
+        let carried: Vec<String> = secrets.iter().map(|(k, _)| k.clone()).collect();
+        let redirects = self.redirects(&current, &config, &carried);
+        Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes, redirects })
     }
 
     /// Whether a file carries encrypted secrets (to ask for a passphrase first).
@@ -492,9 +532,18 @@ impl Postdesk {
     }
 
     /// Applies a checked import: the previous configuration (and the previous values of the
-    /// secrets it replaces) are kept for [`Postdesk::undo_import`].
-    pub fn apply_import(&self, plan: &crate::transfer::ImportPlan) -> Result<(), Error> {
+    /// secrets it replaces) are kept for [`Postdesk::undo_import`]. An import that changes
+    /// where stored secrets go or which program runs (checked again against the settings as
+    /// they are now) is refused with [`Error::Redirected`] unless `allow_redirect`.
+    pub fn apply_import(&self, plan: &crate::transfer::ImportPlan, allow_redirect: bool) -> Result<(), Error> {
         let current = self.load()?;
+        if !allow_redirect {
+            let carried: Vec<String> = plan.secrets.iter().map(|(k, _)| k.clone()).collect();
+            let redirects = self.redirects(&current, &plan.config, &carried);
+            if !redirects.is_empty() {
+                return Err(Error::Redirected(redirects));
+            }
+        }
         let mut touched = Vec::new();
         for (key, _) in &plan.secrets {
             let backup = format!("{UNDO_PREFIX}{key}");

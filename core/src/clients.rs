@@ -275,8 +275,15 @@ impl Postdesk {
                 }
             }
         }
-        self.store.save(&keep_scope(after, prefix))?;
-        self.scope_form(prefix)
+        let after = keep_scope(after, prefix);
+        // Where a stored secret now goes differently (or which program runs) is said under
+        // the key that did it, as the main form's preview does.
+        let replaced: Vec<String> = secrets.iter().map(|c| c.key.clone()).collect();
+        let redirects = self.redirects(&config, &after, &replaced);
+        self.store.save(&after)?;
+        let mut form = self.scope_form(prefix)?;
+        form.problems.extend(redirects.iter().map(crate::redirect::Redirect::as_problem));
+        Ok(form)
     }
 
     /// Who sends a mail of `client` from `from`, and why.

@@ -99,6 +99,7 @@ pub const SERVER_FIELDS: &[Field] = &[
     f("m365.cloud", Kind::Enum(CLOUD_CHOICES), Some("global"), "Cloud"),
     f("m365.authority", Kind::Url, None, "Login URL override"),
     f("m365.graph_url", Kind::Url, None, "Graph URL override"),
+    f("m365.allow_custom_endpoints", Kind::Bool, Some("false"), "Allow login and Graph URLs outside Microsoft's clouds"),
     f("m365.secret_expires", Kind::Date, None, "Client secret expires"),
 ];
 

@@ -62,7 +62,7 @@ fn choice<T: Serialize>(v: &Option<T>) -> Option<Cow<'static, str>> {
 
 /// A server field by its key name (`host`, `sender.address`, `m365.tenant`, …). Secrets are
 /// never in the model, so they read as unset, as in the document.
-fn server_stored<'a>(s: &'a ServerSettings, name: &str) -> Option<Cow<'a, str>> {
+pub(crate) fn server_stored<'a>(s: &'a ServerSettings, name: &str) -> Option<Cow<'a, str>> {
     match name {
         "enabled" => flag(s.enabled),
         "email_type" => choice(&s.email_type),
@@ -89,6 +89,7 @@ fn server_stored<'a>(s: &'a ServerSettings, name: &str) -> Option<Cow<'a, str>> 
         "m365.cloud" => choice(&s.m365.cloud),
         "m365.authority" => text(&s.m365.authority),
         "m365.graph_url" => text(&s.m365.graph_url),
+        "m365.allow_custom_endpoints" => flag(s.m365.allow_custom_endpoints),
         "m365.secret_expires" => text(&s.m365.secret_expires),
         _ => None,
     }

@@ -24,6 +24,7 @@ pub mod oauth;
 pub mod prefetch;
 pub mod presets;
 pub mod receiver;
+pub mod redirect;
 pub mod resolve;
 pub mod rfc5322;
 pub mod secrets;

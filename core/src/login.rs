@@ -69,28 +69,103 @@ impl Postdesk {
         Ok(())
     }
 
-    /// The system-browser flow: a loopback listener on a random port, the authorize URL
-    /// handed to `open` (the default browser), one redirect request answered and checked
-    /// (state, code), then the code redeemed and the refresh token stored. Gives the account.
+    /// The system-browser flow: a loopback listener on a random port (both loopback families,
+    /// as the redirect URI says `localhost`), the authorize URL handed to `open` (the default
+    /// browser), redirect requests answered until the one with this sign-in's state comes (or
+    /// the timeout), then the code redeemed and the refresh token stored. Gives the account.
     pub async fn sign_in_with_browser(&self, m: &M365, open: impl FnOnce(&str) -> Result<(), String>, timeout: Duration) -> Result<String, LoginError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| LoginError::Failed(format!("cannot listen on loopback for the sign-in redirect: {e}")))?;
-        let port = listener.local_addr().map_err(|e| LoginError::Failed(e.to_string()))?.port();
+        let listeners = bind_loopback().await.map_err(|e| LoginError::Failed(format!("cannot listen on loopback for the sign-in redirect: {e}")))?;
+        let port = listeners[0].local_addr().map_err(|e| LoginError::Failed(e.to_string()))?.port();
         let redirect_uri = format!("http://localhost:{port}{CALLBACK_PATH}");
         let sign_in = SignIn::begin(m, &redirect_uri, None);
         open(&sign_in.url).map_err(LoginError::Failed)?;
-        let url = match tokio::time::timeout(timeout, one_redirect(listener, port, &sign_in)).await {
-            Err(_) => return Err(LoginError::Failed(format!("no sign-in came back within {} s: sign in again", timeout.as_secs()))),
+        let mut refused: Option<String> = None;
+        let url = match tokio::time::timeout(timeout, the_redirect(&listeners, port, &sign_in, &mut refused)).await {
+            Err(_) => {
+                let seen = refused.map(|r| format!(" (a request was refused: {r})")).unwrap_or_default();
+                return Err(LoginError::Failed(format!("no sign-in came back within {} s: sign in again{seen}", timeout.as_secs())));
+            }
             Ok(r) => r.map_err(LoginError::Failed)?,
         };
+        drop(listeners);
         sign_in.finish(&url, self).await.map_err(LoginError::Failed)
     }
 }
 
-/// Accepts exactly one HTTP request, answers it with a short page, and returns the full
-/// redirect URL it carried. The listener is closed when this returns.
-async fn one_redirect(listener: TcpListener, port: u16, sign_in: &SignIn) -> Result<String, String> {
-    let (mut stream, _) = listener.accept().await.map_err(|e| format!("the sign-in redirect listener failed: {e}"))?;
-    drop(listener);
+/// A port free on both loopback addresses `localhost` can mean: 127.0.0.1 first, then the
+/// same port on ::1, so no other local process can hold the other family and receive the
+/// code. Where the machine has no IPv6 loopback, 127.0.0.1 alone.
+async fn bind_loopback() -> std::io::Result<Vec<TcpListener>> {
+    let mut last = None;
+    for _ in 0..20 {
+        let v4 = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = v4.local_addr()?.port();
+        match TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, port)).await {
+            Ok(v6) => return Ok(vec![v4, v6]),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last = Some(e),
+            // No IPv6 loopback here: nobody can listen on it either.
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::Unsupported) || e.raw_os_error() == Some(97) => return Ok(vec![v4]),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port free on both loopback addresses")))
+}
+
+/// Answers requests on the listeners until one is this sign-in's redirect with its state;
+/// returns that redirect's full URL. Anything else (a favicon, a port scan, another path, a
+/// wrong or missing state) is answered 404 or 400 and the listening goes on; `refused` keeps
+/// why the last one was refused. The listeners close when the caller drops them.
+async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, refused: &mut Option<String>) -> Result<String, String> {
+    loop {
+        let accepted = match listeners {
+            [one] => one.accept().await,
+            [a, b, ..] => tokio::select! { r = a.accept() => r, r = b.accept() => r },
+            [] => return Err("no loopback listener".into()),
+        };
+        let Ok((mut stream, _)) = accepted else { continue };
+        // A client that never sends its request does not hold up the others for long.
+        let head = match tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await {
+            Ok(Ok(head)) => head,
+            _ => continue,
+        };
+        let text = String::from_utf8_lossy(&head);
+        let target = text.lines().next().and_then(|l| l.strip_prefix("GET ")).and_then(|l| l.split(' ').next()).unwrap_or("");
+        let url = format!("http://localhost:{port}{target}");
+        /// What one request was.
+        enum Seen {
+            /// Not the redirect (another path, a favicon, a scan): 404, listen on.
+            Stray,
+            /// The redirect path with a wrong or missing state: 400, listen on.
+            Refused(String),
+            /// The redirect of this sign-in: signed in, or Entra's refusal.
+            Answer(Result<String, String>),
+        }
+        let seen = if !sign_in.is_redirect(&url) {
+            Seen::Stray
+        } else if !has_state(&url, &sign_in.state) {
+            Seen::Refused("the sign-in answer does not belong to this sign-in (state mismatch)".into())
+        } else {
+            Seen::Answer(sign_in.code_from_redirect(&url).map(|_| url.clone()))
+        };
+        let (status, message) = match &seen {
+            Seen::Stray => ("404 Not Found", "Not found.".to_string()),
+            Seen::Refused(why) | Seen::Answer(Err(why)) => ("400 Bad Request", format!("Sign-in failed: {why}")),
+            Seen::Answer(Ok(_)) => ("200 OK", "Signed in. You can close this tab and return to Postdesk.".to_string()),
+        };
+        let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let body = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>Postdesk sign-in</title></head><body><p>{escaped}</p></body></html>");
+        let reply = format!("HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}", body.len());
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        match seen {
+            Seen::Answer(answer) => return answer,
+            Seen::Refused(why) => *refused = Some(why),
+            Seen::Stray => *refused = Some(format!("a request for {} (not the sign-in redirect)", target.split('?').next().unwrap_or(""))),
+        }
+    }
+}
+
+async fn read_head(stream: &mut tokio::net::TcpStream) -> Result<Vec<u8>, String> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -100,27 +175,26 @@ async fn one_redirect(listener: TcpListener, port: u16, sign_in: &SignIn) -> Res
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let text = String::from_utf8_lossy(&head);
-    let target = text.lines().next().and_then(|l| l.strip_prefix("GET ")).and_then(|l| l.split(' ').next()).unwrap_or("");
-    let url = format!("http://localhost:{port}{target}");
-    let outcome = if sign_in.is_redirect(&url) { sign_in.code_from_redirect(&url).map(|_| ()) } else { Err("this is not the sign-in redirect".into()) };
-    let (status, message) = match &outcome {
-        Ok(()) => ("200 OK", "Signed in. You can close this tab and return to Postdesk.".to_string()),
-        Err(e) => ("400 Bad Request", format!("Sign-in failed: {e}")),
-    };
-    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let body = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>Postdesk sign-in</title></head><body><p>{escaped}</p></body></html>");
-    let reply = format!("HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}", body.len());
-    let _ = stream.write_all(reply.as_bytes()).await;
-    let _ = stream.shutdown().await;
-    outcome.map(|()| url)
+    Ok(head)
+}
+
+/// Whether the redirect carries exactly this sign-in's `state`.
+fn has_state(url: &str, state: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.query_pairs().any(|(k, v)| k == "state" && v == state))
 }
 
 /// Opens `url` in the default browser: the first program of `$BROWSER` (a `%s` in it is
 /// replaced by the URL, else the URL is appended), else the desktop's opener (`xdg-open`,
 /// `open`, `start`). Does not wait for the browser.
 pub fn open_in_browser(url: &str) -> Result<(), String> {
-    let (program, args) = browser_command(std::env::var("BROWSER").ok().as_deref(), url);
+    let browser = std::env::var("BROWSER").ok();
+    // Windows: no program named ⇒ the shell's default handler, never through cmd.exe (`start`
+    // would read the URL's `&` as a command separator).
+    #[cfg(windows)]
+    if browser.as_deref().and_then(|b| b.split(':').next()).map_or(true, |f| f.trim().is_empty()) {
+        return shell_open(url);
+    }
+    let (program, args) = browser_command(browser.as_deref(), url);
     let mut child = std::process::Command::new(&program)
         .args(&args)
         .stdin(std::process::Stdio::null())
@@ -150,8 +224,30 @@ fn browser_command(browser: Option<&str>, url: &str) -> (String, Vec<String>) {
             }
         }
         None if cfg!(target_os = "macos") => ("open".into(), vec![url.into()]),
-        None if cfg!(windows) => ("cmd".into(), vec!["/c".into(), "start".into(), String::new(), url.into()]),
         None => ("xdg-open".into(), vec![url.into()]),
+    }
+}
+
+/// Windows: hands an http(s) URL to the shell's default handler (`ShellExecuteW`, verb
+/// "open"), with no command interpreter in between.
+#[cfg(windows)]
+fn shell_open(url: &str) -> Result<(), String> {
+    use windows_sys::Win32::UI::Shell::ShellExecuteW;
+    use windows_sys::Win32::UI::WindowsAndMessaging::SW_SHOWNORMAL;
+    let web = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+    if !web {
+        return Err(format!("not a web address, not opened: {url}"));
+    }
+    let wide = |s: &str| s.encode_utf16().chain(std::iter::once(0)).collect::<Vec<u16>>();
+    let (verb, file) = (wide("open"), wide(url));
+    // SAFETY: `verb` and `file` are NUL-terminated UTF-16 strings that outlive the call; no
+    // owner window, parameters or working directory (null is allowed for each).
+    let code = unsafe { ShellExecuteW(std::ptr::null_mut(), verb.as_ptr(), file.as_ptr(), std::ptr::null(), std::ptr::null(), SW_SHOWNORMAL) };
+    // Values above 32 mean success (the documented HINSTANCE convention).
+    if code as isize > 32 {
+        Ok(())
+    } else {
+        Err(format!("cannot start the browser (ShellExecuteW error {}); open this address yourself: {url}", code as isize))
     }
 }
 

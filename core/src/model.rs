@@ -182,6 +182,10 @@ pub struct M365Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub graph_url: Option<String>,
+    /// Lets `authority` and `graph_url` name hosts outside Microsoft's clouds (and loopback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub allow_custom_endpoints: Option<bool>,
     /// Client secret expiry as shown in the Entra portal, `YYYY-MM-DD`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -84,6 +84,8 @@ pub struct ImportPlan {
     /// Secrets the file says are needed but does not carry.
     pub secrets_missing: Vec<String>,
     pub changes: Vec<Change>,
+    /// Where stored secrets would go differently, or which program would run ([`crate::redirect`]).
+    pub redirects: Vec<crate::redirect::Redirect>,
 }
 
 /// The JSON Schema of the file format, generated from the Rust types.
@@ -310,6 +312,13 @@ pub fn strict_json(text: &str) -> Result<Value, String> {
     Ok(value)
 }
 
+/// A name of the document's own shape (a section or a field), never a value or an ID.
+fn is_known_name(key: &str) -> bool {
+    const SECTIONS: &[&str] = &["$schema", "format", "version", "global", "support", "clients", "routes", "receiver", "templates", "limits", "dne", "secrets", "needed", "encrypted", "subject", "body"];
+    let tables = [keys::SERVER_FIELDS, keys::SUPPORT_FIELDS, keys::RECEIVER_FIELDS, keys::CLIENT_FIELDS, keys::ROUTE_FIELDS, keys::TEMPLATE_FIELDS, keys::LIMIT_FIELDS];
+    SECTIONS.contains(&key) || tables.iter().flat_map(|t| t.iter()).any(|f| f.name.split('.').any(|part| part == key))
+}
+
 struct StrictSeed {
     depth: usize,
 }
@@ -368,7 +377,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("duplicate key \"{key}\"")));
+                // Named only when it is one of ours: the file may be anything, and an error
+                // never shows what it holds (serde_json adds the line and column).
+                return Err(serde::de::Error::custom(if is_known_name(&key) { format!("duplicate key \"{key}\"") } else { "duplicate key".to_string() }));
             }
             let v = map.next_value_seed(StrictSeed { depth: self.depth + 1 })?;
             out.insert(key, v);
@@ -431,6 +442,9 @@ mod tests {
         let key_of = |bytes: &[u8]| parse(bytes, None, today()).unwrap_err()[0].clone();
         let dup = br#"{"format":"postdesk-config","version":1,"global":{"host":"a.example","host":"b.example"},"secrets":{"needed":[]}}"#;
         assert!(key_of(dup).message.contains("duplicate key \"host\""));
+        // A key that is not one of ours is not echoed (the file may be anything).
+        let other = br#"{"canary": 1, "canary": 2}"#;
+        assert!(key_of(other).message.starts_with("duplicate key at line 1"), "{:?}", key_of(other));
         let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(key_of(deep.as_bytes()).message.contains("nested more than"));
         assert!(key_of(b"\xff\xfe{}").message.contains("not UTF-8"));

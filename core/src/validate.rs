@@ -136,6 +136,7 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
         }
     }
     check_receiver(config, ctx, &mut problems);
+    check_m365_endpoints(config, &mut problems);
     if config.support.allow_client_address != Some(true) {
         for (id, client) in &config.clients {
             if client.support.address.is_some() {
@@ -339,6 +340,66 @@ fn check_ids(config: &Config, out: &mut Vec<Problem>) {
     }
     for kind in config.templates.keys() {
         bad(format!("templates.{}", shown(kind)), "template type", kind);
+    }
+}
+
+/// The hosts `m365.authority` and `m365.graph_url` may name without
+/// `m365.allow_custom_endpoints`: Microsoft's clouds (the client secret, refresh token and
+/// access tokens go there), and loopback (test peers).
+pub const MICROSOFT_HOSTS: &[&str] = &[
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+    "graph.microsoft.com",
+    "graph.microsoft.us",
+    "dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn",
+];
+
+/// Whether an authority or Graph URL names a Microsoft cloud host or loopback. Anything that
+/// is not a parsable URL is left to [`check_url`].
+pub fn is_known_m365_endpoint(v: &str) -> bool {
+    let Ok(url) = url::Url::parse(v) else { return true };
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || MICROSOFT_HOSTS.contains(&d.as_str())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => true,
+    }
+}
+
+/// `m365.authority`/`m365.graph_url` outside Microsoft's clouds need the admin's opt-in
+/// (`m365.allow_custom_endpoints`, inherited from global like every server key).
+fn check_m365_endpoints(config: &Config, out: &mut Vec<Problem>) {
+    use crate::keys_typed::server_stored;
+    let global_allows = config.global.m365.allow_custom_endpoints == Some(true);
+    let mut check = |prefix: &str, server: &crate::model::ServerSettings, allows: bool| {
+        if allows {
+            return;
+        }
+        for name in ["m365.authority", "m365.graph_url"] {
+            let Some(v) = server_stored(server, name) else { continue };
+            if !is_known_m365_endpoint(&v) {
+                out.push(Problem::new(
+                    format!("{prefix}.{name}"),
+                    Severity::Error,
+                    format!(
+                        "is not a Microsoft cloud host ({}) nor loopback: the client secret and tokens would go there; set {prefix}.m365.allow_custom_endpoints to true to allow it",
+                        MICROSOFT_HOSTS.join(", ")
+                    ),
+                ));
+            }
+        }
+    };
+    check("global", &config.global, global_allows);
+    for (id, c) in &config.clients {
+        check(&format!("client.{id}"), &c.server, c.server.m365.allow_custom_endpoints.unwrap_or(global_allows));
+    }
+    for (name, r) in &config.routes {
+        check(&format!("route.{name}"), &r.server, r.server.m365.allow_custom_endpoints.unwrap_or(global_allows));
     }
 }
 
@@ -595,6 +656,27 @@ mod tests {
         // Once the type exists globally, the client's text is used and nothing is said.
         let config = config_with(&[("client.acme.templates.contractor.body", "Hi {{name}}"), ("templates.contractor.body", "Hello {{name}}")]);
         assert!(keys_of(&validate(&config, &ctx()), Severity::Warning).is_empty());
+    }
+
+    #[test]
+    fn m365_urls_outside_microsoft_need_the_opt_in() {
+        for ok in ["https://login.microsoftonline.com", "https://login.microsoftonline.us/", "https://graph.microsoft.com", "https://dod-graph.microsoft.us", "https://microsoftgraph.chinacloudapi.cn", "http://127.0.0.1:8080", "http://localhost:1/x", "http://[::1]:9"] {
+            let config = config_with(&[("global.m365.authority", ok), ("client.acme.m365.graph_url", ok)]);
+            assert!(keys_of(&validate(&config, &ctx()), Severity::Error).is_empty(), "{ok}");
+        }
+        for bad in ["https://login.evil.example", "https://graph.microsoft.com.evil.example", "https://10.0.0.1", "https://microsoftonline.com"] {
+            let config = config_with(&[("global.m365.authority", bad), ("client.acme.m365.graph_url", bad), ("route.r.m365.authority", bad)]);
+            let problems = validate(&config, &ctx());
+            assert_eq!(keys_of(&problems, Severity::Error), ["client.acme.m365.graph_url", "global.m365.authority", "route.r.m365.authority"], "{bad}: {problems:?}");
+            assert!(problems.iter().any(|p| p.message.contains("global.m365.allow_custom_endpoints")), "{problems:?}");
+            // The opt-in, global (inherited by clients and routes) or per scope.
+            let config = config_with(&[("global.m365.authority", bad), ("client.acme.m365.graph_url", bad), ("global.m365.allow_custom_endpoints", "true")]);
+            assert!(keys_of(&validate(&config, &ctx()), Severity::Error).is_empty(), "{bad}");
+            let config = config_with(&[("client.acme.m365.graph_url", bad), ("client.acme.m365.allow_custom_endpoints", "true")]);
+            assert!(keys_of(&validate(&config, &ctx()), Severity::Error).is_empty(), "{bad}");
+            let config = config_with(&[("client.acme.m365.graph_url", bad), ("global.m365.allow_custom_endpoints", "true"), ("client.acme.m365.allow_custom_endpoints", "false")]);
+            assert_eq!(keys_of(&validate(&config, &ctx()), Severity::Error), ["client.acme.m365.graph_url"]);
+        }
     }
 
     #[test]

@@ -48,10 +48,17 @@ pub struct CommandError {
     problems: Vec<Problem>,
 }
 
+impl CommandError {
+    pub fn message(message: &str) -> CommandError {
+        CommandError { message: message.into(), problems: Vec::new() }
+    }
+}
+
 impl From<postdesk_core::Error> for CommandError {
     fn from(e: postdesk_core::Error) -> Self {
         let problems = match &e {
             postdesk_core::Error::Invalid(p) => p.clone(),
+            postdesk_core::Error::Redirected(r) => r.iter().map(|r| Problem { severity: postdesk_core::Severity::Error, ..r.as_problem() }).collect(),
             _ => Vec::new(),
         };
         CommandError { message: e.to_string(), problems }
@@ -129,33 +136,25 @@ pub fn list_presets() -> Vec<postdesk_core::presets::Preset> {
     postdesk_core::presets::presets()
 }
 
-fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {
+pub fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {
     p.filter(|p| !p.is_empty()).map(postdesk_core::Secret::new)
 }
 
+/// What importing the chosen file (by its token, see `files.rs`) would change.
 #[tauri::command(async)]
-pub fn export_config(app: State<'_, Postdesk>, path: String, passphrase: Option<String>) -> Result<(), CommandError> {
-    let (text, _) = app.export(self::passphrase(passphrase).as_ref())?;
-    Ok(Postdesk::write_export_file(std::path::Path::new(&path), &text)?)
-}
-
-#[tauri::command(async)]
-pub fn import_needs_passphrase(path: String) -> Result<bool, CommandError> {
-    Ok(Postdesk::file_has_encrypted_secrets(&Postdesk::read_import_file(std::path::Path::new(&path))?))
-}
-
-#[tauri::command(async)]
-pub fn preview_import(app: State<'_, Postdesk>, path: String, passphrase: Option<String>) -> Result<ImportPreview, CommandError> {
-    let bytes = Postdesk::read_import_file(std::path::Path::new(&path))?;
+pub fn preview_import(app: State<'_, Postdesk>, files: State<'_, crate::files::Files>, token: String, passphrase: Option<String>) -> Result<ImportPreview, CommandError> {
+    let bytes = files.import_bytes(&token)?;
     let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
-    Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes) })
+    Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes), redirects: plan.redirects, token })
 }
 
+/// Imports exactly the bytes that were previewed (read once, when the file was chosen).
 #[tauri::command(async)]
-pub fn apply_import(app: State<'_, Postdesk>, path: String, passphrase: Option<String>) -> Result<Form, CommandError> {
-    let bytes = Postdesk::read_import_file(std::path::Path::new(&path))?;
+pub fn apply_import(app: State<'_, Postdesk>, files: State<'_, crate::files::Files>, token: String, passphrase: Option<String>, allow_redirect: bool) -> Result<Form, CommandError> {
+    let bytes = files.import_bytes(&token)?;
     let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
-    app.apply_import(&plan)?;
+    app.apply_import(&plan, allow_redirect)?;
+    files.forget_import(&token);
     Ok(app.form())
 }
 
@@ -295,17 +294,6 @@ pub fn dne_add(app: State<'_, Postdesk>, entries: Vec<String>) -> Result<DneView
 pub fn dne_remove(app: State<'_, Postdesk>, entries: Vec<String>) -> Result<DneView, CommandError> {
     app.dne_remove(&entries)?;
     Ok(app.dne_view()?)
-}
-
-#[tauri::command(async)]
-pub fn dne_import(app: State<'_, Postdesk>, path: String) -> Result<DneView, CommandError> {
-    app.dne_import(std::path::Path::new(&path))?;
-    Ok(app.dne_view()?)
-}
-
-#[tauri::command(async)]
-pub fn dne_export(app: State<'_, Postdesk>, path: String) -> Result<usize, CommandError> {
-    Ok(app.dne_export(std::path::Path::new(&path))?)
 }
 
 #[tauri::command(async)]

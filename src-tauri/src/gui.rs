@@ -10,8 +10,7 @@ use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, SubmenuBuilder};
 use tauri::{Emitter, Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_store::StoreExt;
 
-/// UI preferences (not the mail configuration): window geometry, last section.
-const PREFS: &str = "ui-prefs.json";
+use crate::files::PREFS;
 
 pub fn run(data_dir: PathBuf) -> ExitCode {
     run_with(data_dir, None)
@@ -45,14 +44,16 @@ pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
         .manage(Postdesk::open(&data_dir))
         .manage(crate::commands::RunningTest::default())
         .manage(crate::commands::RunningReceiverCheck::default())
+        .manage(crate::files::Files::default())
         .invoke_handler(tauri::generate_handler![
             crate::commands::load_form,
             crate::commands::preview,
             crate::commands::save,
             crate::commands::test_mail,
             crate::commands::cancel_test_mail,
-            crate::commands::export_config,
-            crate::commands::import_needs_passphrase,
+            crate::files::export_config,
+            crate::files::choose_import,
+            crate::files::open_dropped,
             crate::commands::preview_import,
             crate::commands::apply_import,
             crate::commands::undo_import,
@@ -80,13 +81,15 @@ pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
             crate::commands::dne_view,
             crate::commands::dne_add,
             crate::commands::dne_remove,
-            crate::commands::dne_import,
-            crate::commands::dne_export,
+            crate::files::dne_import,
+            crate::files::dne_export,
             crate::commands::save_limits,
             crate::commands::list_presets,
             crate::login::m365_sign_in,
             crate::login::m365_status,
-            crate::login::m365_sign_out
+            crate::login::m365_sign_out,
+            crate::files::get_pref,
+            crate::files::set_pref
         ])
         .setup(move |app| {
             if let Some(client) = login.clone() {
@@ -160,6 +163,7 @@ fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<()> {
         })
         .build()?;
     crate::webkit::tune(&window);
+    crate::files::watch_drops(&window);
     if let (Some(w), Some(h)) = (num("width"), num("height")) {
         let _ = window.set_size(PhysicalSize::new(w.max(400.0) as u32, h.max(300.0) as u32));
     }

@@ -36,6 +36,7 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
     let tx = Arc::new(Mutex::new(Some(tx)));
     let url: tauri::Url = sign_in.url.parse().map_err(|e| format!("the sign-in address is not valid: {e}"))?;
     let (nav_sign_in, nav_tx, nav_app) = (sign_in.clone(), tx.clone(), app.clone());
+    let authority = tauri::Url::parse(&m.authority).ok().map(|u| u.origin());
     let window = WebviewWindowBuilder::new(app, LOGIN_LABEL, WebviewUrl::External(url))
         .title(title_for(&sign_in.url))
         .inner_size(520.0, 680.0)
@@ -45,6 +46,12 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
                 if let Some(tx) = nav_tx.lock().expect("lock").take() {
                     let _ = tx.send(Some(u.to_string()));
                 }
+                return false;
+            }
+            // Only https pages (and the configured authority itself, which may be a loopback
+            // http test peer): no file:, data:, javascript:, custom schemes or plain http.
+            let allowed = tauri::Url::parse(u).is_ok_and(|url| url.scheme() == "https" || authority.as_ref().is_some_and(|a| url.scheme() == "http" && url.origin() == *a));
+            if !allowed {
                 return false;
             }
             // The title always names the host the page really comes from.

@@ -343,9 +343,8 @@ describe('App: export and import', () => {
 
   it('exports from the toolbar and says where to', async () => {
     const { user } = await start();
-    mocked.getPref.mockImplementation(async (key) => (key === 'lastFolder' ? '/home/admin/exports' : undefined));
-    mocked.chooseExportPath.mockResolvedValue('/home/admin/exports/postdesk-config.json');
-    mocked.exportConfig.mockResolvedValue();
+    // The folder and the file are chosen in a native dialog on the Rust side.
+    mocked.exportConfig.mockResolvedValue('/home/admin/exports/postdesk-config.json');
     await user.click(q('#export-open')!);
     const dialog = await screen.findByRole('dialog', { name: 'Export settings' });
     expect(dialog).toHaveAttribute('id', 'export-dialog');
@@ -353,16 +352,14 @@ describe('App: export and import', () => {
     expect(app.inert === true || app.hasAttribute('inert')).toBe(true);
     await user.click(q('#export-confirm')!);
     await waitFor(() => expect(q('#status')).toHaveTextContent('Exported to /home/admin/exports/postdesk-config.json'));
-    expect(mocked.chooseExportPath).toHaveBeenCalledWith('/home/admin/exports/postdesk-config.json');
-    expect(mocked.exportConfig).toHaveBeenCalledWith('/home/admin/exports/postdesk-config.json', null);
+    expect(mocked.exportConfig).toHaveBeenCalledWith(null);
     expect(q('#export-dialog')).toBeNull();
     await waitFor(() => expect(q('#export-open')).toHaveFocus());
   });
 
   it('imports: passphrase (retrying a wrong one), preview, apply, then undo', async () => {
     const { user } = await start();
-    mocked.chooseImportPath.mockResolvedValue('/home/admin/office.json');
-    mocked.importNeedsPassphrase.mockResolvedValue(true);
+    mocked.chooseImport.mockResolvedValue({ token: 'office-token', name: 'office.json', needs_passphrase: true });
     mocked.previewImport.mockRejectedValueOnce({
       message: 'secrets.encrypted: wrong passphrase',
       problems: [{ key: 'secrets.encrypted', severity: 'error', message: 'wrong passphrase' }],
@@ -377,7 +374,7 @@ describe('App: export and import', () => {
     await user.click(q('#import-passphrase-ok')!);
     await waitFor(() => expect(q('#import-passphrase-problem')).toHaveTextContent('Wrong passphrase. Try again.'));
     expect(input).toHaveAttribute('aria-invalid', 'true');
-    expect(mocked.previewImport).toHaveBeenLastCalledWith('/home/admin/office.json', 'wrong one');
+    expect(mocked.previewImport).toHaveBeenLastCalledWith('office-token', 'wrong one');
 
     mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
     await user.clear(input);
@@ -391,7 +388,7 @@ describe('App: export and import', () => {
     mocked.applyImport.mockResolvedValue(structuredClone(imported));
     await user.click(q('#import-apply')!);
     await waitFor(() => expect(q('#import-preview')).toBeNull());
-    expect(mocked.applyImport).toHaveBeenCalledWith('/home/admin/office.json', 'correct horse');
+    expect(mocked.applyImport).toHaveBeenCalledWith('office-token', 'correct horse', false);
     expect(q<HTMLInputElement>('[data-key="global.host"]')).toHaveValue('mail.example.org');
     expect(q('#status')).toHaveTextContent('Imported: 5 changes');
     expect(q('#save')).toBeDisabled();
@@ -410,8 +407,7 @@ describe('App: export and import', () => {
 
   it('the status says what the import did until the next edit', async () => {
     const { user } = await start();
-    mocked.chooseImportPath.mockResolvedValue('/tmp/a.json');
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.chooseImport.mockResolvedValue({ token: 'a', name: 'a.json', needs_passphrase: false });
     mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
     mocked.applyImport.mockResolvedValue(structuredClone(imported));
     await user.click(q('#import-open')!);
@@ -426,18 +422,17 @@ describe('App: export and import', () => {
   it('asks before an import replaces unsaved changes', async () => {
     const { user } = await start();
     await user.type(q('[data-key="global.sender.name"]')!, 'IT');
-    mocked.chooseImportPath.mockResolvedValue('/tmp/a.json');
+    mocked.chooseImport.mockResolvedValue({ token: 'a', name: 'a.json', needs_passphrase: false });
     await user.click(q('#import-open')!);
     const confirm = await screen.findByRole('dialog', { name: 'Replace unsaved changes?' });
     expect(confirm).toHaveTextContent('Importing replaces your unsaved changes');
     expect(q('#import-confirm-cancel')).toHaveFocus();
     await user.keyboard('{Escape}');
     expect(q('#import-confirm')).toBeNull();
-    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+    expect(mocked.previewImport).not.toHaveBeenCalled();
     expect(q('[data-key="global.sender.name"]')).toHaveValue('IT');
 
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
-    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false });
+    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], token: 'a' });
     await user.click(q('#import-open')!);
     await user.click(await screen.findByRole('button', { name: 'Discard and import' }));
     expect(await screen.findByText('No changes')).toBeInTheDocument();
@@ -449,8 +444,7 @@ describe('App: export and import', () => {
 
   it('lists every problem of an invalid file with its key', async () => {
     const { user } = await start();
-    mocked.chooseImportPath.mockResolvedValue('/tmp/bad.json');
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.chooseImport.mockResolvedValue({ token: 'bad', name: 'bad.json', needs_passphrase: false });
     mocked.previewImport.mockRejectedValue({
       message: 'global.port: must be a whole number from 1 to 65535\nsupport.address: is not an e-mail address',
       problems: [
@@ -480,9 +474,9 @@ describe('App: export and import', () => {
     menuHandler!('undo-import');
     await waitFor(() => expect(q('#status')).toHaveTextContent('Import undone'));
 
-    mocked.chooseImportPath.mockResolvedValue(null);
+    mocked.chooseImport.mockResolvedValue(null);
     menuHandler!('import');
-    await waitFor(() => expect(mocked.chooseImportPath).toHaveBeenCalledTimes(1));
+    await waitFor(() => expect(mocked.chooseImport).toHaveBeenCalledTimes(1));
   });
 
   it('shows an overlay while a file is dragged over and imports the dropped file', async () => {
@@ -493,14 +487,35 @@ describe('App: export and import', () => {
     dropHandler!({ type: 'leave' });
     await waitFor(() => expect(q('#drop-overlay')).toBeNull());
 
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.openDropped.mockResolvedValue({ token: 'dropped-token', name: 'office.json', needs_passphrase: false });
     mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
     dropHandler!({ type: 'enter', paths: ['/home/admin/office.json'] });
     dropHandler!({ type: 'over' });
-    dropHandler!({ type: 'drop', paths: ['/home/admin/office.json'] });
+    // The Rust side recorded the drop: the page gets an id and a name, never a path to give back.
+    dropHandler!({ type: 'drop', id: 'drop-1', name: 'office.json' });
     expect(await screen.findByRole('dialog', { name: 'Import office.json?' })).toBeInTheDocument();
     expect(q('#drop-overlay')).toBeNull();
-    expect(mocked.chooseImportPath).not.toHaveBeenCalled();
-    expect(mocked.previewImport).toHaveBeenCalledWith('/home/admin/office.json', null);
+    expect(mocked.chooseImport).not.toHaveBeenCalled();
+    expect(mocked.openDropped).toHaveBeenCalledWith('drop-1');
+    expect(mocked.previewImport).toHaveBeenCalledWith('dropped-token', null);
+  });
+
+  it('lists what the import would send elsewhere and applies it only with the checkbox', async () => {
+    const { user } = await start();
+    mocked.chooseImport.mockResolvedValue({ token: 't', name: 'evil.json', needs_passphrase: false });
+    const message = 'global.host: the stored password of global will now go to smtp.evil.test:587 (starttls)';
+    mocked.previewImport.mockResolvedValue({
+      ...structuredClone(importPreview),
+      redirects: [{ key: 'global.host', scope: 'global', what: 'password', to: 'smtp.evil.test:587 (starttls)', message }],
+    });
+    mocked.applyImport.mockResolvedValue(structuredClone(imported));
+    await user.click(q('#import-open')!);
+    await screen.findByRole('dialog', { name: 'Import evil.json?' });
+    expect(q('[data-redirect-key="global.host"]')).toHaveTextContent('the stored password of global will now go to smtp.evil.test:587');
+    expect(q('#import-apply')).toBeDisabled();
+    await user.click(q('#import-allow-redirect')!);
+    expect(q('#import-apply')).toBeEnabled();
+    await user.click(q('#import-apply')!);
+    await waitFor(() => expect(mocked.applyImport).toHaveBeenCalledWith('t', null, true));
   });
 });

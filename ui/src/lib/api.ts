@@ -3,8 +3,6 @@
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import { open as openDialog, save as saveDialog } from '@tauri-apps/plugin-dialog';
-import { load, type Store } from '@tauri-apps/plugin-store';
 import type { ClientRow } from './bindings/ClientRow';
 import type { Explanation } from './bindings/Explanation';
 import type { Form } from './bindings/Form';
@@ -19,7 +17,13 @@ import type { SupportDraft } from './bindings/SupportDraft';
 import type { SupportPreview } from './bindings/SupportPreview';
 import type { SecretChange } from './bindings/SecretChange';
 import type { SignInStatus } from './bindings/SignInStatus';
-import { FILE_FILTERS } from './transfer';
+
+/** A file chosen for import (read once by the Rust side, which keeps its bytes under `token`). */
+export interface ChosenFile {
+  token: string;
+  name: string;
+  needs_passphrase: boolean;
+}
 
 export interface Backend {
   loadForm(): Promise<Form>;
@@ -40,16 +44,22 @@ export interface Backend {
   /** Stops the running test; it then resolves with a failed report ("Cancelled"). */
   cancelTestMail(): Promise<void>;
   /**
-   * Writes the saved settings to `path`; with a passphrase the secrets too, encrypted, else
-   * the file only names them. Rejects with `{ message, problems }`.
+   * Asks where to (a native dialog on the Rust side), then writes the saved settings there;
+   * with a passphrase the secrets too, encrypted, else the file only names them. Resolves with
+   * the path written, or null when the admin cancelled. Rejects with `{ message, problems }`.
    */
-  exportConfig(path: string, passphrase: string | null): Promise<void>;
-  /** Whether the file carries encrypted secrets (then importing needs the passphrase). */
-  importNeedsPassphrase(path: string): Promise<boolean>;
-  /** What importing the file would change; nothing is changed. Rejects with `{ message, problems }`. */
-  previewImport(path: string, passphrase: string | null): Promise<ImportPreview>;
-  /** Imports the file; resolves with the new form. Rejects with `{ message, problems }`. */
-  applyImport(path: string, passphrase: string | null): Promise<Form>;
+  exportConfig(passphrase: string | null): Promise<string | null>;
+  /** Asks which file to import (a native dialog) and reads it once; null when cancelled. */
+  chooseImport(): Promise<ChosenFile | null>;
+  /** Reads a file dropped on the window (named by the id of its `dropped` event) for import. */
+  openDropped(id: string): Promise<ChosenFile>;
+  /** What importing the chosen file would change; nothing is changed. Rejects with `{ message, problems }`. */
+  previewImport(token: string, passphrase: string | null): Promise<ImportPreview>;
+  /**
+   * Imports exactly the previewed bytes; resolves with the new form. Changes of where stored
+   * secrets go (the preview's `redirects`) need `allowRedirect`. Rejects with `{ message, problems }`.
+   */
+  applyImport(token: string, passphrase: string | null, allowRedirect: boolean): Promise<Form>;
   /** Restores the settings (and secrets) from before the last import. */
   undoImport(): Promise<Form>;
   /**
@@ -83,10 +93,11 @@ const tauri: Backend = {
     return invoke<Report>('test_mail', { edits, secrets, to, onProgress: channel });
   },
   cancelTestMail: () => invoke<void>('cancel_test_mail'),
-  exportConfig: (path, passphrase) => invoke<void>('export_config', { path, passphrase }),
-  importNeedsPassphrase: (path) => invoke<boolean>('import_needs_passphrase', { path }),
-  previewImport: (path, passphrase) => invoke<ImportPreview>('preview_import', { path, passphrase }),
-  applyImport: (path, passphrase) => invoke<Form>('apply_import', { path, passphrase }),
+  exportConfig: (passphrase) => invoke<string | null>('export_config', { passphrase }),
+  chooseImport: () => invoke<ChosenFile | null>('choose_import'),
+  openDropped: (id) => invoke<ChosenFile>('open_dropped', { id }),
+  previewImport: (token, passphrase) => invoke<ImportPreview>('preview_import', { token, passphrase }),
+  applyImport: (token, passphrase, allowRedirect) => invoke<Form>('apply_import', { token, passphrase, allowRedirect }),
   undoImport: () => invoke<Form>('undo_import'),
   receiverCheck: (edits, secrets, onProgress) => {
     const channel = new Channel<Progress>();
@@ -169,45 +180,28 @@ export async function listPresets(): Promise<Preset[]> {
   return (await backend()).listPresets();
 }
 
-export async function exportConfig(path: string, passphrase: string | null): Promise<void> {
-  return (await backend()).exportConfig(path, passphrase);
+export async function exportConfig(passphrase: string | null): Promise<string | null> {
+  return (await backend()).exportConfig(passphrase);
 }
 
-export async function importNeedsPassphrase(path: string): Promise<boolean> {
-  return (await backend()).importNeedsPassphrase(path);
+export async function chooseImport(): Promise<ChosenFile | null> {
+  return (await backend()).chooseImport();
 }
 
-export async function previewImport(path: string, passphrase: string | null): Promise<ImportPreview> {
-  return (await backend()).previewImport(path, passphrase);
+export async function openDropped(id: string): Promise<ChosenFile> {
+  return (await backend()).openDropped(id);
 }
 
-export async function applyImport(path: string, passphrase: string | null): Promise<Form> {
-  return (await backend()).applyImport(path, passphrase);
+export async function previewImport(token: string, passphrase: string | null): Promise<ImportPreview> {
+  return (await backend()).previewImport(token, passphrase);
+}
+
+export async function applyImport(token: string, passphrase: string | null, allowRedirect: boolean): Promise<Form> {
+  return (await backend()).applyImport(token, passphrase, allowRedirect);
 }
 
 export async function undoImport(): Promise<Form> {
   return (await backend()).undoImport();
-}
-
-// --- File dialogs (tauri-plugin-dialog) -------------------------------------------------
-
-/** Asks where to export; null when the admin cancels. */
-export async function chooseExportPath(defaultPath: string): Promise<string | null> {
-  if (!inTauri()) return devPrompt('Export to (demo: nothing is written)', defaultPath);
-  return saveDialog({ defaultPath, filters: FILE_FILTERS });
-}
-
-/** Asks which file to import; null when the admin cancels. */
-export async function chooseImportPath(defaultPath?: string): Promise<string | null> {
-  if (!inTauri()) return devPrompt('Import which file (demo: "bad" in the name is invalid, "secret" asks for a passphrase)', defaultPath ?? '/home/demo/postdesk-config.json');
-  return openDialog({ multiple: false, directory: false, defaultPath, filters: FILE_FILTERS });
-}
-
-/** Without Tauri (`npm run dev` in a browser) there are no file dialogs: the demo asks for a path. */
-function devPrompt(message: string, value: string): string | null {
-  if (!import.meta.env.DEV || typeof window.prompt !== 'function') return null;
-  const answer = window.prompt(message, value);
-  return answer && answer.trim() !== '' ? answer.trim() : null;
 }
 
 // --- The app menu and dropped files -----------------------------------------------------
@@ -221,8 +215,16 @@ export async function onMenu(handler: (item: string) => void): Promise<() => voi
   return listen<string>('menu', (event) => handler(event.payload));
 }
 
-/** A file dragged over the window: `enter`/`over` while dragging, `drop` with the paths, `leave`. */
-export type DragDrop = { type: 'enter'; paths: string[] } | { type: 'over' } | { type: 'drop'; paths: string[] } | { type: 'leave' };
+/**
+ * A file dragged over the window: `enter`/`over` while dragging, `leave`, and `drop` with the
+ * dropped file as the Rust side recorded it (an id to open it by, and its name: the page never
+ * gets a path to hand back).
+ */
+export type DragDrop =
+  | { type: 'enter'; paths: string[] }
+  | { type: 'over' }
+  | { type: 'drop'; id: string; name: string }
+  | { type: 'leave' };
 
 /** Calls `handler` while files are dragged over the window and when they are dropped. */
 export async function onDragDrop(handler: (event: DragDrop) => void): Promise<() => void> {
@@ -234,7 +236,8 @@ export async function onDragDrop(handler: (event: DragDrop) => void): Promise<()
   const stop = await Promise.all([
     listen<Paths>('tauri://drag-enter', (e) => handler({ type: 'enter', paths: e.payload.paths }), { target }),
     listen('tauri://drag-over', () => handler({ type: 'over' }), { target }),
-    listen<Paths>('tauri://drag-drop', (e) => handler({ type: 'drop', paths: e.payload.paths }), { target }),
+    listen('tauri://drag-drop', () => handler({ type: 'leave' }), { target }),
+    listen<{ id: string; name: string }>('dropped', (e) => handler({ type: 'drop', id: e.payload.id, name: e.payload.name })),
     listen('tauri://drag-leave', () => handler({ type: 'leave' }), { target }),
   ]);
   return () => stop.forEach((f) => f());
@@ -272,15 +275,7 @@ export async function destroyWindow(): Promise<void> {
   await invoke('plugin:window|destroy', { label: metadata().currentWindow.label });
 }
 
-// --- UI preferences (tauri-plugin-store) ------------------------------------------------
-
-const PREFS_FILE = 'ui-prefs.json';
-let prefs: Promise<Store> | undefined;
-
-function prefsStore(): Promise<Store> {
-  prefs ??= load(PREFS_FILE, { autoSave: 200, defaults: {} });
-  return prefs;
-}
+// --- UI preferences (Postdesk's own get_pref/set_pref, a fixed list of keys) -------------
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -306,26 +301,20 @@ export async function getPref(key: string): Promise<unknown> {
   if (!inTauri()) return undefined;
   if (atStart.has(key)) return atStart.get(key);
   try {
-    return await withTimeout(
-      prefsStore().then((s) => s.get(key)),
-      1500,
-    );
+    return (await withTimeout(invoke<unknown>('get_pref', { key }), 1500)) ?? undefined;
   } catch (e) {
     console.warn('postdesk: preferences unavailable:', e);
-    prefs = undefined;
     return undefined;
   }
 }
 
-export async function setPref(key: string, value: unknown): Promise<void> {
+export async function setPref(key: string, value: string): Promise<void> {
   if (!inTauri()) return;
   atStart.delete(key);
   try {
-    const store = await withTimeout(prefsStore(), 1500);
-    await store.set(key, value);
+    await withTimeout(invoke<void>('set_pref', { key, value }), 1500);
   } catch (e) {
     console.warn('postdesk: preference not saved:', e);
-    prefs = undefined;
   }
 }
 
@@ -468,34 +457,20 @@ export async function dneRemove(entries: string[]): Promise<DneView> {
   return invoke<DneView>('dne_remove', { entries });
 }
 
-/** Adds the entries of a CSV file; rejects with the bad lines (nothing added). */
-export async function dneImport(path: string): Promise<DneView> {
+/** Asks for a CSV file (a native dialog) and adds its entries; null when cancelled. Rejects with the bad lines (nothing added). */
+export async function dneImport(): Promise<{ added: number; file: string; view: DneView } | null> {
   needTauri();
-  return invoke<DneView>('dne_import', { path });
+  return invoke<{ added: number; file: string; view: DneView } | null>('dne_import');
 }
 
-/** Writes the list as CSV; resolves with the number of entries written. */
-export async function dneExport(path: string): Promise<number> {
+/** Asks where to (a native dialog) and writes the list as CSV; null when cancelled. */
+export async function dneExport(): Promise<{ count: number; file: string } | null> {
   needTauri();
-  return invoke<number>('dne_export', { path });
+  return invoke<{ count: number; file: string } | null>('dne_export');
 }
 
 /** Saves `limits.max_per_day` and `limits.ignore_dne_for`; rejects with `{ message, problems }`. */
 export async function saveLimits(maxPerDay: string, ignoreDneFor: string): Promise<DneView> {
   needTauri();
   return invoke<DneView>('save_limits', { maxPerDay, ignoreDneFor });
-}
-
-const CSV_FILTERS = [{ name: 'CSV', extensions: ['csv'] }];
-
-/** Asks which CSV file to import; null when the admin cancels. */
-export async function chooseCsvImportPath(): Promise<string | null> {
-  if (!inTauri()) return null;
-  return openDialog({ multiple: false, directory: false, filters: CSV_FILTERS });
-}
-
-/** Asks where to write the CSV file; null when the admin cancels. */
-export async function chooseCsvExportPath(defaultPath: string): Promise<string | null> {
-  if (!inTauri()) return null;
-  return saveDialog({ defaultPath, filters: CSV_FILTERS });
 }

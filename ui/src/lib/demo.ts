@@ -338,17 +338,26 @@ export function createDemoBackend(): Backend {
           advice: ['Port 25 is often blocked (demo).'],
         },
       ]),
-    exportConfig: async (path, passphrase) => {
+    exportConfig: async (passphrase) => {
       await later(null);
       if (passphrase !== null && passphrase === '')
         throw { message: 'passphrase: the passphrase is empty', problems: [{ key: 'passphrase', severity: 'error', message: 'the passphrase is empty' }] };
+      const path = '/home/demo/postdesk-config.json';
       console.info(`postdesk demo: would export to ${path}`, passphrase === null ? 'without secrets' : 'with encrypted secrets');
+      return path;
     },
-    importNeedsPassphrase: (path) => later(demoFile(path).encrypted),
+    // No native dialog in a browser: the demo asks for a file name ("bad" in it is invalid,
+    // "secret" asks for a passphrase); the name is the token.
+    chooseImport: async () => {
+      if (typeof window.prompt !== 'function') return null;
+      const name = window.prompt('Import which file (demo)', 'postdesk-config.json')?.trim();
+      return name ? { token: name, name, needs_passphrase: demoFile(name).encrypted } : null;
+    },
+    openDropped: (id) => later({ token: id, name: id, needs_passphrase: demoFile(id).encrypted }),
     previewImport: async (path, passphrase) => {
       const file = await later(demoFile(path));
       checkDemoFile(file, passphrase);
-      return previewOf(file);
+      return previewOf(file, path);
     },
     applyImport: async (path, passphrase) => {
       const file = await later(demoFile(path));
@@ -413,7 +422,7 @@ export function createDemoBackend(): Backend {
     }
   }
 
-  function previewOf(file: ReturnType<typeof demoFile>): ImportPreview {
+  function previewOf(file: ReturnType<typeof demoFile>, token: string): ImportPreview {
     const changes: Change[] = [];
     for (const [key, v] of Object.entries(file.values)) {
       const old = values[key] ?? '';
@@ -430,6 +439,8 @@ export function createDemoBackend(): Backend {
       changes,
       secrets_missing: file.encrypted ? [] : ['global.m365.client_secret'],
       encrypted_secrets: file.encrypted,
+      redirects: [],
+      token,
     };
   }
 }

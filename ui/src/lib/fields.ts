@@ -281,6 +281,15 @@ export const FIELDS: readonly FieldDef[] = [
     applies: (get) => auth(get) === 'm365-graph',
     help: 'Leave empty to use the cloud’s Graph host.',
   },
+  {
+    key: 'global.m365.allow_custom_endpoints',
+    label: 'Allow URLs outside Microsoft’s clouds',
+    section: 'security',
+    control: 'switch',
+    advanced: true,
+    applies: (get) => isM365(auth(get)),
+    help: 'Off: the overrides may only name Microsoft’s sign-in and Graph hosts (or this computer). The client secret and tokens go to these URLs.',
+  },
 
   // Security: connection (SMTP methods)
   {

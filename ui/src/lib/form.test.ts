@@ -194,7 +194,7 @@ describe('fields shown for each authentication', () => {
   it('covers every key of the form exactly once', () => {
     const keys = FIELDS.map((f) => f.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(36);
+    expect(keys).toHaveLength(37);
     expect(fieldFor('global.m365.secret_expires')?.control).toBe('date');
     expect(fieldFor('global.email_type')?.choices?.map((c) => c.value)).toEqual(['smtp', 'sendmail']);
   });

@@ -6,18 +6,7 @@ import * as api from './api';
 import type { ImportPreview } from './bindings/ImportPreview';
 import type { Editor } from './editor.svelte';
 import { toFailure, type SaveFailure } from './form';
-import {
-  checkPassphrase,
-  exportDefaultPath,
-  fileName,
-  folderOf,
-  importDefaultPath,
-  importedText,
-  isConfigFile,
-  isPassphraseProblem,
-  LAST_FOLDER_PREF,
-  passphraseErrorText,
-} from './transfer';
+import { checkPassphrase, importedText, isConfigFile, isPassphraseProblem, passphraseErrorText } from './transfer';
 
 /** The dialog shown: none, the export dialog, or one step of an import. */
 export type TransferStep = 'idle' | 'export' | 'confirm' | 'passphrase' | 'preview' | 'errors';
@@ -48,8 +37,10 @@ export class Transfer {
   exportFailure = $state<SaveFailure | null>(null);
 
   // Import.
-  /** The file being imported. */
-  path = $state<string | null>(null);
+  /** The file being imported, read once by the Rust side (its bytes are what is applied). */
+  file = $state<api.ChosenFile | null>(null);
+  /** The admin allowed the import's changes of where stored secrets go (the preview's checkbox). */
+  allowRedirect = $state(false);
   /** What the "replace your unsaved changes?" question is for. */
   confirmFor = $state<'import' | 'undo'>('import');
   importPassphrase = $state('');
@@ -62,7 +53,6 @@ export class Transfer {
   readonly #editor: Editor;
   /** The passphrase the preview was made with: the same one is applied. */
   #previewPassphrase: string | null = null;
-  #lastFolder: string | null | undefined;
   #run = 0;
 
   constructor(editor: Editor) {
@@ -74,7 +64,7 @@ export class Transfer {
   }
 
   get fileName(): string {
-    return this.path ? fileName(this.path) : '';
+    return this.file?.name ?? '';
   }
 
   /** Whether the last import can be undone (the backend says so in the form). */
@@ -109,21 +99,7 @@ export class Transfer {
     this.importPassphrase = '';
     this.passphraseError = null;
     this.#previewPassphrase = null;
-  }
-
-  async #folder(): Promise<string | null> {
-    if (this.#lastFolder === undefined) {
-      const v = await api.getPref(LAST_FOLDER_PREF);
-      this.#lastFolder = typeof v === 'string' && v !== '' ? v : null;
-    }
-    return this.#lastFolder;
-  }
-
-  #remember(path: string): void {
-    const folder = folderOf(path);
-    if (!folder || folder === this.#lastFolder) return;
-    this.#lastFolder = folder;
-    void api.setPref(LAST_FOLDER_PREF, folder);
+    this.allowRedirect = false;
   }
 
   // --- Export ----------------------------------------------------------------------------
@@ -141,7 +117,7 @@ export class Transfer {
     return checkPassphrase(this.passphrase, this.passphraseConfirm);
   }
 
-  /** Asks where to, then exports. The dialog stays open unless the export is done. */
+  /** Asks where to (a native dialog), then exports. The dialog stays open unless the export is done. */
   async export(): Promise<ExportResult> {
     if (this.step !== 'export') return 'failed';
     if (this.busy) return 'busy';
@@ -150,12 +126,9 @@ export class Transfer {
     this.busy = true;
     this.exportFailure = null;
     try {
-      const path = await api.chooseExportPath(exportDefaultPath(await this.#folder()));
+      const path = await api.exportConfig(this.withSecrets ? this.passphrase : null);
       if (run !== this.#run) return 'cancelled';
       if (!path) return 'cancelled';
-      this.#remember(path);
-      await api.exportConfig(path, this.withSecrets ? this.passphrase : null);
-      if (run !== this.#run) return 'cancelled';
       this.step = 'idle';
       this.#forgetPassphrases();
       this.notice = { text: `Exported to ${path}`, kind: 'ok', undo: false };
@@ -172,35 +145,31 @@ export class Transfer {
   // --- Import ----------------------------------------------------------------------------
 
   /**
-   * Starts an import: asks for the file (unless one was dropped), then whether to replace
-   * unsaved changes, the passphrase if the file needs one, and shows the preview.
+   * Starts an import: asks for the file (unless one was dropped: its id), then whether to
+   * replace unsaved changes, the passphrase if the file needs one, and shows the preview.
    */
-  async startImport(path?: string): Promise<void> {
+  async startImport(droppedId?: string): Promise<void> {
     if (!this.canStart) return;
     const run = ++this.#run;
     this.notice = null;
     this.preview = null;
     this.failure = null;
     this.#forgetPassphrases();
-    if (!path) {
-      this.busy = true;
-      let chosen: string | null;
-      try {
-        chosen = await api.chooseImportPath(importDefaultPath(await this.#folder()));
-      } catch (e) {
-        if (run === this.#run) {
-          this.busy = false;
-          this.notice = { text: `Could not choose a file: ${toFailure(e).message}`, kind: 'error', undo: false };
-        }
-        return;
+    this.busy = true;
+    let chosen: api.ChosenFile | null;
+    try {
+      chosen = droppedId ? await api.openDropped(droppedId) : await api.chooseImport();
+    } catch (e) {
+      if (run === this.#run) {
+        this.busy = false;
+        this.notice = { text: `Could not open the file: ${toFailure(e).message}`, kind: 'error', undo: false };
       }
-      if (run !== this.#run) return;
-      this.busy = false;
-      if (!chosen) return;
-      path = chosen;
+      return;
     }
-    this.#remember(path);
-    this.path = path;
+    if (run !== this.#run) return;
+    this.busy = false;
+    if (!chosen) return;
+    this.file = chosen;
     if (this.#editor.dirty) {
       this.confirmFor = 'import';
       this.step = 'confirm';
@@ -221,23 +190,13 @@ export class Transfer {
   }
 
   async #check(run: number): Promise<void> {
-    const path = this.path;
-    if (!path) return;
-    this.busy = true;
-    try {
-      const needs = await api.importNeedsPassphrase(path);
-      if (run !== this.#run) return;
-      if (needs) {
-        this.busy = false;
-        this.importPassphrase = '';
-        this.passphraseError = null;
-        this.step = 'passphrase';
-        return;
-      }
-    } catch (e) {
-      if (run !== this.#run) return;
+    const file = this.file;
+    if (!file) return;
+    if (file.needs_passphrase) {
       this.busy = false;
-      this.#fail(e);
+      this.importPassphrase = '';
+      this.passphraseError = null;
+      this.step = 'passphrase';
       return;
     }
     await this.#preview(run, null);
@@ -255,16 +214,17 @@ export class Transfer {
   }
 
   async #preview(run: number, passphrase: string | null): Promise<void> {
-    const path = this.path;
-    if (!path) return;
+    const file = this.file;
+    if (!file) return;
     this.busy = true;
     try {
-      const preview = await api.previewImport(path, passphrase);
+      const preview = await api.previewImport(file.token, passphrase);
       if (run !== this.#run) return;
       this.preview = preview;
       this.#previewPassphrase = passphrase;
       this.importPassphrase = '';
       this.passphraseError = null;
+      this.allowRedirect = false;
       this.step = 'preview';
     } catch (e) {
       if (run !== this.#run) return;
@@ -288,15 +248,20 @@ export class Transfer {
     this.step = 'errors';
   }
 
-  /** Imports the previewed file and shows the new settings. */
+  /** Whether Apply may be pressed: changes of where stored secrets go need the checkbox. */
+  get canApply(): boolean {
+    return !!this.preview && (this.preview.redirects.length === 0 || this.allowRedirect);
+  }
+
+  /** Imports the previewed file (exactly the bytes previewed) and shows the new settings. */
   async apply(): Promise<boolean> {
-    const path = this.path;
-    if (this.step !== 'preview' || this.busy || !path || !this.preview) return false;
+    const file = this.file;
+    if (this.step !== 'preview' || this.busy || !file || !this.preview || !this.canApply) return false;
     const count = this.preview.changes.length;
     const run = ++this.#run;
     this.busy = true;
     try {
-      const form = await api.applyImport(path, this.#previewPassphrase);
+      const form = await api.applyImport(file.token, this.#previewPassphrase, this.allowRedirect);
       this.#editor.reload(form);
       this.step = 'idle';
       this.preview = null;
@@ -367,11 +332,10 @@ export class Transfer {
       case 'drop': {
         this.dragging = null;
         if (!this.canStart) return;
-        const path = e.paths.find(isConfigFile);
-        if (path) void this.startImport(path);
-        else if (e.paths.length > 0)
+        if (isConfigFile(e.name)) void this.startImport(e.id);
+        else
           this.notice = {
-            text: `Not imported: ${fileName(e.paths[0])} is not a configuration file (.json)`,
+            text: `Not imported: ${e.name} is not a configuration file (.json)`,
             kind: 'error',
             undo: false,
           };

@@ -31,19 +31,18 @@ beforeEach(() => {
   mocked.setPref.mockResolvedValue();
 });
 
+/** A file read for import by the Rust side, as the page knows it. */
+const chosen = (name: string, needs_passphrase = false) => ({ token: `token-${name}`, name, needs_passphrase });
+
 describe('export', () => {
-  it('exports without secrets to the chosen file and remembers its folder', async () => {
+  it('exports without secrets to the file chosen in the native dialog', async () => {
     const { transfer } = await setup();
-    mocked.getPref.mockResolvedValue('/home/admin/exports');
-    mocked.chooseExportPath.mockResolvedValue('/home/admin/backup/office.json');
-    mocked.exportConfig.mockResolvedValue();
+    mocked.exportConfig.mockResolvedValue('/home/admin/backup/office.json');
     transfer.openExport();
     expect(transfer.step).toBe('export');
     expect(await transfer.export()).toBe('done');
-    expect(mocked.getPref).toHaveBeenCalledWith('lastFolder');
-    expect(mocked.chooseExportPath).toHaveBeenCalledWith('/home/admin/exports/postdesk-config.json');
-    expect(mocked.exportConfig).toHaveBeenCalledWith('/home/admin/backup/office.json', null);
-    expect(mocked.setPref).toHaveBeenCalledWith('lastFolder', '/home/admin/backup');
+    // The page never names a path: the Rust side asks where to (and remembers the folder).
+    expect(mocked.exportConfig).toHaveBeenCalledWith(null);
     expect(transfer.step).toBe('idle');
     expect(transfer.notice).toEqual({ text: 'Exported to /home/admin/backup/office.json', kind: 'ok', undo: false });
   });
@@ -58,13 +57,12 @@ describe('export', () => {
     transfer.passphrase = 'correct horse';
     transfer.passphraseConfirm = 'correct hose';
     expect(await transfer.export()).toBe('invalid');
-    expect(mocked.chooseExportPath).not.toHaveBeenCalled();
+    expect(mocked.exportConfig).not.toHaveBeenCalled();
 
     transfer.passphraseConfirm = 'correct horse';
-    mocked.chooseExportPath.mockResolvedValue('/tmp/x.json');
-    mocked.exportConfig.mockResolvedValue();
+    mocked.exportConfig.mockResolvedValue('/tmp/x.json');
     expect(await transfer.export()).toBe('done');
-    expect(mocked.exportConfig).toHaveBeenCalledWith('/tmp/x.json', 'correct horse');
+    expect(mocked.exportConfig).toHaveBeenCalledWith('correct horse');
     // Not kept after use.
     expect(transfer.passphrase).toBe('');
     expect(transfer.passphraseConfirm).toBe('');
@@ -73,12 +71,10 @@ describe('export', () => {
   it('stays open when the save dialog is cancelled or the export fails', async () => {
     const { transfer } = await setup();
     transfer.openExport();
-    mocked.chooseExportPath.mockResolvedValue(null);
+    mocked.exportConfig.mockResolvedValue(null);
     expect(await transfer.export()).toBe('cancelled');
     expect(transfer.step).toBe('export');
-    expect(mocked.exportConfig).not.toHaveBeenCalled();
 
-    mocked.chooseExportPath.mockResolvedValue('/root/x.json');
     mocked.exportConfig.mockRejectedValue({ message: 'cannot write /root/x.json: permission denied', problems: [] });
     expect(await transfer.export()).toBe('failed');
     expect(transfer.step).toBe('export');
@@ -89,14 +85,10 @@ describe('export', () => {
 describe('import', () => {
   it('asks for the passphrase, retries a wrong one, previews, applies, undoes', async () => {
     const { editor, transfer } = await setup();
-    mocked.getPref.mockResolvedValue('/home/admin');
-    mocked.chooseImportPath.mockResolvedValue('/home/admin/other/office.json');
-    mocked.importNeedsPassphrase.mockResolvedValue(true);
+    mocked.chooseImport.mockResolvedValue(chosen('office.json', true));
 
     await transfer.startImport();
-    expect(mocked.chooseImportPath).toHaveBeenCalledWith('/home/admin');
-    expect(mocked.setPref).toHaveBeenCalledWith('lastFolder', '/home/admin/other');
-    expect(mocked.importNeedsPassphrase).toHaveBeenCalledWith('/home/admin/other/office.json');
+    expect(mocked.chooseImport).toHaveBeenCalledWith();
     expect(transfer.step).toBe('passphrase');
     expect(transfer.fileName).toBe('office.json');
 
@@ -114,14 +106,14 @@ describe('import', () => {
     mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
     transfer.importPassphrase = 'correct horse';
     await transfer.submitPassphrase();
-    expect(mocked.previewImport).toHaveBeenLastCalledWith('/home/admin/other/office.json', 'correct horse');
+    expect(mocked.previewImport).toHaveBeenLastCalledWith('token-office.json', 'correct horse');
     expect(transfer.step).toBe('preview');
     expect(transfer.preview).toEqual(importPreview);
     expect(transfer.importPassphrase).toBe('');
 
     mocked.applyImport.mockResolvedValue(structuredClone(imported));
     expect(await transfer.apply()).toBe(true);
-    expect(mocked.applyImport).toHaveBeenCalledWith('/home/admin/other/office.json', 'correct horse');
+    expect(mocked.applyImport).toHaveBeenCalledWith('token-office.json', 'correct horse', false);
     expect(transfer.step).toBe('idle');
     expect(editor.get('global.host')).toBe('mail.example.org');
     expect(editor.dirty).toBe(false);
@@ -138,23 +130,24 @@ describe('import', () => {
 
   it('goes straight to the preview for a file without encrypted secrets', async () => {
     const { transfer } = await setup();
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
-    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false });
-    await transfer.startImport('/tmp/dropped.json');
-    expect(mocked.chooseImportPath).not.toHaveBeenCalled();
-    expect(mocked.previewImport).toHaveBeenCalledWith('/tmp/dropped.json', null);
+    mocked.openDropped.mockResolvedValue(chosen('dropped.json'));
+    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], token: 't' });
+    await transfer.startImport('drop-7');
+    expect(mocked.chooseImport).not.toHaveBeenCalled();
+    expect(mocked.openDropped).toHaveBeenCalledWith('drop-7');
+    expect(mocked.previewImport).toHaveBeenCalledWith('token-dropped.json', null);
     expect(transfer.step).toBe('preview');
   });
 
   it('lists every problem of an invalid file', async () => {
     const { transfer } = await setup();
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.openDropped.mockResolvedValue(chosen('bad.json'));
     const problems = [
       { key: 'global.port', severity: 'error', message: 'must be a whole number from 1 to 65535' },
       { key: 'clients.x.address', severity: 'error', message: 'is not an e-mail address' },
     ];
     mocked.previewImport.mockRejectedValue({ message: 'invalid', problems });
-    await transfer.startImport('/tmp/bad.json');
+    await transfer.startImport('drop-bad');
     expect(transfer.step).toBe('errors');
     expect(transfer.failure?.problems).toEqual(problems);
     transfer.cancel();
@@ -165,17 +158,17 @@ describe('import', () => {
   it('asks before replacing unsaved changes', async () => {
     const { editor, transfer } = await setup();
     editor.set('global.host', 'typed.example.com');
-    mocked.importNeedsPassphrase.mockResolvedValue(false);
+    mocked.openDropped.mockResolvedValue(chosen('a.json'));
     mocked.previewImport.mockResolvedValue(structuredClone(importPreview));
-    await transfer.startImport('/tmp/a.json');
+    await transfer.startImport('drop-a');
     expect(transfer.step).toBe('confirm');
     expect(transfer.confirmFor).toBe('import');
-    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+    expect(mocked.previewImport).not.toHaveBeenCalled();
     transfer.cancel();
     expect(transfer.step).toBe('idle');
     expect(editor.get('global.host')).toBe('typed.example.com');
 
-    await transfer.startImport('/tmp/a.json');
+    await transfer.startImport('drop-a');
     await transfer.confirmReplace();
     expect(transfer.step).toBe('preview');
     mocked.applyImport.mockResolvedValue(structuredClone(imported));
@@ -186,17 +179,17 @@ describe('import', () => {
 
   it('does nothing when the open dialog is cancelled', async () => {
     const { transfer } = await setup();
-    mocked.chooseImportPath.mockResolvedValue(null);
+    mocked.chooseImport.mockResolvedValue(null);
     await transfer.startImport();
     expect(transfer.step).toBe('idle');
     expect(transfer.busy).toBe(false);
-    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+    expect(mocked.previewImport).not.toHaveBeenCalled();
   });
 
   it('drops late answers after Cancel', async () => {
     const { transfer } = await setup();
-    mocked.importNeedsPassphrase.mockResolvedValue(true);
-    await transfer.startImport('/tmp/a.json');
+    mocked.openDropped.mockResolvedValue(chosen('a.json', true));
+    await transfer.startImport('drop-a');
     let answer: (v: typeof importPreview) => void = () => {};
     mocked.previewImport.mockImplementation(() => new Promise((resolve) => (answer = resolve)));
     transfer.importPassphrase = 'correct horse';
@@ -217,9 +210,9 @@ describe('menu and dropped files', () => {
     expect(transfer.step).toBe('export');
     transfer.cancel();
 
-    mocked.chooseImportPath.mockResolvedValue(null);
+    mocked.chooseImport.mockResolvedValue(null);
     transfer.menu('import');
-    await vi.waitFor(() => expect(mocked.chooseImportPath).toHaveBeenCalled());
+    await vi.waitFor(() => expect(mocked.chooseImport).toHaveBeenCalled());
 
     // Nothing to undo: said so.
     await vi.waitFor(() => expect(transfer.busy).toBe(false));
@@ -239,20 +232,20 @@ describe('menu and dropped files', () => {
 
     transfer.dragDrop({ type: 'enter', paths: ['/tmp/notes.txt'] });
     expect(transfer.dragging).toBe('other');
-    transfer.dragDrop({ type: 'drop', paths: ['/tmp/notes.txt'] });
+    transfer.dragDrop({ type: 'drop', id: 'd1', name: 'notes.txt' });
     expect(transfer.dragging).toBeNull();
     expect(transfer.notice?.kind).toBe('error');
-    expect(mocked.importNeedsPassphrase).not.toHaveBeenCalled();
+    expect(mocked.openDropped).not.toHaveBeenCalled();
 
-    mocked.importNeedsPassphrase.mockResolvedValue(true);
-    transfer.dragDrop({ type: 'drop', paths: ['/tmp/a.json'] });
+    mocked.openDropped.mockResolvedValue(chosen('a.json', true));
+    transfer.dragDrop({ type: 'drop', id: 'd2', name: 'a.json' });
     await vi.waitFor(() => expect(transfer.step).toBe('passphrase'));
-    expect(mocked.importNeedsPassphrase).toHaveBeenCalledWith('/tmp/a.json');
+    expect(mocked.openDropped).toHaveBeenCalledWith('d2');
 
     // While a dialog is open, another drop does nothing.
     transfer.dragDrop({ type: 'enter', paths: ['/tmp/b.json'] });
     expect(transfer.dragging).toBeNull();
-    transfer.dragDrop({ type: 'drop', paths: ['/tmp/b.json'] });
-    expect(mocked.importNeedsPassphrase).toHaveBeenCalledTimes(1);
+    transfer.dragDrop({ type: 'drop', id: 'd3', name: 'b.json' });
+    expect(mocked.openDropped).toHaveBeenCalledTimes(1);
   });
 });

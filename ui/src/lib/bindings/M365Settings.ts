@@ -20,6 +20,10 @@ authority?: string,
  */
 graph_url?: string, 
 /**
+ * Lets `authority` and `graph_url` name hosts outside Microsoft's clouds (and loopback).
+ */
+allow_custom_endpoints?: boolean, 
+/**
  * Client secret expiry as shown in the Entra portal, `YYYY-MM-DD`.
  */
 secret_expires?: string, };

@@ -70,14 +70,13 @@ describe('DoNotEmail', () => {
     const user = userEvent.setup();
     render(DoNotEmail);
     await screen.findByText('bob@example.com');
-    mocked.chooseCsvImportPath.mockResolvedValue('/tmp/list.csv');
-    mocked.dneImport.mockRejectedValueOnce({ message: 'bad', problems: [{ key: 'line 3', severity: 'error', message: 'junk: is not an address' }] });
+    // The file is chosen in a native dialog on the Rust side: the page names no path.
+    mocked.dneImport.mockRejectedValueOnce({ message: 'bad', problems: [{ key: 'line 3', severity: 'error', message: 'is not an address' }] });
     await user.click(q('#dne-import')!);
-    expect(mocked.dneImport).toHaveBeenCalledWith('/tmp/list.csv');
-    await waitFor(() => expect(q('[data-dne-problem="line 3"]')?.textContent).toContain('line 3: junk: is not an address'));
+    expect(mocked.dneImport).toHaveBeenCalledWith();
+    await waitFor(() => expect(q('[data-dne-problem="line 3"]')?.textContent).toContain('line 3: is not an address'));
     expect(q('#dne-error')?.textContent).toContain('Nothing was added.');
-    mocked.chooseCsvExportPath.mockResolvedValue('/tmp/out.csv');
-    mocked.dneExport.mockResolvedValue(2);
+    mocked.dneExport.mockResolvedValue({ count: 2, file: '/tmp/out.csv' });
     await user.click(q('#dne-export')!);
     await waitFor(() => expect(q('#dne-notice')?.textContent).toBe('Exported 2 entries to /tmp/out.csv.'));
   });

@@ -28,7 +28,7 @@ beforeEach(() => {
   mocked.loadForm.mockResolvedValue(makeForm({ 'global.host': 'smtp.example.com' }));
   mocked.getPref.mockResolvedValue('/home/admin');
   mocked.setPref.mockResolvedValue();
-  mocked.exportConfig.mockResolvedValue();
+  mocked.exportConfig.mockResolvedValue(null);
 });
 
 afterEach(cleanup);
@@ -47,10 +47,10 @@ describe('ExportDialog', () => {
     );
     expect(q('[data-passphrase]')).toBeNull();
 
-    mocked.chooseExportPath.mockResolvedValue('/home/admin/postdesk-config.json');
+    // Where to is asked in a native dialog on the Rust side; the path written comes back.
+    mocked.exportConfig.mockResolvedValue('/home/admin/postdesk-config.json');
     await user.click(q('#export-confirm')!);
-    await waitFor(() => expect(mocked.exportConfig).toHaveBeenCalledWith('/home/admin/postdesk-config.json', null));
-    expect(mocked.chooseExportPath).toHaveBeenCalledWith('/home/admin/postdesk-config.json');
+    await waitFor(() => expect(mocked.exportConfig).toHaveBeenCalledWith(null));
     expect(transfer.step).toBe('idle');
     expect(transfer.notice?.text).toBe('Exported to /home/admin/postdesk-config.json');
   });
@@ -73,7 +73,7 @@ describe('ExportDialog', () => {
     expect(q('[data-passphrase-confirm-problem]')).toHaveTextContent('Type the passphrase again.');
     expect(pass).toHaveAttribute('aria-invalid', 'true');
     expect(pass).toHaveFocus();
-    expect(mocked.chooseExportPath).not.toHaveBeenCalled();
+    expect(mocked.exportConfig).not.toHaveBeenCalled();
 
     await user.type(pass, 'short');
     expect(q('[data-passphrase-problem]')).toHaveTextContent('Use at least 8 characters (5 so far).');
@@ -85,14 +85,14 @@ describe('ExportDialog', () => {
     expect(q('[data-passphrase-confirm-problem]')).toHaveTextContent('The passphrases do not match.');
     await user.click(q('#export-confirm')!);
     expect(again).toHaveFocus();
-    expect(mocked.chooseExportPath).not.toHaveBeenCalled();
+    expect(mocked.exportConfig).not.toHaveBeenCalled();
 
     await user.clear(again);
     await user.type(again, 'short but now long');
     expect(q('[data-passphrase-confirm-problem]')).toBeNull();
-    mocked.chooseExportPath.mockResolvedValue('/tmp/with-secrets.json');
+    mocked.exportConfig.mockResolvedValue('/tmp/with-secrets.json');
     await user.keyboard('{Enter}');
-    await waitFor(() => expect(mocked.exportConfig).toHaveBeenCalledWith('/tmp/with-secrets.json', 'short but now long'));
+    await waitFor(() => expect(mocked.exportConfig).toHaveBeenCalledWith('short but now long'));
   });
 
   it('explains a problem only after leaving the field', async () => {
@@ -107,7 +107,6 @@ describe('ExportDialog', () => {
 
   it('shows why an export failed and stays open', async () => {
     const { user, transfer } = await show();
-    mocked.chooseExportPath.mockResolvedValue('/root/x.json');
     mocked.exportConfig.mockRejectedValue({
       message: 'passphrase: the passphrase is empty',
       problems: [{ key: 'passphrase', severity: 'error', message: 'the passphrase is empty' }],
@@ -130,6 +129,6 @@ describe('ExportDialog', () => {
     transfer.openExport();
     await user.click(q('#export-cancel')!);
     expect(transfer.step).toBe('idle');
-    expect(mocked.chooseExportPath).not.toHaveBeenCalled();
+    expect(mocked.exportConfig).not.toHaveBeenCalled();
   });
 });

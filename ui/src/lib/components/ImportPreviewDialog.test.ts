@@ -68,7 +68,7 @@ describe('ImportPreviewDialog', () => {
   });
 
   it('says "No changes" when there are none', () => {
-    show({ changes: [], secrets_missing: [], encrypted_secrets: false });
+    show({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], token: 't' });
     expect(screen.getByText('No changes')).toBeInTheDocument();
     expect(q('[data-change-key]')).toBeNull();
     expect(q('#import-secrets-missing')).toBeNull();
