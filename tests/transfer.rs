@@ -368,6 +368,7 @@ fn imported_ids_follow_the_key_grammar() {
         assert!(!r.stderr.chars().any(|c| c.is_control() && c != '\n'), "{name}: raw control characters in {:?}", r.stderr);
         assert!(r.stderr.contains("nothing was changed"), "{name}");
         assert!(!d.path().join("config.json").exists(), "{name}: nothing changed");
+    }
 }
 
 // --- Issue 14: an import that sends stored secrets elsewhere or runs another program ----------
