@@ -484,12 +484,12 @@ fn recording(script: Script, extra: &[(&str, &str)]) -> (tempfile::TempDir, std:
 #[test]
 fn bare_cr_and_lf_leave_as_crlf_and_dot_stuffed() {
     let (d, data) = recording(Script::default(), &[]);
-    let message = "From: it@example.test\r\nTo: a@example.test\r\nSubject: smuggling\r\n\r\n\
+    let message = "From: it@example.test\r\nTo: a@example.test\r\nSubject: smuggling\r\nDate: Sun, 6 Dec 2026 05:00:00 +0000\r\nMessage-ID: <smuggling@example.test>\r\n\r\n\
                    one\r.\r\nMAIL FROM:<evil@example.test>\r\ntwo\n.\nthree\rfour\r\n.five\n";
     let r = postdesk(d.path(), &["send", "a@example.test"], Some(message));
     assert_eq!(r.code, 0, "{r:?}");
     let wire = data.lock().unwrap().clone();
-    let expected = "From: it@example.test\r\nTo: a@example.test\r\nSubject: smuggling\r\n\r\n\
+    let expected = "From: it@example.test\r\nTo: a@example.test\r\nSubject: smuggling\r\nDate: Sun, 6 Dec 2026 05:00:00 +0000\r\nMessage-ID: <smuggling@example.test>\r\n\r\n\
                     one\r\n..\r\nMAIL FROM:<evil@example.test>\r\ntwo\r\n..\r\nthree\r\nfour\r\n..five\r\n.\r\n";
     assert_eq!(String::from_utf8_lossy(&wire), expected);
 }
@@ -523,7 +523,7 @@ fn silence_after_the_end_of_the_message_times_out_at_the_data_timeout() {
 fn a_large_message_to_a_slow_reader_is_not_cut_by_the_step_timeout() {
     let (d, data) = recording(Script { slow_data: true, ..Script::default() }, &[("global.timeout_secs", "2")]);
     let line = format!("{}\r\n", "x".repeat(78));
-    let message = format!("From: it@example.test\r\nTo: a@example.test\r\nSubject: big\r\n\r\n{}", line.repeat(120_000));
+    let message = format!("From: it@example.test\r\nTo: a@example.test\r\nSubject: big\r\nDate: Sun, 6 Dec 2026 05:00:00 +0000\r\nMessage-ID: <big@example.test>\r\n\r\n{}", line.repeat(120_000));
     let t0 = Instant::now();
     let r = postdesk(d.path(), &["send", "a@example.test"], Some(&message));
     let took = t0.elapsed();
