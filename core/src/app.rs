@@ -421,6 +421,17 @@ impl crate::oauth::Vault for Postdesk {
         self.keychain.get(key).map_err(|e| e.to_string())
     }
     fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+        // A sign-in or token rotation that ends after its client or route was removed must
+        // not leave the token behind: checked and written under the edit lock.
+        let _lock = self.lock().map_err(|e| e.to_string())?;
+        let mut parts = key.splitn(3, '.');
+        if let (Some(kind @ ("client" | "route")), Some(id)) = (parts.next(), parts.next()) {
+            let config = self.load().map_err(|e| e.to_string())?;
+            let exists = if kind == "client" { config.clients.contains_key(id) } else { config.routes.contains_key(id) };
+            if !exists {
+                return Err(format!("{kind}.{id} no longer exists: {key} was not stored"));
+            }
+        }
         self.keychain.set(key, value).map_err(|e| e.to_string())
     }
     fn clear(&self, key: &str) -> Result<(), String> {
