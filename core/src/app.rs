@@ -141,11 +141,13 @@ impl Postdesk {
     /// changes.
     pub(crate) fn save_config(&self, before: &Config, after: &Config, lock: &EditLock) -> Result<(), Error> {
         let (old, new) = (scope_prefixes(before), scope_prefixes(after));
-        for prefix in old.symmetric_difference(&new) {
-            match self.keychain.clear_prefix(prefix, SCOPE_SECRETS) {
+        let removed: BTreeSet<String> = old.difference(&new).cloned().collect();
+        let changed: BTreeSet<String> = old.symmetric_difference(&new).cloned().collect();
+        if !changed.is_empty() {
+            match self.keychain.clear_scopes(&changed, &removed, SCOPE_SECRETS) {
                 Ok(_) => {}
-                // A new scope on a machine without a keychain has nothing to clear there.
-                Err(SecretError::Unavailable(_)) if !old.contains(prefix) => {}
+                // Only new scopes on a machine without a keychain: nothing to clear there.
+                Err(SecretError::Unavailable(_)) if removed.is_empty() => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -111,6 +111,23 @@ impl Keychain {
         Ok(None)
     }
 
+    /// Removes every secret of the clients and routes `scopes` (prefixes `client.<ID>.` /
+    /// `route.<NAME>.`), listing the keychain once. Where it cannot be listed, the `known`
+    /// kinds of the scopes in `removed_only` are removed, key by key.
+    pub fn clear_scopes(&self, scopes: &BTreeSet<String>, removed_only: &BTreeSet<String>, known: &[&str]) -> Result<Vec<String>, SecretError> {
+        let keys: Vec<String> = match self.stored()? {
+            Some(stored) => stored.into_iter().filter(|k| scope_prefix(k).is_some_and(|p| scopes.contains(p))).collect(),
+            None => removed_only.iter().flat_map(|p| known.iter().map(move |k| format!("{p}{k}"))).collect(),
+        };
+        let mut removed = Vec::new();
+        for key in keys {
+            if self.clear(&key)? {
+                removed.push(key);
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes every secret whose key starts with `prefix` (e.g. `client.acme.`): all that a
     /// client or route has, whatever its kind. Where the keychain cannot be listed, the keys
     /// in `known` (with the prefix) are removed. Returns the keys removed.
@@ -127,6 +144,13 @@ impl Keychain {
         }
         Ok(removed)
     }
+}
+
+/// `client.<ID>.` / `route.<NAME>.` of a key of a client or route.
+fn scope_prefix(key: &str) -> Option<&str> {
+    let first = key.find('.')?;
+    let second = first + 1 + key[first + 1..].find('.')?;
+    matches!(&key[..first], "client" | "route").then(|| &key[..=second])
 }
 
 /// The Secret Service look-ups `keyring` has no call for: the `username` attributes of every
@@ -223,6 +247,25 @@ fn first_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_prefixes_of_keys() {
+        assert_eq!(scope_prefix("client.acme.m365.refresh_token"), Some("client.acme."));
+        assert_eq!(scope_prefix("route.corp.password"), Some("route.corp."));
+        assert_eq!(scope_prefix("global.password"), None);
+        assert_eq!(scope_prefix("client.acme"), None);
+        assert_eq!(scope_prefix("undo-import#client.acme.password"), None);
+    }
+
+    #[test]
+    fn canonical_dir_is_the_same_before_and_after_the_dir_exists() {
+        let base = tempfile::tempdir().unwrap();
+        let d = base.path().join("a/./b/../c");
+        let before = canonical_dir(&d);
+        std::fs::create_dir_all(base.path().join("a/c")).unwrap();
+        assert_eq!(before, canonical_dir(&d));
+        assert_eq!(before, base.path().canonicalize().unwrap().join("a/c"));
+    }
 
     #[test]
     fn secret_debug_is_redacted() {
