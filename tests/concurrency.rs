@@ -257,7 +257,7 @@ fn kill_9_during_1000_saves_never_leaves_a_torn_file() {
 // ---- 8 processes × 100 mixed mutations ----------------------------------------------------
 
 /// Each of 8 processes does 100 mutations of its own items (config set of a new client, dne
-/// add, dne import of a CSV, client remove of one it added); at the end every expected item
+/// add, dne import of a CSV, client remove of one it added, dne remove); at the end every expected item
 /// is there and every removed one gone: no update lost.
 #[test]
 fn eight_processes_times_100_mixed_mutations_lose_nothing() {
@@ -272,12 +272,13 @@ fn eight_processes_times_100_mixed_mutations_lose_nothing() {
     }
     let csvs = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let results: Vec<(Vec<String>, Vec<String>, Vec<String>, Vec<String>)> = std::thread::scope(|s| {
+    type Outcome = (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+    let results: Vec<Outcome> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
             .map(|p| {
                 let (dir, csvs) = (d.path(), csvs.path());
                 s.spawn(move || {
-                    let (mut clients, mut removed, mut dne, mut failures) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                    let (mut clients, mut removed, mut dne, mut removed_dne, mut failures) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     for i in 0..100 {
                         let (args, what): (Vec<String>, &str) = match i % 4 {
                             0 => {
@@ -294,10 +295,15 @@ fn eight_processes_times_100_mixed_mutations_lose_nothing() {
                                 dne.extend([format!("p{p}i{i}a@example.com"), format!("p{p}i{i}b@example.com")]);
                                 (vec!["dne".into(), "import".into(), csv.display().to_string()], "dne import")
                             }
-                            _ => {
+                            _ if i % 8 == 3 => {
                                 let id = clients.remove(0);
                                 removed.push(id.clone());
                                 (vec!["client".into(), "remove".into(), id], "client remove")
+                            }
+                            _ => {
+                                let entry = dne.remove(0);
+                                removed_dne.push(entry.clone());
+                                (vec!["dne".into(), "remove".into(), entry], "dne remove")
                             }
                         };
                         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -306,7 +312,7 @@ fn eight_processes_times_100_mixed_mutations_lose_nothing() {
                             failures.push(format!("{what}: {r:?}"));
                         }
                     }
-                    (clients, removed, dne, failures)
+                    (clients, removed, dne, removed_dne, failures)
                 })
             })
             .collect();
@@ -315,8 +321,9 @@ fn eight_processes_times_100_mixed_mutations_lose_nothing() {
     let took = started.elapsed();
     let config = Store::new(d.path()).load().unwrap();
     let mut lost = 0;
-    for (clients, removed, dne, failures) in &results {
+    for (clients, removed, dne, removed_dne, failures) in &results {
         assert!(failures.is_empty(), "{failures:#?}");
+        lost += removed_dne.iter().filter(|e| config.dne.contains(e)).count();
         lost += clients.iter().filter(|c| !config.clients.contains_key(*c)).count();
         lost += removed.iter().filter(|c| config.clients.contains_key(*c)).count();
         lost += dne.iter().filter(|e| !config.dne.contains(e)).count();
