@@ -57,7 +57,7 @@ fn a_held_lock_gives_a_clear_error_naming_the_data_dir_and_changes_nothing() {
     assert_eq!(postdesk(d.path(), &["dne", "add", "first@example.com"], None).code, 0);
     let lock = d.path().join("config.lock");
     // Another process (flock(1)) holds the lock for longer than Postdesk waits.
-    let mut holder = Command::new("flock").arg("-x").arg(&lock).arg("sleep").arg("30").spawn().expect("flock(1) runs");
+    let mut holder = Command::new("flock").arg("--no-fork").arg("-x").arg(&lock).arg("sleep").arg("30").spawn().expect("flock(1) runs");
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     let r = postdesk(d.path(), &["dne", "add", "second@example.com"], None);
