@@ -81,3 +81,13 @@ package: deps ui
 test-package:
 	@scripts/install-deps.sh package
 	scripts/test-package.sh
+
+# `check`, the window's form and its preview with 10,000 clients and 1,000 stored secrets
+# (tests/keychain.rs keychain_scale_…), optimized build (profile bench-fast), in the keychain
+# sandbox of scripts/test.sh. Target: under 2 s each. Not part of `make test` (a few minutes
+# of build).
+.PHONY: bench-keychain
+bench-keychain: test-deps
+	$(CARGO) build --profile bench-fast -p postdesk-cli
+	POSTDESK_BENCH_BIN=$(CURDIR)/target/bench-fast/postdesk scripts/test.sh \
+	  $(CARGO) test --profile bench-fast -p postdesk-tests --test keychain -- --ignored --nocapture keychain_scale

@@ -662,7 +662,7 @@ fn data_with_clients(n: usize) -> tempfile::TempDir {
         let client = postdesk_core::model::ClientSettings { name: Some(format!("Client {i:05}")), ..Default::default() };
         config.clients.insert(format!("c{i:05}"), client);
     }
-    store.save(&config).unwrap();
+    store.save(&config, &store.lock().unwrap()).unwrap();
     data
 }
 

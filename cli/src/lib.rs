@@ -97,15 +97,21 @@ pub enum Command {
         #[arg(long)]
         allow_redirect: bool,
     },
-    /// Which server would send this mail, and why.
+    /// Which server would send this mail, and why (`route remove NAME` removes a route).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Route {
         #[arg(long, value_name = "ID")]
         client: Option<String>,
-        #[arg(long, value_name = "ADDR")]
-        from: String,
+        #[arg(long, value_name = "ADDR", required = true)]
+        from: Option<String>,
         #[arg(long)]
         json: bool,
+        #[command(subcommand)]
+        command: Option<RouteCmd>,
     },
+    /// Clients (add one with `config set client.ID.name …`).
+    #[command(subcommand)]
+    Client(ClientCmd),
     /// Send a support request (the message is read from stdin) to the support address in
     /// force, through the resolved route; `--preview` prints exactly what would be sent.
     Support {
@@ -147,6 +153,18 @@ pub enum Command {
     /// The Do-Not-Email list (user@domain or *@domain).
     #[command(subcommand)]
     Dne(DneCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    /// Remove a client and every secret it has in the keychain.
+    Remove { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RouteCmd {
+    /// Remove a route and every secret it has in the keychain.
+    Remove { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -314,7 +332,7 @@ pub fn run(cli: Cli) -> ExitCode {
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Keychain(postdesk_core::secrets::SecretError::Unavailable(_)) => EXIT_KEYCHAIN,
-        Error::Store(StoreError::Io { .. }) => EXIT_FAILED,
+        Error::Store(StoreError::Io { .. } | StoreError::Locked { .. }) => EXIT_FAILED,
         _ => EXIT_CONFIG,
     }
 }
@@ -363,7 +381,15 @@ fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
             }
         }
         Command::ReceiverCheck { json } => return receiver_check(app, if json { Output::Json } else { Output::Steps }),
-        Command::Route { client, from, json } => return route(app, client, &from, json),
+        Command::Route { command: Some(RouteCmd::Remove { name }), .. } => {
+            app.remove_route(&name)?;
+            eprintln!("postdesk: route {name} and its secrets removed");
+        }
+        Command::Route { client, from, json, command: None } => return route(app, client, from.as_deref().unwrap_or_default(), json),
+        Command::Client(ClientCmd::Remove { id }) => {
+            app.remove_client(&id)?;
+            eprintln!("postdesk: client {id} and its secrets removed");
+        }
         Command::Support { client, subject, preview, json } => return support(app, client, subject, preview, json),
         Command::Login { client, browser: true, timeout } => return login_browser(app, client.as_deref(), timeout),
         Command::Login { client, browser: false, .. } => {

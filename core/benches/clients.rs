@@ -74,12 +74,12 @@ fn main() {
     let config = large();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
-    store.save(&config).unwrap();
+    store.save(&config, &store.lock().unwrap()).unwrap();
     let bytes = std::fs::metadata(store.path()).unwrap().len();
     let ctx = || Context { today: postdesk_core::app::today(), secrets_set: None };
 
     // Saving is mostly fsync (disk wait, not CPU): its wall time is the figure.
-    let (_, save) = measure(15, || store.save(black_box(&config)).unwrap());
+    let (_, save) = measure(15, || store.save(black_box(&config), &store.lock().unwrap()).unwrap());
     let (load_only, _) = measure(15, || drop(black_box(store.load().unwrap())));
     let mut problems = 0;
     let (load_validate, load_validate_wall) = measure(15, || {

@@ -11,7 +11,7 @@ use crate::keys::{self, Key, KeyError, Kind, Scope, RECEIVER_FIELDS, SERVER_FIEL
 use crate::model::Config;
 use crate::redirect::Redirect;
 use crate::secrets::{Keychain, Secret, SecretError};
-use crate::store::{Store, StoreError};
+use crate::store::{EditLock, Store, StoreError};
 use crate::validate::{validate, Context, Problem, Severity};
 
 #[derive(Debug, thiserror::Error)]
@@ -125,14 +125,20 @@ pub fn apply_edits(base: &Config, edits: &BTreeMap<String, String>) -> (Config, 
 pub struct Postdesk {
     pub(crate) store: Store,
     pub(crate) keychain: Keychain,
-    /// Held across load-change-save of the client and route operations, so two of them
-    /// running at once (the window's commands run in parallel) never lose one's change.
-    pub(crate) edit: std::sync::Arc<std::sync::Mutex<()>>,
+}
+
+/// The secrets a client or route can have, for platforms whose keychain cannot be listed
+/// (on Linux every stored key under the scope's prefix is found and removed).
+pub const SCOPE_SECRETS: &[&str] = &["password", "m365.client_secret", "m365.refresh_token", "m365.account"];
+
+/// `client.<ID>.` / `route.<NAME>.` of every client and route.
+fn scope_prefixes(config: &Config) -> BTreeSet<String> {
+    config.clients.keys().map(|id| format!("client.{id}.")).chain(config.routes.keys().map(|n| format!("route.{n}."))).collect()
 }
 
 impl Postdesk {
     pub fn open(data_dir: &Path) -> Postdesk {
-        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir), edit: Default::default() }
+        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir) }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -143,9 +149,30 @@ impl Postdesk {
         Ok(self.store.load()?)
     }
 
-    /// Saves a document already validated by the caller (for the feature modules' operations).
-    pub(crate) fn save_config(&self, config: &Config) -> Result<(), Error> {
-        Ok(self.store.save(config)?)
+    /// Takes the data directory's edit lock (see [`EditLock`]): every load-modify-save, in
+    /// every process, holds it from its load to its save.
+    pub fn lock(&self) -> Result<EditLock, Error> {
+        Ok(self.store.lock()?)
+    }
+
+    /// The one way a change is saved: `after`, made from `before` (loaded under `lock`) and
+    /// already validated by the caller. A client or route that `after` drops loses every
+    /// secret it had, and one that `after` adds starts with none (no leftovers of an earlier
+    /// one of the same name), before the file changes: with the keychain unavailable nothing
+    /// changes.
+    pub(crate) fn save_config(&self, before: &Config, after: &Config, lock: &EditLock) -> Result<(), Error> {
+        let (old, new) = (scope_prefixes(before), scope_prefixes(after));
+        let removed: BTreeSet<String> = old.difference(&new).cloned().collect();
+        let changed: BTreeSet<String> = old.symmetric_difference(&new).cloned().collect();
+        if !changed.is_empty() {
+            match self.keychain.clear_scopes(&changed, &removed, SCOPE_SECRETS) {
+                Ok(_) => {}
+                // Only new scopes on a machine without a keychain: nothing to clear there.
+                Err(SecretError::Unavailable(_)) if removed.is_empty() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(self.store.save(after, lock)?)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -161,7 +188,7 @@ impl Postdesk {
     pub fn get(&self, name: &str) -> Result<String, Error> {
         let key = Key::parse(name)?;
         if key.is_secret() {
-            let set = self.keychain.get(name)?.is_some();
+            let set = self.keychain.is_set(name)?;
             return Ok(if set { "<set>" } else { "<not set>" }.into());
         }
         Ok(key.effective(&self.load()?).unwrap_or_default())
@@ -176,6 +203,7 @@ impl Postdesk {
     /// Validates and saves several values at once (atomically); the warnings of those keys and
     /// where stored secrets now go ([`crate::redirect`]).
     pub fn set_many(&self, edits: &BTreeMap<String, String>) -> Result<Saved, Error> {
+        let lock = self.lock()?;
         let before = self.load()?;
         let (after, mut problems) = apply_edits(&before, edits);
         if !problems.is_empty() {
@@ -190,7 +218,7 @@ impl Postdesk {
             return Err(Error::Invalid(new_errors));
         }
         let redirects = self.redirects(&before, &after, &[]);
-        self.store.save(&after)?;
+        self.save_config(&before, &after, &lock)?;
         let warnings = problems.into_iter().filter(|p| edits.contains_key(&p.key) && p.severity == Severity::Warning).collect();
         Ok(Saved { warnings, redirects })
     }
@@ -215,10 +243,11 @@ impl Postdesk {
             self.keychain.clear(name)?;
             return Ok(());
         }
+        let lock = self.lock()?;
         let before = self.load()?;
         let after = key.write(&before, None);
         if after != before {
-            self.store.save(&after)?;
+            self.save_config(&before, &after, &lock)?;
         }
         Ok(())
     }
@@ -233,12 +262,23 @@ impl Postdesk {
     }
 
     pub fn set_secret(&self, name: &str, secret: &Secret) -> Result<(), Error> {
-        self.secret_key(name)?;
+        let key = self.secret_key(name)?;
         if secret.expose().is_empty() {
             return Err(invalid(name, "is empty: use `postdesk secret clear` to remove it"));
         }
         if secret.expose().contains(['\r', '\n', '\0']) {
             return Err(invalid(name, "must not contain line breaks or NUL"));
+        }
+        // Under the lock: a client or route removed at the same time cannot leave it orphaned.
+        let _lock = self.lock()?;
+        let config = self.load()?;
+        let missing = match &key.scope {
+            Scope::Client(id) if !config.clients.contains_key(id) => Some(format!("client.{id}")),
+            Scope::Route(n) if !config.routes.contains_key(n) => Some(format!("route.{n}")),
+            _ => None,
+        };
+        if let Some(prefix) = missing {
+            return Err(invalid(name, &format!("{prefix} does not exist: add it first (e.g. `postdesk config set {prefix}.host …`)")));
         }
         Ok(self.keychain.set(name, secret)?)
     }
@@ -288,6 +328,7 @@ impl Postdesk {
     /// Saves the window's values and secret changes together. Nothing is written when a value
     /// of the form is invalid or missing.
     pub fn save_form(&self, edits: &BTreeMap<String, String>, secrets: &[SecretChange]) -> Result<Form, Error> {
+        let lock = self.lock()?;
         let base = match self.load() {
             Ok(c) => c,
             // The unreadable file was kept aside when the window opened; start from defaults.
@@ -310,7 +351,8 @@ impl Postdesk {
                 }
             }
         }
-        self.store.save(&config)?;
+        self.save_config(&base, &config, &lock)?;
+        drop(lock);
         Ok(self.form_for(&config))
     }
 
@@ -424,6 +466,17 @@ impl crate::oauth::Vault for Postdesk {
         self.keychain.get(key).map_err(|e| e.to_string())
     }
     fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+        // A sign-in or token rotation that ends after its client or route was removed must
+        // not leave the token behind: checked and written under the edit lock.
+        let _lock = self.lock().map_err(|e| e.to_string())?;
+        let mut parts = key.splitn(3, '.');
+        if let (Some(kind @ ("client" | "route")), Some(id)) = (parts.next(), parts.next()) {
+            let config = self.load().map_err(|e| e.to_string())?;
+            let exists = if kind == "client" { config.clients.contains_key(id) } else { config.routes.contains_key(id) };
+            if !exists {
+                return Err(format!("{kind}.{id} no longer exists: {key} was not stored"));
+            }
+        }
         self.keychain.set(key, value).map_err(|e| e.to_string())
     }
     fn clear(&self, key: &str) -> Result<(), String> {
@@ -505,7 +558,9 @@ impl Postdesk {
     pub fn export(&self, passphrase: Option<&Secret>) -> Result<(String, Vec<String>), Error> {
         let config = self.load()?;
         let mut set = BTreeMap::new();
-        for key in secret_keys(&config) {
+        // Only the stored ones are fetched (10,000 clients: a handful of look-ups, not 20,000).
+        let keys = secret_keys(&config);
+        for key in self.keychain.which_set(keys.iter().map(String::as_str))? {
             if let Some(secret) = self.keychain.get(&key)? {
                 set.insert(key, secret);
             }
@@ -532,10 +587,12 @@ impl Postdesk {
     }
 
     /// Applies a checked import: the previous configuration (and the previous values of the
-    /// secrets it replaces) are kept for [`Postdesk::undo_import`]. An import that changes
+    /// secrets it replaces or, for a client or route it drops, removes) are kept for
+    /// [`Postdesk::undo_import`] until the next import or the undo. An import that changes
     /// where stored secrets go or which program runs (checked again against the settings as
     /// they are now) is refused with [`Error::Redirected`] unless `allow_redirect`.
     pub fn apply_import(&self, plan: &crate::transfer::ImportPlan, allow_redirect: bool) -> Result<(), Error> {
+        let lock = self.lock()?;
         let current = self.load()?;
         if !allow_redirect {
             let carried: Vec<String> = plan.secrets.iter().map(|(k, _)| k.clone()).collect();
@@ -544,28 +601,40 @@ impl Postdesk {
                 return Err(Error::Redirected(redirects));
             }
         }
-        let mut touched = Vec::new();
-        for (key, _) in &plan.secrets {
-            let backup = format!("{UNDO_PREFIX}{key}");
-            match self.keychain.get(key)? {
-                Some(old) => self.keychain.set(&backup, &old)?,
-                None => {
-                    self.keychain.clear(&backup)?;
-                }
-            }
-            touched.push(key.clone());
+        // The backups of an earlier import are no longer needed: only the last one is undone.
+        self.clear_undo_backups()?;
+        let dropped: BTreeSet<String> = scope_prefixes(&current).difference(&scope_prefixes(&plan.config)).cloned().collect();
+        let mut touched: Vec<String> = plan.secrets.iter().map(|(key, _)| key.clone()).collect();
+        if !dropped.is_empty() {
+            let stored = match self.keychain.stored()? {
+                Some(stored) => stored,
+                None => dropped.iter().flat_map(|p| SCOPE_SECRETS.iter().map(move |k| format!("{p}{k}"))).collect(),
+            };
+            let extra: Vec<String> = stored.into_iter().filter(|k| dropped.iter().any(|p| k.starts_with(p.as_str())) && !touched.contains(k)).collect();
+            touched.extend(extra);
         }
-        let undo = UndoImport { config: current, secrets: touched };
+        let mut backed_up = Vec::new();
+        for key in &touched {
+            if let Some(old) = self.keychain.get(key)? {
+                self.keychain.set(&format!("{UNDO_PREFIX}{key}"), &old)?;
+                backed_up.push(key.clone());
+            } else if plan.secrets.iter().any(|(k, _)| k == key) {
+                backed_up.push(key.clone()); // undo clears it again
+            }
+        }
+        let undo = UndoImport { config: current.clone(), secrets: backed_up };
         crate::store::write_atomic(self.store.dir(), UNDO_FILE, serde_json::to_string_pretty(&undo).expect("json").as_bytes())?;
+        // Drops the secrets of removed clients and routes (kept above as backups).
+        self.save_config(&current, &plan.config, &lock)?;
         for (key, secret) in &plan.secrets {
             self.keychain.set(key, secret)?;
         }
-        self.store.save(&plan.config)?;
         Ok(())
     }
 
     /// Restores the configuration and secrets from before the last import.
     pub fn undo_import(&self) -> Result<bool, Error> {
+        let lock = self.lock()?;
         let path = self.store.dir().join(UNDO_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -573,21 +642,38 @@ impl Postdesk {
             Err(e) => return Err(StoreError::Io { action: "cannot read", path, source: e }.into()),
         };
         let undo: UndoImport = serde_json::from_str(&text).map_err(|e| invalid("undo", &format!("{} is damaged: {e}", path.display())))?;
+        let current = self.load()?;
+        // Clients and routes the import added lose their secrets; re-added ones get theirs back below.
+        self.save_config(&current, &undo.config, &lock)?;
         for key in &undo.secrets {
             let backup = format!("{UNDO_PREFIX}{key}");
             match self.keychain.get(&backup)? {
-                Some(old) => {
-                    self.keychain.set(key, &old)?;
-                    self.keychain.clear(&backup)?;
-                }
+                Some(old) => self.keychain.set(key, &old)?,
                 None => {
                     self.keychain.clear(key)?;
                 }
             }
         }
-        self.store.save(&undo.config)?;
         std::fs::remove_file(&path).map_err(|e| StoreError::Io { action: "cannot remove", path, source: e })?;
+        self.clear_undo_backups_known(&undo.secrets)?;
         Ok(true)
+    }
+
+    /// Removes every `undo-import#…` keychain entry (those of the undo file, where the
+    /// keychain cannot be listed).
+    fn clear_undo_backups(&self) -> Result<(), Error> {
+        let known = std::fs::read_to_string(self.store.dir().join(UNDO_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str::<UndoImport>(&t).ok())
+            .map(|u| u.secrets)
+            .unwrap_or_default();
+        self.clear_undo_backups_known(&known)
+    }
+
+    fn clear_undo_backups_known(&self, known: &[String]) -> Result<(), Error> {
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        self.keychain.clear_prefix(UNDO_PREFIX, &known)?;
+        Ok(())
     }
 
     pub fn can_undo_import(&self) -> bool {
@@ -626,7 +712,9 @@ pub(crate) fn invalid(key: &str, message: &str) -> Error {
     Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }
 
-/// CA files must exist and be readable (the one validation that looks at the disk).
+/// Files named in settings (the one validation that looks at the disk): a CA file must be a
+/// small regular file holding a PEM certificate; a sendmail program a regular executable file,
+/// never read. Neither a FIFO nor a device is opened for reading (see [`crate::files`]).
 pub fn check_files(config: &Config) -> Vec<Problem> {
     let doc = keys::document(config);
     keys::all_keys(config)
@@ -638,10 +726,13 @@ pub fn check_files(config: &Config) -> Vec<Problem> {
             if !p.is_absolute() {
                 return None; // reported by validate
             }
-            match std::fs::read(p) {
+            if k.field.name == "sendmail_path" {
+                return crate::files::check_program(p).err().map(|message| Problem { key: k.name(), severity: Severity::Error, message });
+            }
+            match crate::files::read_ca_file(p) {
                 Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") => None,
                 Ok(_) => Some("is not a PEM certificate file (no BEGIN CERTIFICATE)".to_string()),
-                Err(e) => Some(format!("cannot be read: {e}")),
+                Err(e) => Some(e),
             }
             .map(|message| Problem { key: k.name(), severity: Severity::Error, message })
         })

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::app::{apply_edits, invalid, keyed, secret_keys, today, Error, Postdesk, SecretChange};
+use crate::app::{apply_edits, invalid, keyed, today, Error, Postdesk, SecretChange};
 use crate::keys::{self, Field, Key, Scope, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS};
 use crate::model::{ClientSettings, Config, RouteSettings};
 use crate::validate::{validate, Context, Problem};
@@ -126,35 +126,32 @@ impl Postdesk {
     }
 
     pub fn add_client(&self, id: &str, name: &str) -> Result<(), Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = self.lock()?;
         let mut config = self.load()?;
         scope_of(&format!("client.{id}"))?;
         if config.clients.contains_key(id) {
             return Err(invalid(&format!("client.{id}"), "already exists"));
         }
+        let before = config.clone();
         config.clients.insert(id.to_string(), ClientSettings::default());
-        self.save_validated(&config, &BTreeMap::from([(format!("client.{id}.name"), name.to_string())]), &format!("client.{id}"))
+        self.save_validated(&before, &config, &BTreeMap::from([(format!("client.{id}.name"), name.to_string())]), &format!("client.{id}"), &lock)
     }
 
     /// Changes the client's display name (its ID, which keys and secrets use, stays).
     pub fn rename_client(&self, id: &str, name: &str) -> Result<(), Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = self.lock()?;
         let config = self.existing(&format!("client.{id}"))?;
-        self.save_validated(&config, &BTreeMap::from([(format!("client.{id}.name"), name.to_string())]), &format!("client.{id}"))
+        self.save_validated(&config, &config, &BTreeMap::from([(format!("client.{id}.name"), name.to_string())]), &format!("client.{id}"), &lock)
     }
 
-    /// Removes a client and its secrets.
+    /// Removes a client and every secret it has (password, client secret, refresh token,
+    /// account: [`Postdesk::save_config`] clears them first).
     pub fn remove_client(&self, id: &str) -> Result<(), Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
-        let mut config = self.existing(&format!("client.{id}"))?;
-        let secrets: Vec<String> = secret_keys(&config).into_iter().filter(|k| k.starts_with(&format!("client.{id}."))).collect();
-        // Secrets first: with the keychain unavailable nothing changes.
-        for key in secrets {
-            self.keychain.clear(&key)?;
-        }
+        let lock = self.lock()?;
+        let before = self.existing(&format!("client.{id}"))?;
+        let mut config = before.clone();
         config.clients.remove(id);
-        self.store.save(&config)?;
-        Ok(())
+        self.save_config(&before, &config, &lock)
     }
 
     pub fn routes(&self) -> Result<Vec<RouteRow>, Error> {
@@ -164,38 +161,35 @@ impl Postdesk {
     /// A new route for `from`, switched on, tried after the existing ones of equal specificity;
     /// its server keys inherit from global until set.
     pub fn add_route(&self, name: &str, from: &str) -> Result<(), Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = self.lock()?;
         let mut config = self.load()?;
         scope_of(&format!("route.{name}"))?;
         if config.routes.contains_key(name) {
             return Err(invalid(&format!("route.{name}"), "already exists"));
         }
         let last = config.routes.values().map(|r| r.order.unwrap_or(100)).max().unwrap_or(0);
+        let before = config.clone();
         config.routes.insert(name.to_string(), RouteSettings::default());
         let edits = BTreeMap::from([
             (format!("route.{name}.from"), from.to_string()),
             (format!("route.{name}.enabled"), "true".to_string()),
             (format!("route.{name}.order"), (last.max(90) + 10).min(100_000).to_string()),
         ]);
-        self.save_validated(&config, &edits, &format!("route.{name}"))
+        self.save_validated(&before, &config, &edits, &format!("route.{name}"), &lock)
     }
 
+    /// Removes a route and every secret it has.
     pub fn remove_route(&self, name: &str) -> Result<(), Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
-        let mut config = self.existing(&format!("route.{name}"))?;
-        let secrets: Vec<String> = secret_keys(&config).into_iter().filter(|k| k.starts_with(&format!("route.{name}."))).collect();
-        // Secrets first: with the keychain unavailable nothing changes.
-        for key in secrets {
-            self.keychain.clear(&key)?;
-        }
+        let lock = self.lock()?;
+        let before = self.existing(&format!("route.{name}"))?;
+        let mut config = before.clone();
         config.routes.remove(name);
-        self.store.save(&config)?;
-        Ok(())
+        self.save_config(&before, &config, &lock)
     }
 
     /// Gives the routes `names` (all of them, in the wanted order) orders 10, 20, 30, …
     pub fn reorder_routes(&self, names: &[String]) -> Result<(), Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = self.lock()?;
         let config = self.load()?;
         let mut wanted: Vec<&String> = names.iter().collect();
         wanted.sort();
@@ -204,7 +198,7 @@ impl Postdesk {
             return Err(invalid("route", "the new order must name every route exactly once"));
         }
         let edits = names.iter().enumerate().map(|(i, n)| (format!("route.{n}.order"), ((i + 1) * 10).to_string())).collect();
-        self.save_validated(&config, &edits, "route.")
+        self.save_validated(&config, &config, &edits, "route.", &lock)
     }
 
     /// The editor's view of one client or route.
@@ -250,7 +244,7 @@ impl Postdesk {
     /// Saves edits (full keys, `""` resets to inherited) and secret changes of one client or
     /// route. Nothing is written when a value of that scope is invalid.
     pub fn save_scope(&self, prefix: &str, edits: &BTreeMap<String, String>, secrets: &[SecretChange]) -> Result<ScopeForm, Error> {
-        let _edit = self.edit.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = self.lock()?;
         let config = self.existing(prefix)?;
         let outside: Vec<&String> = edits.keys().chain(secrets.iter().map(|s| &s.key)).filter(|k| !k.starts_with(&format!("{prefix}."))).collect();
         if let Some(k) = outside.first() {
@@ -280,7 +274,8 @@ impl Postdesk {
         // the key that did it, as the main form's preview does.
         let replaced: Vec<String> = secrets.iter().map(|c| c.key.clone()).collect();
         let redirects = self.redirects(&config, &after, &replaced);
-        self.store.save(&after)?;
+        self.save_config(&config, &after, &lock)?;
+        drop(lock);
         let mut form = self.scope_form(prefix)?;
         form.problems.extend(redirects.iter().map(crate::redirect::Redirect::as_problem));
         Ok(form)
@@ -305,8 +300,9 @@ impl Postdesk {
         Ok(config)
     }
 
-    /// Applies `edits` to `config` and saves, refusing errors on keys under `prefix`.
-    fn save_validated(&self, config: &Config, edits: &BTreeMap<String, String>, prefix: &str) -> Result<(), Error> {
+    /// Applies `edits` to `config` (made from `before`, loaded under `lock`) and saves,
+    /// refusing errors on keys under `prefix`.
+    fn save_validated(&self, before: &Config, config: &Config, edits: &BTreeMap<String, String>, prefix: &str, lock: &crate::store::EditLock) -> Result<(), Error> {
         let (after, problems) = apply_edits(config, edits);
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
@@ -318,8 +314,7 @@ impl Postdesk {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
-        self.store.save(&keep_scope(after, prefix))?;
-        Ok(())
+        self.save_config(before, &keep_scope(after, prefix), lock)
     }
 }
 

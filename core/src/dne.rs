@@ -205,21 +205,25 @@ impl Postdesk {
     /// many were new.
     pub fn dne_add(&self, entries: &[String]) -> Result<usize, Error> {
         let new = normalize_all(entries.iter().map(String::as_str)).map_err(Error::Invalid)?;
-        let mut config = self.load()?;
+        let lock = self.lock()?;
+        let before = self.load()?;
+        let mut config = before.clone();
         let (list, added) = merged(&config.dne, &new);
         if list.len() > MAX_ENTRIES {
             return Err(Error::Invalid(vec![Problem { key: "dne".into(), severity: Severity::Error, message: format!("would have more than {MAX_ENTRIES} entries") }]));
         }
         if added > 0 {
             config.dne = list;
-            self.save_config(&config)?;
+            self.save_config(&before, &config, &lock)?;
         }
         Ok(added)
     }
 
     /// Removes entries; returns those that were not on the list.
     pub fn dne_remove(&self, entries: &[String]) -> Result<Vec<String>, Error> {
-        let mut config = self.load()?;
+        let lock = self.lock()?;
+        let before = self.load()?;
+        let mut config = before.clone();
         let mut missing = Vec::new();
         for e in entries {
             let n = normalize(e).unwrap_or_else(|_| e.trim().to_string());
@@ -231,7 +235,7 @@ impl Postdesk {
             }
         }
         if missing.len() < entries.len() {
-            self.save_config(&config)?;
+            self.save_config(&before, &config, &lock)?;
         }
         Ok(missing)
     }
@@ -278,7 +282,9 @@ impl Postdesk {
             ("limits.max_per_day".to_string(), max_per_day.to_string()),
             ("limits.ignore_dne_for".to_string(), ignore_dne_for.to_string()),
         ]);
-        let (config, mut problems) = crate::app::apply_edits(&self.load()?, &edits);
+        let lock = self.lock()?;
+        let before = self.load()?;
+        let (config, mut problems) = crate::app::apply_edits(&before, &edits);
         problems.extend(
             crate::validate::validate(&config, &crate::validate::Context { today: crate::app::today(), secrets_set: None })
                 .into_iter()
@@ -287,7 +293,8 @@ impl Postdesk {
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
-        self.save_config(&config)?;
+        self.save_config(&before, &config, &lock)?;
+        drop(lock);
         self.dne_view()
     }
 }

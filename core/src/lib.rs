@@ -8,6 +8,7 @@ pub mod app;
 pub mod clients;
 pub mod diagnosis;
 pub mod explain;
+pub mod files;
 pub mod dne;
 pub mod hints;
 pub mod http;

@@ -81,7 +81,10 @@ impl SentLog {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
         let file = options.open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         file.lock().map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
         Ok(file)

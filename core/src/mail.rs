@@ -265,6 +265,10 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
     for to in &request.to {
         check_email(to, server.utf8_headers).map_err(|e| format!("recipient {to}: {e}"))?;
     }
+    // Before any step: a FIFO or device named as CA file would otherwise block the TLS setup.
+    if let Some(ca) = server.ca_file.as_deref().filter(|_| server.email_type == EmailType::Smtp && server.tls_verify) {
+        crate::files::check_ca_file(std::path::Path::new(ca)).map_err(|e| format!("{}.ca_file: {ca} {e}", server.prefix))?;
+    }
     let credentials = match server.auth {
         AuthMethod::Password if server.email_type == EmailType::Smtp => {
             let key = format!("{}.password", server.prefix);

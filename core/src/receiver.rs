@@ -62,6 +62,9 @@ pub fn login_from(config: &Config, secrets: SecretLookup<'_>) -> Result<Option<L
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
+    if let Some(ca) = r.ca_file.as_deref() {
+        crate::files::check_ca_file(std::path::Path::new(ca)).map_err(|e| format!("receiver.ca_file: {ca} {e}"))?;
+    }
     let password = secrets.get("receiver.password").map_err(|e| format!("the OS keychain is not available: {e}"))?;
     let password = password.ok_or("receiver.password: not set in the keychain")?;
     let protocol = r.protocol.unwrap_or_default();

@@ -623,8 +623,9 @@ impl TlsSetup {
                 None => Vec::new(),
                 Some(path) => {
                     use rustls::pki_types::pem::PemObject;
-                    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-                        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                    let bytes = crate::files::read_ca_file(path).map_err(|e| format!("the CA file {} {e}", path.display()))?;
+                    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+                        .collect::<Result<Vec<_>, _>>()
                         .map_err(|e| format!("the CA file {} cannot be read: {e}", path.display()))?;
                     if certs.is_empty() {
                         return Err(format!("the CA file {} holds no certificate", path.display()));

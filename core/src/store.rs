@@ -1,19 +1,28 @@
 //! Saving and loading the configuration document in the data directory.
 //!
 //! Saves are atomic (temp file in the same directory, fsync, rename, fsync of the directory):
-//! a crash leaves either the old or the new file, never a torn one. A file that cannot be
+//! a crash leaves either the old or the new file, never a torn one. The temp file has a random
+//! name and is created with `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600, so a symlink planted at
+//! any name never redirects a write. Every load-modify-save runs under [`EditLock`], one
+//! cross-process `flock` on `<data dir>/config.lock`; [`Store::save`] takes the guard, so a
+//! save outside the lock does not compile. A file that cannot be
 //! parsed is moved aside as `<name>.corrupt-<timestamp>` and reported, never overwritten or
 //! silently reset.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::model::{Config, CURRENT_VERSION};
 
 pub const CONFIG_FILE: &str = "config.json";
+/// The lock every load-modify-save of the data directory holds (see [`EditLock`]).
+pub const LOCK_FILE: &str = "config.lock";
+/// How long a change waits for another process's change to finish before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// The Tauri identifier: the default data directory is `<OS data dir>/<identifier>`.
 pub const APP_IDENTIFIER: &str = "com.postdesk.desktop";
 
@@ -23,6 +32,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, kept_as: PathBuf, reason: String },
     #[error("the configuration file {path} was written by a newer Postdesk (format version {found}, this one reads up to {CURRENT_VERSION}); it was left untouched: update Postdesk")]
     TooNew { path: PathBuf, found: u64 },
+    #[error("another Postdesk process is changing the settings in {dir} and did not finish within {} s (lock file {}); nothing was changed: try again, and if it persists find the process holding the lock (e.g. `fuser {}`)", waited.as_secs(), dir.join(LOCK_FILE).display(), dir.join(LOCK_FILE).display())]
+    Locked { dir: PathBuf, waited: Duration },
     #[error("{action} {path}: {source}")]
     Io { action: &'static str, path: PathBuf, source: io::Error },
 }
@@ -95,24 +106,93 @@ impl Store {
         Ok(kept)
     }
 
-    /// Writes the document atomically.
-    pub fn save(&self, config: &Config) -> Result<(), StoreError> {
+    /// Takes the data directory's edit lock (waits at most [`LOCK_WAIT`]).
+    pub fn lock(&self) -> Result<EditLock, StoreError> {
+        EditLock::acquire(&self.dir, LOCK_WAIT)
+    }
+
+    /// Writes the document atomically. The caller holds the edit lock from its load on.
+    pub fn save(&self, config: &Config, lock: &EditLock) -> Result<(), StoreError> {
+        debug_assert_eq!(lock.dir, self.dir, "the lock of another data directory");
         let mut text = serde_json::to_string_pretty(config).expect("config serializes");
         text.push('\n');
-        write_atomic(&self.dir, CONFIG_FILE, text.as_bytes())
+        write_atomic(&self.dir, CONFIG_FILE, text.as_bytes())?;
+        self.remove_stale_temp_files();
+        Ok(())
+    }
+
+    /// Temp files of saves that were killed before their rename: with the lock held, no other
+    /// save of this file is under way, so every `.config.json.tmp-*` is stale.
+    fn remove_stale_temp_files(&self) {
+        let prefix = format!(".{CONFIG_FILE}.tmp-");
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path()); // a symlink itself, never its target
+            }
+        }
     }
 }
 
-/// Temp file in the same directory, fsync, rename over the target, fsync the directory.
+/// The cross-process lock of one data directory: an exclusive `flock` (std's `File::lock`) on
+/// `<dir>/config.lock`, held from the load to the save of every change, by every process and
+/// every window command. Re-entrant within a thread (an operation built on another one takes
+/// it once); other threads and processes wait, at most the given time.
+#[derive(Debug)]
+pub struct EditLock {
+    dir: PathBuf,
+    /// `None` when this thread already held the lock (the outer guard releases it).
+    _file: Option<File>,
+}
+
+thread_local! {
+    static HELD: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl EditLock {
+    pub fn acquire(dir: &Path, wait: Duration) -> Result<EditLock, StoreError> {
+        if HELD.with(|h| h.borrow().iter().any(|d| d == dir)) {
+            return Ok(EditLock { dir: dir.to_path_buf(), _file: None });
+        }
+        create_private_dir(dir).map_err(io_err("cannot create", dir))?;
+        let path = dir.join(LOCK_FILE);
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        let file = options.open(&path).map_err(io_err("cannot open the lock file", &path))?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => std::thread::sleep(Duration::from_millis(5)),
+                Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked { dir: dir.to_path_buf(), waited: wait }),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_err("cannot lock", &path)(e)),
+            }
+        }
+        HELD.with(|h| h.borrow_mut().push(dir.to_path_buf()));
+        Ok(EditLock { dir: dir.to_path_buf(), _file: Some(file) })
+    }
+}
+
+impl Drop for EditLock {
+    fn drop(&mut self) {
+        if self._file.is_some() {
+            HELD.with(|h| h.borrow_mut().retain(|d| *d != self.dir));
+        }
+    }
+}
+
+/// Temp file in the same directory (random name, created exclusively, never through a
+/// symlink), fsync, rename over the target, fsync the directory.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     create_private_dir(dir).map_err(io_err("cannot create", dir))?;
     let target = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    // The temp name is per process: two saves of one process at once take turns.
-    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, mut file) = new_temp_file(dir, name).map_err(io_err("cannot create a temp file in", dir))?;
     let result = (|| {
-        let mut file = private_file(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -125,12 +205,38 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreErr
     result.map_err(io_err("cannot save", &target))
 }
 
-fn private_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+/// `.<name>.tmp-<random>` in `dir`, created with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0600:
+/// whatever is planted under a guessable name, the write goes only to a new file of ours.
+fn new_temp_file(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let tmp = dir.join(format!(".{name}.tmp-{}", random_hex()));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        match options.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temp name")))
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 12];
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
+        // No OS random source: still unique, and O_EXCL keeps it safe if guessed.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        bytes[..8].copy_from_slice(&(nanos ^ u64::from(std::process::id()) << 32).to_le_bytes());
+        bytes[8..].copy_from_slice(&(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u32).to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -214,10 +320,11 @@ mod tests {
     fn save_then_load_round_trips_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("data"));
-        store.save(&sample()).unwrap();
+        store.save(&sample(), &store.lock().unwrap()).unwrap();
         assert_eq!(store.load().unwrap(), sample());
         let names: Vec<_> = fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, [CONFIG_FILE]);
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&CONFIG_FILE.into()) && names.contains(&LOCK_FILE.into()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -264,13 +371,45 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_save_keeps_the_old_file() {
+    fn a_failed_save_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path());
-        store.save(&sample()).unwrap();
-        // A directory where the temp file would go makes the write fail before the rename.
-        fs::create_dir(dir.path().join(format!(".{CONFIG_FILE}.tmp-{}", std::process::id()))).unwrap();
-        assert!(store.save(&Config::default()).is_err());
+        // A non-empty directory where the file goes makes the rename fail.
+        fs::create_dir_all(dir.path().join("out/x")).unwrap();
+        assert!(write_atomic(dir.path(), "out", b"new").is_err());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["out"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temp_names_are_random_and_a_planted_symlink_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir(&data).unwrap();
+        // The names the old code used (per process id) point at the victim.
+        std::os::unix::fs::symlink(&victim, data.join(format!(".{CONFIG_FILE}.tmp-{}", std::process::id()))).unwrap();
+        let store = Store::new(&data);
+        store.save(&sample(), &store.lock().unwrap()).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
         assert_eq!(store.load().unwrap(), sample());
+        let (a, _) = new_temp_file(&data, "x").unwrap();
+        let (b, _) = new_temp_file(&data, "x").unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn the_lock_is_reentrant_in_a_thread_and_times_out_across_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let outer = EditLock::acquire(dir.path(), LOCK_WAIT).unwrap();
+        let inner = EditLock::acquire(dir.path(), LOCK_WAIT).unwrap();
+        drop(inner);
+        let other = std::thread::scope(|s| s.spawn(|| EditLock::acquire(dir.path(), Duration::from_millis(100)).map(|_| ())).join().unwrap());
+        let err = other.unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+        drop(outer);
+        std::thread::scope(|s| s.spawn(|| EditLock::acquire(dir.path(), Duration::from_millis(100)).map(|_| ())).join().unwrap()).unwrap();
     }
 }

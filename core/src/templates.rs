@@ -452,6 +452,7 @@ impl Postdesk {
     /// one is stored as unset, so it keeps following the global template.
     pub fn save_template(&self, draft: &TemplateDraft) -> Result<TemplateView, Error> {
         check_kind(&draft.kind)?;
+        let lock = self.lock()?;
         let base = self.load()?;
         let client = draft.client.as_deref();
         if let Some(p) = no_such_client(&base, client) {
@@ -478,7 +479,7 @@ impl Postdesk {
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
-        self.save_config(&config)?;
+        self.save_config(&base, &config, &lock)?;
         Ok(view(&config, client, &draft.kind).expect("just saved"))
     }
 
@@ -487,7 +488,9 @@ impl Postdesk {
     /// With a client: "Reset to inherited", the client's override of the type is removed.
     pub fn reset_template(&self, kind: &str, client: Option<&str>) -> Result<TemplateView, Error> {
         check_kind(kind)?;
-        let mut config = self.load()?;
+        let lock = self.lock()?;
+        let before = self.load()?;
+        let mut config = before.clone();
         if let Some(p) = no_such_client(&config, client) {
             return Err(Error::Invalid(vec![p]));
         }
@@ -496,7 +499,7 @@ impl Postdesk {
         }
         if let Some(id) = client {
             if config.clients.get_mut(id).expect("checked").templates.remove(kind).is_some() {
-                self.save_config(&config)?;
+                self.save_config(&before, &config, &lock)?;
             }
             return Ok(view(&config, client, kind).expect("exists"));
         }
@@ -507,7 +510,7 @@ impl Postdesk {
             t.subject = Some(default_text(kind, "subject").into());
             t.body = Some(default_text(kind, "body").into());
         }
-        self.save_config(&config)?;
+        self.save_config(&before, &config, &lock)?;
         Ok(view(&config, None, kind).expect("exists"))
     }
 
@@ -516,10 +519,12 @@ impl Postdesk {
         if BUILT_IN.contains(&kind) {
             return Err(Error::Invalid(vec![Problem { key: "TYPE".into(), severity: Severity::Error, message: format!("{kind} is built in: reset it instead") }]));
         }
-        let mut config = self.load()?;
+        let lock = self.lock()?;
+        let before = self.load()?;
+        let mut config = before.clone();
         let removed = config.templates.remove(kind).is_some();
         if removed {
-            self.save_config(&config)?;
+            self.save_config(&before, &config, &lock)?;
         }
         Ok(removed)
     }

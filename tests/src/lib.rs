@@ -106,7 +106,7 @@ pub fn configure(data_dir: &Path, pairs: &[(&str, &str)]) {
     let store = postdesk_core::store::Store::new(data_dir);
     let (config, problems) = postdesk_core::app::apply_edits(&store.load().unwrap(), &edits);
     assert!(problems.is_empty(), "{problems:?}");
-    store.save(&config).unwrap();
+    store.save(&config, &store.lock().unwrap()).unwrap();
 }
 
 /// Waits (at most 5 s) for a message containing `needle` in the Maildir sink; returns it.
