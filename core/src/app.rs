@@ -233,7 +233,7 @@ impl Postdesk {
             if replaced.iter().any(|r| r == key) {
                 return false;
             }
-            *known.entry(key.to_string()).or_insert_with(|| self.keychain.get(key).map(|s| s.is_some()).unwrap_or(true))
+            *known.entry(key.to_string()).or_insert_with(|| self.keychain.is_set(key).unwrap_or(true))
         })
     }
 
