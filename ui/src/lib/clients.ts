@@ -138,6 +138,7 @@ const SERVER: ScopeFieldDef[] = [
   fromGlobal('username', 'security'),
   fromGlobal('security', 'security'),
   fromGlobal('timeout_secs', 'security'),
+  fromGlobal('data_timeout_secs', 'security'),
   fromGlobal('tls_verify', 'security', 'bool'),
   fromGlobal('ca_file', 'security'),
 ];

@@ -301,6 +301,14 @@ export const FIELDS: readonly FieldDef[] = [
     help: 'How long to wait for the mail server, 1 to 600 seconds.',
   },
   {
+    key: 'global.data_timeout_secs',
+    label: 'Wait for acceptance (seconds)',
+    section: 'security',
+    control: 'number',
+    applies: smtp,
+    help: 'How long to wait for the server to accept the message after sending it (content filters can be slow), 1 to 600 seconds. RFC 5321 recommends 600; a shorter wait can report a mail as failed that the server then delivers.',
+  },
+  {
     key: 'global.tls_verify',
     label: 'Verify TLS certificates',
     section: 'security',
