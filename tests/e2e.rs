@@ -1306,7 +1306,6 @@ async fn the_page_cannot_name_files_nor_reach_the_store_and_dialog_plugins() {
 }
 
 #[tokio::test]
-#[ignore = "fails since the hardening merge: after a client-editor save the notice is not shown, although save_scope returns it (checked by invoking the command from the page); the same notice is tested for config set (tests/cli.rs) and the main form's preview (the import e2e test)"]
 async fn a_client_host_saved_in_the_window_says_where_the_stored_password_now_goes() {
     require_window();
     const SECRET: &str = "scope-e2e-Secret-3";
