@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 work=$(mktemp -d /tmp/pd-appimage-test.XXXXXX)
 apprun_pids=()
-trap 'for p in "${apprun_pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+trap 'for p in "${apprun_pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 fails=0
 ok() { echo "  ok: $*"; }
 fail() { echo "  FAIL: $*" >&2; fails=$((fails + 1)); }
