@@ -26,6 +26,13 @@ fn title_for(url: &str) -> String {
     format!("Sign in to Microsoft — {}", host.unwrap_or_else(|| "?".into()))
 }
 
+/// Where the login window may go: https pages only, and the configured authority's own origin
+/// (which may be a loopback http test peer). No file:, data:, javascript:, blob:, custom
+/// schemes or other plain http; the redirect URI is caught before this is asked.
+fn navigation_allowed(url: &str, authority: Option<&tauri::Url>) -> bool {
+    tauri::Url::parse(url).is_ok_and(|u| u.scheme() == "https" || authority.is_some_and(|a| u.scheme() == "http" && u.origin() == a.origin()))
+}
+
 /// Opens the login window and waits for the redirect (or the window being closed).
 pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) -> Result<String, String> {
     if let Some(old) = app.get_webview_window(LOGIN_LABEL) {
@@ -36,7 +43,7 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
     let tx = Arc::new(Mutex::new(Some(tx)));
     let url: tauri::Url = sign_in.url.parse().map_err(|e| format!("the sign-in address is not valid: {e}"))?;
     let (nav_sign_in, nav_tx, nav_app) = (sign_in.clone(), tx.clone(), app.clone());
-    let authority = tauri::Url::parse(&m.authority).ok().map(|u| u.origin());
+    let authority = tauri::Url::parse(&m.authority).ok();
     let window = WebviewWindowBuilder::new(app, LOGIN_LABEL, WebviewUrl::External(url))
         .title(title_for(&sign_in.url))
         .inner_size(520.0, 680.0)
@@ -48,10 +55,7 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
                 }
                 return false;
             }
-            // Only https pages (and the configured authority itself, which may be a loopback
-            // http test peer): no file:, data:, javascript:, custom schemes or plain http.
-            let allowed = tauri::Url::parse(u).is_ok_and(|url| url.scheme() == "https" || authority.as_ref().is_some_and(|a| url.scheme() == "http" && url.origin() == *a));
-            if !allowed {
+            if !navigation_allowed(u, authority.as_ref()) {
                 return false;
             }
             // The title always names the host the page really comes from.
@@ -142,4 +146,35 @@ pub fn run_cli_login(app: &AppHandle, client: Option<String>, exit: Arc<Mutex<u8
         *exit.lock().expect("lock") = code;
         app.exit(i32::from(code));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::navigation_allowed;
+
+    #[test]
+    fn the_login_window_goes_to_https_and_the_configured_authority_only() {
+        let loopback = tauri::Url::parse("http://127.0.0.1:4711").unwrap();
+        let microsoft = tauri::Url::parse("https://login.microsoftonline.com").unwrap();
+        for url in ["https://login.microsoftonline.com/t/oauth2/v2.0/authorize?x=1", "https://aadcdn.msftauth.net/a.js", "http://127.0.0.1:4711/t/oauth2/v2.0/authorize"] {
+            assert!(navigation_allowed(url, Some(&loopback)), "{url}");
+        }
+        for url in [
+            "http://login.microsoftonline.com/t/oauth2/v2.0/authorize",
+            "http://127.0.0.1:4712/elsewhere",
+            "http://localhost:4711/",
+            "file:///etc/passwd",
+            "data:text/html,<script>1</script>",
+            "javascript:alert(1)",
+            "blob:https://login.microsoftonline.com/1",
+            "tauri://localhost/index.html",
+            "ipc://localhost/load_form",
+            "not a url",
+        ] {
+            assert!(!navigation_allowed(url, Some(&loopback)), "{url}");
+        }
+        assert!(!navigation_allowed("http://127.0.0.1:4711/", Some(&microsoft)));
+        assert!(!navigation_allowed("http://127.0.0.1:4711/", None));
+        assert!(navigation_allowed("https://login.microsoftonline.com/", None));
+    }
 }
