@@ -93,6 +93,13 @@ env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/c
     POSTDESK_FAKE_ENTRA="$entra_url" \
   dbus-run-session -- bash -euo pipefail -c '
     echo -n postdesk-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    # Tests start only once this daemon owns the Secret Service name: a look-up before that
+    # makes D-Bus start a second, locked daemon (seen under load), which then asks for a password.
+    for _ in $(seq 100); do
+      dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true" && break
+      sleep 0.1
+    done
     if [ $# -gt 0 ]; then exec "$@"; fi
     # Always --workspace: the same feature set as the build above, so nothing is rebuilt.
     cargo test --workspace --lib --bins
