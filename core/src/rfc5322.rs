@@ -331,22 +331,8 @@ fn addr_spec(v: &[u8], spec: &[(Tok, Range<usize>)]) -> Result<Address, String> 
     let shown = || lossy(&v[spec[0].1.start..spec[spec.len() - 1].1.end]);
     let not_address = || format!("{}: not an e-mail address", shown());
     let mut bytes = Vec::new();
-    let mut i = 0;
-    // Local part.
-    loop {
-        match spec.get(i) {
-            Some((Tok::Atom | Tok::Quoted, r)) => bytes.extend_from_slice(text(r)),
-            _ => return Err(not_address()),
-        }
-        i += 1;
-        match spec.get(i) {
-            Some((Tok::Special(b'.'), _)) => {
-                bytes.push(b'.');
-                i += 1;
-            }
-            _ => break,
-        }
-    }
+    // Local part: words (atoms or quoted strings) joined by dots.
+    let mut i = dotted(v, spec, 0, true, &mut bytes).ok_or_else(not_address)?;
     let bare_end = match spec.get(i) {
         None => Some(spec[i - 1].1.end),
         Some((Tok::Special(b'@'), _)) => {
@@ -357,20 +343,7 @@ fn addr_spec(v: &[u8], spec: &[(Tok, Range<usize>)]) -> Result<Address, String> 
                     bytes.extend_from_slice(text(r));
                     i += 1;
                 }
-                _ => loop {
-                    match spec.get(i) {
-                        Some((Tok::Atom, r)) => bytes.extend_from_slice(text(r)),
-                        _ => return Err(not_address()),
-                    }
-                    i += 1;
-                    match spec.get(i) {
-                        Some((Tok::Special(b'.'), _)) => {
-                            bytes.push(b'.');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                },
+                _ => i = dotted(v, spec, i, false, &mut bytes).ok_or_else(not_address)?,
             }
             if i != spec.len() {
                 return Err(not_address());
@@ -381,6 +354,27 @@ fn addr_spec(v: &[u8], spec: &[(Tok, Range<usize>)]) -> Result<Address, String> 
     };
     let addr = String::from_utf8(bytes).map_err(|_| format!("{}: the address is not UTF-8", shown()))?;
     Ok(Address { addr, bare_end })
+}
+
+/// `word *("." word)` from `spec[i..]` into `bytes` (a word is an atom, or also a quoted string
+/// when `quoted` is allowed, as in a local part): the index after it, or `None` when a word is
+/// missing.
+fn dotted(v: &[u8], spec: &[(Tok, Range<usize>)], mut i: usize, quoted: bool, bytes: &mut Vec<u8>) -> Option<usize> {
+    loop {
+        match spec.get(i) {
+            Some((Tok::Atom, r)) => bytes.extend_from_slice(&v[r.clone()]),
+            Some((Tok::Quoted, r)) if quoted => bytes.extend_from_slice(&v[r.clone()]),
+            _ => return None,
+        }
+        i += 1;
+        match spec.get(i) {
+            Some((Tok::Special(b'.'), _)) => {
+                bytes.push(b'.');
+                i += 1;
+            }
+            _ => return Some(i),
+        }
+    }
 }
 
 #[cfg(test)]
