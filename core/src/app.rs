@@ -228,12 +228,19 @@ impl Postdesk {
     /// answer about counts as stored (a redirect too many rather than one unnamed). Secrets in
     /// `replaced` (an import brings new values) are not the stored ones.
     pub fn redirects(&self, before: &Config, after: &Config, replaced: &[String]) -> Vec<Redirect> {
-        let mut known: BTreeMap<String, bool> = BTreeMap::new();
+        // One listing of the keychain answers every question (where the platform can list it).
+        let mut listed: Option<Result<Option<BTreeSet<String>>, SecretError>> = None;
+        let mut asked: BTreeMap<String, bool> = BTreeMap::new();
         crate::redirect::redirects(before, after, &mut |key| {
             if replaced.iter().any(|r| r == key) {
                 return false;
             }
-            *known.entry(key.to_string()).or_insert_with(|| self.keychain.is_set(key).unwrap_or(true))
+            match listed.get_or_insert_with(|| self.keychain.stored()) {
+                Ok(Some(stored)) => stored.contains(key),
+                // Unknown counts as stored: a redirect too many rather than one unnamed.
+                Err(_) => true,
+                Ok(None) => *asked.entry(key.to_string()).or_insert_with(|| self.keychain.is_set(key).unwrap_or(true)),
+            }
         })
     }
 
