@@ -89,11 +89,11 @@ pub fn route_rows(config: &Config) -> Vec<RouteRow> {
 
 fn scope_keys(scope: &Scope) -> Vec<Key> {
     let extra: &'static [Field] = match scope {
-        Scope::Client(_) => CLIENT_FIELDS,
-        Scope::Route(_) => ROUTE_FIELDS,
+        Scope::Client(_) => &CLIENT_FIELDS,
+        Scope::Route(_) => &ROUTE_FIELDS,
         _ => &[],
     };
-    extra.iter().chain(SERVER_FIELDS).map(|field| Key { scope: scope.clone(), field }).collect()
+    extra.iter().chain(SERVER_FIELDS.iter()).map(|field| Key { scope: scope.clone(), field }).collect()
 }
 
 fn scope_of(prefix: &str) -> Result<Scope, Error> {

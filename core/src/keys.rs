@@ -1,154 +1,19 @@
 //! Dotted keys (`global.port`, `client.acme.host`, `support.address`, …): the one way settings
 //! are named, read and written by the CLI, the window and import alike.
 //!
-//! A key is a scope (global, a client, a route, support) plus a field from a fixed table.
-//! Reading and writing go through the document's JSON form, so the table is the only place
-//! that knows which keys exist and what kind of value each takes.
+//! A key is a scope (global, a client, a route, support) plus a field of that scope's table,
+//! which comes from the declarations on the model's fields ([`crate::settings`]). Reading and
+//! writing are typed: [`Key::get`] and [`Key::write`] go to the scope's settings struct by key
+//! name, never through the whole document's JSON.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
-use ts_rs::TS;
+use std::borrow::Cow;
+
+use serde_json::Value;
 
 use crate::model::Config;
+use crate::settings::Settings;
 
-/// What kind of value a field takes; decides parsing and value checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case", tag = "type", content = "choices")]
-#[ts(export)]
-pub enum Kind {
-    Bool,
-    Port,
-    Seconds,
-    /// Position among routes (lower first).
-    Order,
-    Host,
-    Email,
-    /// A display name: ends up in a header.
-    DisplayName,
-    /// Ends up in an SMTP command (user name).
-    CommandText,
-    Enum(&'static [&'static str]),
-    Guid,
-    Tenant,
-    Url,
-    Date,
-    Path,
-    FromPattern,
-    Label,
-    /// E-mail addresses, one per line.
-    AddressList,
-    /// Lives in the OS keychain, never in the document.
-    Secret,
-    /// An invitation subject: one line with `{{placeholders}}`.
-    TemplateSubject,
-    /// An invitation body: plain text, several lines, with `{{placeholders}}`.
-    TemplateBody,
-    /// A whole number from 0 to 1,000,000 (0 = no limit).
-    Count,
-    /// A DNS domain (no IP address), e.g. the domain given to bare local names.
-    Domain,
-}
-
-#[derive(Clone, Copy, Debug, Serialize, TS)]
-#[ts(export)]
-pub struct Field {
-    /// Key relative to its scope, e.g. `sender.address`.
-    pub name: &'static str,
-    pub kind: Kind,
-    /// Shown when the value is unset (global scope only; clients inherit).
-    pub default: Option<&'static str>,
-    pub label: &'static str,
-}
-
-const fn f(name: &'static str, kind: Kind, default: Option<&'static str>, label: &'static str) -> Field {
-    Field { name, kind, default, label }
-}
-
-pub const EMAIL_TYPE_CHOICES: &[&str] = &["smtp", "sendmail"];
-pub const SECURITY_CHOICES: &[&str] = &["none", "starttls", "tls"];
-pub const AUTH_CHOICES: &[&str] = &["none", "password", "m365-smtp", "m365-graph"];
-pub const FLOW_CHOICES: &[&str] = &["delegated", "app"];
-pub const CLOUD_CHOICES: &[&str] = &["global", "usgov", "usgov-dod", "china"];
-pub const RECEIVER_PROTOCOL_CHOICES: &[&str] = &["imap", "imap-starttls", "imaps", "pop3", "pop3-stls", "pop3s"];
-pub const IGNORE_DNE_CHOICES: &[&str] = &["none", "priority", "all"];
-
-/// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
-pub const SERVER_FIELDS: &[Field] = &[
-    f("enabled", Kind::Bool, Some("false"), "Use mail server"),
-    f("email_type", Kind::Enum(EMAIL_TYPE_CHOICES), Some("smtp"), "Email type"),
-    f("sendmail_path", Kind::Path, Some("/usr/sbin/sendmail"), "sendmail program"),
-    f("host", Kind::Host, None, "Mail server"),
-    f("port", Kind::Port, Some("25"), "Port"),
-    f("security", Kind::Enum(SECURITY_CHOICES), Some("none"), "Encryption"),
-    f("auth", Kind::Enum(AUTH_CHOICES), Some("none"), "Authentication"),
-    f("username", Kind::CommandText, None, "Username"),
-    f("password", Kind::Secret, None, "Password"),
-    f("sender.address", Kind::Email, None, "Sender address"),
-    f("sender.name", Kind::DisplayName, None, "Sender name"),
-    f("reply_to.address", Kind::Email, None, "Reply-To address"),
-    f("reply_to.name", Kind::DisplayName, None, "Reply-To name"),
-    f("utf8_headers", Kind::Bool, Some("false"), "UTF-8 headers (RFC 6532)"),
-    f("timeout_secs", Kind::Seconds, Some("10"), "Timeout (seconds)"),
-    f("data_timeout_secs", Kind::Seconds, Some("600"), "Wait for the end of a message (seconds)"),
-    f("ca_file", Kind::Path, None, "Extra CA file"),
-    f("tls_verify", Kind::Bool, Some("true"), "Verify TLS certificates"),
-    f("m365.tenant", Kind::Tenant, None, "Tenant ID"),
-    f("m365.client_id", Kind::Guid, None, "Client ID"),
-    f("m365.client_secret", Kind::Secret, None, "Client secret"),
-    f("m365.flow", Kind::Enum(FLOW_CHOICES), Some("delegated"), "Sign-in flow"),
-    f("m365.cloud", Kind::Enum(CLOUD_CHOICES), Some("global"), "Cloud"),
-    f("m365.authority", Kind::Url, None, "Login URL override"),
-    f("m365.graph_url", Kind::Url, None, "Graph URL override"),
-    f("m365.allow_custom_endpoints", Kind::Bool, Some("false"), "Allow login and Graph URLs outside Microsoft's clouds"),
-    f("m365.secret_expires", Kind::Date, None, "Client secret expires"),
-];
-
-pub const SUPPORT_FIELDS: &[Field] = &[
-    f("address", Kind::Email, None, "Support request address"),
-    f("allow_client_address", Kind::Bool, Some("false"), "Allow client-specific support address"),
-    f("attach_system_info", Kind::Bool, Some("false"), "Attach system information"),
-];
-
-/// Receive-before-send (`receiver.*`). The port's default depends on the protocol (see
-/// [`Key::effective_in`]), so it has none here.
-pub const RECEIVER_FIELDS: &[Field] = &[
-    f("enabled", Kind::Bool, Some("false"), "Use receiver"),
-    f("protocol", Kind::Enum(RECEIVER_PROTOCOL_CHOICES), Some("imaps"), "Protocol"),
-    f("host", Kind::Host, None, "Receiver server"),
-    f("port", Kind::Port, None, "Port"),
-    f("username", Kind::CommandText, None, "Username"),
-    f("password", Kind::Secret, None, "Password"),
-    f("ca_file", Kind::Path, None, "Extra CA file"),
-    f("before_send", Kind::Bool, Some("false"), "Log in before each send"),
-];
-
-pub const CLIENT_FIELDS: &[Field] = &[
-    f("name", Kind::Label, None, "Client name"),
-    f("support.address", Kind::Email, None, "Client support address"),
-    f("sender.alternatives", Kind::AddressList, None, "Alternative sender addresses (one per line)"),
-    f("sender.conceal", Kind::Bool, Some("false"), "Conceal sender (system address, user's name)"),
-];
-
-pub const ROUTE_FIELDS: &[Field] = &[
-    f("from", Kind::FromPattern, None, "From address pattern"),
-    f("order", Kind::Order, Some("100"), "Order among equally specific routes"),
-];
-
-/// `templates.<TYPE>.`: defaults depend on the type (see [`crate::templates::default_text`]).
-pub const TEMPLATE_FIELDS: &[Field] = &[
-    f("subject", Kind::TemplateSubject, None, "Subject"),
-    f("body", Kind::TemplateBody, None, "Body"),
-];
-
-pub const LIMIT_FIELDS: &[Field] = &[
-    f("max_per_day", Kind::Count, Some("0"), "Mails per 24 hours (0 = no limit)"),
-    f("ignore_dne_for", Kind::Enum(IGNORE_DNE_CHOICES), Some("none"), "Ignore the Do-Not-Email list for"),
-];
-
-/// `send.*`: how `postdesk send` (the sendmail-compatible input) reads what it is given.
-/// `local_domain` has no fixed default: unset, it is the domain of `global.sender.address`
-/// (see [`crate::sendmail_args::local_domain`]).
-pub const SEND_FIELDS: &[Field] = &[f("local_domain", Kind::Domain, None, "Domain for bare local names (root → root@domain)")];
+pub use crate::settings::{Field, Kind, CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SEND_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
 
 /// Where a key lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,17 +67,17 @@ impl Key {
         let find = |table: &'static [Field], name: &str| table.iter().find(|f| f.name == name);
         let (head, rest) = text.split_once('.').ok_or_else(unknown)?;
         let (scope, field) = match head {
-            "global" => (Scope::Global, find(SERVER_FIELDS, rest)),
-            "support" => (Scope::Support, find(SUPPORT_FIELDS, rest)),
-            "receiver" => (Scope::Receiver, find(RECEIVER_FIELDS, rest)),
-            "limits" => (Scope::Limits, find(LIMIT_FIELDS, rest)),
-            "send" => (Scope::Send, find(SEND_FIELDS, rest)),
+            "global" => (Scope::Global, find(&SERVER_FIELDS, rest)),
+            "support" => (Scope::Support, find(&SUPPORT_FIELDS, rest)),
+            "receiver" => (Scope::Receiver, find(&RECEIVER_FIELDS, rest)),
+            "limits" => (Scope::Limits, find(&LIMIT_FIELDS, rest)),
+            "send" => (Scope::Send, find(&SEND_FIELDS, rest)),
             "templates" => {
                 let (kind, name) = rest.split_once('.').ok_or_else(unknown)?;
                 if !valid_id(kind) {
                     return Err(KeyError::BadId(text.to_string()));
                 }
-                (Scope::Template(kind.into()), find(TEMPLATE_FIELDS, name))
+                (Scope::Template(kind.into()), find(&TEMPLATE_FIELDS, name))
             }
             "client" | "route" => {
                 let (id, name) = rest.split_once('.').ok_or_else(unknown)?;
@@ -224,11 +89,11 @@ impl Key {
                     if !valid_id(kind) {
                         return Err(KeyError::BadId(text.to_string()));
                     }
-                    let field = find(TEMPLATE_FIELDS, name).ok_or_else(unknown)?;
+                    let field = find(&TEMPLATE_FIELDS, name).ok_or_else(unknown)?;
                     return Ok(Key { scope: Scope::ClientTemplate(id.into(), kind.into()), field });
                 }
-                let extra = if head == "client" { CLIENT_FIELDS } else { ROUTE_FIELDS };
-                let field = find(extra, name).or_else(|| find(SERVER_FIELDS, name));
+                let extra: &'static [Field] = if head == "client" { &CLIENT_FIELDS } else { &ROUTE_FIELDS };
+                let field = find(extra, name).or_else(|| find(&SERVER_FIELDS, name));
                 let scope = if head == "client" { Scope::Client(id.into()) } else { Scope::Route(id.into()) };
                 (scope, field)
             }
@@ -241,23 +106,6 @@ impl Key {
         self.field.kind == Kind::Secret
     }
 
-    /// The scope's server fields live at the top of a client/route object (flattened).
-    fn json_path(&self) -> Vec<String> {
-        let mut path: Vec<String> = match &self.scope {
-            Scope::Global => vec!["global".into()],
-            Scope::Support => vec!["support".into()],
-            Scope::Client(id) => vec!["clients".into(), id.clone()],
-            Scope::Route(name) => vec!["routes".into(), name.clone()],
-            Scope::Receiver => vec!["receiver".into()],
-            Scope::Template(kind) => vec!["templates".into(), kind.clone()],
-            Scope::ClientTemplate(id, kind) => vec!["clients".into(), id.clone(), "templates".into(), kind.clone()],
-            Scope::Limits => vec!["limits".into()],
-            Scope::Send => vec!["send".into()],
-        };
-        path.extend(self.field.name.split('.').map(String::from));
-        path
-    }
-
     /// The same field one layer up (client/route → global), for inheritance.
     pub fn parent(&self) -> Option<Key> {
         match self.scope {
@@ -265,6 +113,22 @@ impl Key {
                 Some(Key { scope: Scope::Global, field: self.field })
             }
             _ => None,
+        }
+    }
+
+    /// The stored value as `config get` shows it, read from the typed model (`None` when unset).
+    pub fn get<'c>(&self, config: &'c Config) -> Option<Cow<'c, str>> {
+        let name = self.field.name;
+        match &self.scope {
+            Scope::Global => config.global.get(name),
+            Scope::Support => config.support.get(name),
+            Scope::Client(id) => config.clients.get(id)?.get(name),
+            Scope::Route(n) => config.routes.get(n)?.get(name),
+            Scope::Receiver => config.receiver.get(name),
+            Scope::Limits => config.limits.get(name),
+            Scope::Send => config.send.get(name),
+            Scope::Template(kind) => config.templates.get(kind)?.get(name),
+            Scope::ClientTemplate(id, kind) => config.clients.get(id)?.templates.get(kind)?.get(name),
         }
     }
 
@@ -296,7 +160,23 @@ impl Key {
 
     /// Value in force: stored, else inherited from the global server, else the default.
     pub fn effective(&self, config: &Config) -> Option<String> {
-        self.effective_in(&document(config))
+        if let Some(v) = self.get(config) {
+            return Some(v.into_owned());
+        }
+        match &self.scope {
+            Scope::Template(kind) => return Some(crate::templates::default_text(kind, self.field.name).to_string()),
+            // A client's template inherits the global one of its type.
+            Scope::ClientTemplate(_, kind) => return Key { scope: Scope::Template(kind.clone()), field: self.field }.effective(config),
+            Scope::Receiver if self.field.name == "port" => return Some(config.receiver.protocol.unwrap_or_default().default_port().to_string()),
+            _ => {}
+        }
+        // A client or route's own server is off unless switched on; it does not inherit `enabled`.
+        if self.field.inherited {
+            if let Some(parent) = self.parent() {
+                return parent.effective(config);
+            }
+        }
+        self.field.default.map(String::from)
     }
 
     /// [`Key::effective`] on a [`document`] made once, for code that reads many keys.
@@ -312,7 +192,7 @@ impl Key {
             return Key { scope: Scope::Template(kind.clone()), field: self.field }.effective_in(doc);
         }
         // A client or route's own server is off unless switched on; it does not inherit `enabled`.
-        if self.field.name != "enabled" {
+        if self.field.inherited {
             if let Some(parent) = self.parent() {
                 return parent.effective_in(doc);
             }
@@ -323,22 +203,60 @@ impl Key {
         self.field.default.map(String::from)
     }
 
-    /// Returns a copy of `config` with this key set to `value` (already parsed), or unset.
+    /// Returns a copy of `config` with this key set to `value` (already parsed by
+    /// [`parse_raw`]), or unset. Unsetting the last key of a client, route or template type
+    /// removes it, as the document leaves no empty object behind.
     pub fn write(&self, config: &Config, value: Option<Value>) -> Config {
-        let mut doc = serde_json::to_value(config).expect("config serializes");
-        let path = self.json_path();
-        match value {
-            Some(v) => {
-                let mut node = &mut doc;
-                for part in &path[..path.len() - 1] {
-                    let obj = node.as_object_mut().expect("document nodes are objects");
-                    node = obj.entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
-                }
-                node.as_object_mut().expect("object").insert(path[path.len() - 1].clone(), v);
-            }
-            None => remove_path(&mut doc, &path),
+        let mut config = config.clone();
+        self.write_into(&mut config, value);
+        config
+    }
+
+    /// [`Key::write`] in place.
+    pub fn write_into(&self, config: &mut Config, value: Option<Value>) {
+        fn put<T: Settings>(node: &mut T, name: &str, value: Option<Value>) {
+            // `parse_raw` made the value for this field's kind, so it fits the field's type.
+            let set = node.set(name, value).expect("a parsed value fits its field");
+            debug_assert!(set, "{name} is a key of its scope");
         }
-        serde_json::from_value(doc).expect("a parsed value always fits its field")
+        fn put_in<T: Settings>(map: &mut std::collections::BTreeMap<String, T>, id: &str, name: &str, value: Option<Value>) {
+            let unset = value.is_none();
+            if unset && !map.contains_key(id) {
+                return;
+            }
+            let node = map.entry(id.to_string()).or_default();
+            put(node, name, value);
+            if unset && *node == T::default() {
+                map.remove(id);
+            }
+        }
+        if self.is_secret() {
+            return; // Secrets live in the keychain, never in the model.
+        }
+        let name = self.field.name;
+        match &self.scope {
+            Scope::Global => put(&mut config.global, name, value),
+            Scope::Support => put(&mut config.support, name, value),
+            Scope::Receiver => put(&mut config.receiver, name, value),
+            Scope::Limits => put(&mut config.limits, name, value),
+            Scope::Send => put(&mut config.send, name, value),
+            Scope::Client(id) => put_in(&mut config.clients, id, name, value),
+            Scope::Route(n) => put_in(&mut config.routes, n, name, value),
+            Scope::Template(kind) => put_in(&mut config.templates, kind, name, value),
+            Scope::ClientTemplate(id, kind) => {
+                let unset = value.is_none();
+                let Some(client) = (match unset {
+                    true => config.clients.get_mut(id),
+                    false => Some(config.clients.entry(id.clone()).or_default()),
+                }) else {
+                    return;
+                };
+                put_in(&mut client.templates, kind, name, value);
+                if unset && *client == Default::default() {
+                    config.clients.remove(id);
+                }
+            }
+        }
     }
 
     pub fn name(&self) -> String {
@@ -367,21 +285,6 @@ pub fn receiver_default_port(doc: &Value) -> u16 {
 /// validating 10,000 clients quadratic).
 pub fn document(config: &Config) -> Value {
     serde_json::to_value(config).expect("config serializes")
-}
-
-/// Removes a leaf and then any object it leaves empty, so unset keys leave no trace.
-fn remove_path(node: &mut Value, path: &[String]) {
-    let Some(obj) = node.as_object_mut() else { return };
-    if path.len() == 1 {
-        obj.remove(&path[0]);
-        return;
-    }
-    if let Some(child) = obj.get_mut(&path[0]) {
-        remove_path(child, &path[1..]);
-        if child.as_object().is_some_and(Map::is_empty) {
-            obj.remove(&path[0]);
-        }
-    }
 }
 
 /// A JSON value as the CLI prints it.
@@ -447,22 +350,22 @@ pub fn all_keys(config: &Config) -> Vec<Key> {
             }
         }
     };
-    scope_keys(Scope::Global, &[SERVER_FIELDS]);
-    scope_keys(Scope::Support, &[SUPPORT_FIELDS]);
-    scope_keys(Scope::Receiver, &[RECEIVER_FIELDS]);
+    scope_keys(Scope::Global, &[&*SERVER_FIELDS]);
+    scope_keys(Scope::Support, &[&*SUPPORT_FIELDS]);
+    scope_keys(Scope::Receiver, &[&*RECEIVER_FIELDS]);
     for (id, client) in &config.clients {
-        scope_keys(Scope::Client(id.clone()), &[CLIENT_FIELDS, SERVER_FIELDS]);
+        scope_keys(Scope::Client(id.clone()), &[&*CLIENT_FIELDS, &*SERVER_FIELDS]);
         for kind in client.templates.keys() {
-            scope_keys(Scope::ClientTemplate(id.clone(), kind.clone()), &[TEMPLATE_FIELDS]);
+            scope_keys(Scope::ClientTemplate(id.clone(), kind.clone()), &[&*TEMPLATE_FIELDS]);
         }
     }
     for name in config.routes.keys() {
-        scope_keys(Scope::Route(name.clone()), &[ROUTE_FIELDS, SERVER_FIELDS]);
+        scope_keys(Scope::Route(name.clone()), &[&*ROUTE_FIELDS, &*SERVER_FIELDS]);
     }
-    scope_keys(Scope::Limits, &[LIMIT_FIELDS]);
-    scope_keys(Scope::Send, &[SEND_FIELDS]);
+    scope_keys(Scope::Limits, &[&*LIMIT_FIELDS]);
+    scope_keys(Scope::Send, &[&*SEND_FIELDS]);
     for kind in crate::templates::types(config) {
-        scope_keys(Scope::Template(kind), &[TEMPLATE_FIELDS]);
+        scope_keys(Scope::Template(kind), &[&*TEMPLATE_FIELDS]);
     }
     keys
 }

@@ -11,6 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::settings::{Keychain, Kind, Settings};
+
 /// Version written by this build. Older documents are migrated on load (see [`crate::store`]).
 pub const CURRENT_VERSION: u32 = 1;
 
@@ -72,6 +74,10 @@ pub enum EmailType {
     Sendmail,
 }
 
+impl EmailType {
+    pub const CHOICES: &'static [&'static str] = &["smtp", "sendmail"];
+}
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
@@ -80,6 +86,10 @@ pub enum Security {
     None,
     Starttls,
     Tls,
+}
+
+impl Security {
+    pub const CHOICES: &'static [&'static str] = &["none", "starttls", "tls"];
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
@@ -99,6 +109,8 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    pub const CHOICES: &'static [&'static str] = &["none", "password", "m365-smtp", "m365-graph"];
+
     pub fn is_m365(self) -> bool {
         matches!(self, AuthMethod::M365Smtp | AuthMethod::M365Graph)
     }
@@ -115,6 +127,10 @@ pub enum M365Flow {
     App,
 }
 
+impl M365Flow {
+    pub const CHOICES: &'static [&'static str] = &["delegated", "app"];
+}
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
 #[ts(export)]
 pub enum M365Cloud {
@@ -129,214 +145,240 @@ pub enum M365Cloud {
     China,
 }
 
+impl M365Cloud {
+    pub const CHOICES: &'static [&'static str] = &["global", "usgov", "usgov-dod", "china"];
+}
+
 /// A mailbox as typed by the admin: address plus optional display name.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct MailboxSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Email, label = "address")]
     pub address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::DisplayName, label = "name")]
     pub name: Option<String>,
     /// Client sender only: further addresses the client may send from, one per line.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::AddressList, client_only, label = "alternatives (addresses, one per line)")]
     pub alternatives: Option<String>,
     /// Client sender only: send with the system's (global) address and the user's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, client_only, default = false, label = "concealed (system address, user's name)")]
     pub conceal: Option<bool>,
 }
 
-impl MailboxSettings {
-    pub fn is_empty(&self) -> bool {
-        *self == MailboxSettings::default()
-    }
-}
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct M365Settings {
     /// Directory (tenant) ID: a GUID or a verified domain.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Tenant, label = "Tenant ID")]
     pub tenant: Option<String>,
     /// Application (client) ID: a GUID.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Guid, label = "Client ID")]
     pub client_id: Option<String>,
+    /// In the OS keychain, never in the document (see [`crate::secrets`]).
+    #[setting(secret, label = "Client secret")]
+    #[serde(skip)]
+    pub client_secret: Keychain,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(M365Flow::CHOICES), default = M365Flow::Delegated, label = "Sign-in flow")]
     pub flow: Option<M365Flow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(M365Cloud::CHOICES), default = M365Cloud::Global, label = "Cloud")]
     pub cloud: Option<M365Cloud>,
     /// Overrides the cloud's login host, e.g. `https://login.microsoftonline.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Url, label = "Login URL override")]
     pub authority: Option<String>,
     /// Overrides the cloud's Graph host, e.g. `https://graph.microsoft.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Url, label = "Graph URL override")]
     pub graph_url: Option<String>,
     /// Lets `authority` and `graph_url` name hosts outside Microsoft's clouds (and loopback).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, label = "Allow login and Graph URLs outside Microsoft's clouds")]
     pub allow_custom_endpoints: Option<bool>,
     /// Client secret expiry as shown in the Entra portal, `YYYY-MM-DD`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Date, label = "Client secret expires")]
     pub secret_expires: Option<String>,
 }
 
-impl M365Settings {
-    pub fn is_empty(&self) -> bool {
-        *self == M365Settings::default()
-    }
-}
 
 /// The settings of one mail server. Used for the global server, a client's own server and a
 /// From-address route alike, so every layer has the same keys.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default)]
 #[ts(export)]
 pub struct ServerSettings {
     /// Global: "Use mail server" (off ⇒ no mail at all). Client or route: use its own server.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, own, label = "Use mail server")]
     pub enabled: Option<bool>,
     /// SMTP (default) or a local sendmail program.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(EmailType::CHOICES), default = EmailType::Smtp, label = "Email type")]
     pub email_type: Option<EmailType>,
     /// The sendmail-compatible program (default `/usr/sbin/sendmail`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Path, default = "/usr/sbin/sendmail", label = "sendmail program")]
     pub sendmail_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Host, label = "Mail server")]
     pub host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Port, default = 25, label = "Port")]
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(Security::CHOICES), default = Security::None, label = "Encryption")]
     pub security: Option<Security>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(AuthMethod::CHOICES), default = AuthMethod::None, label = "Authentication")]
     pub auth: Option<AuthMethod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::CommandText, label = "Username")]
     pub username: Option<String>,
+    /// In the OS keychain, never in the document (see [`crate::secrets`]).
+    #[setting(secret, label = "Password")]
+    #[serde(skip)]
+    pub password: Keychain,
     #[serde(skip_serializing_if = "MailboxSettings::is_empty")]
+    #[setting(group, label = "Sender")]
     pub sender: MailboxSettings,
     #[serde(skip_serializing_if = "MailboxSettings::is_empty")]
+    #[setting(group, label = "Reply-To")]
     pub reply_to: MailboxSettings,
     /// Raw UTF-8 headers and internationalized addresses (RFC 6531/6532).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, label = "UTF-8 headers (RFC 6532)")]
     pub utf8_headers: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Seconds, default = 10, label = "Timeout (seconds)")]
     pub timeout_secs: Option<u32>,
     /// How long to wait for the reply to the end of a message (RFC 5321 §4.5.3.2.6).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Seconds, default = 600, label = "Wait for the end of a message (seconds)")]
     pub data_timeout_secs: Option<u32>,
     /// Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Path, label = "Extra CA file")]
     pub ca_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = true, label = "Verify TLS certificates")]
     pub tls_verify: Option<bool>,
     #[serde(skip_serializing_if = "M365Settings::is_empty")]
+    #[setting(group)]
     pub m365: M365Settings,
 }
 
-impl ServerSettings {
-    pub fn is_empty(&self) -> bool {
-        *self == ServerSettings::default()
-    }
-}
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct SupportSettings {
     /// Where support requests go.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Email, label = "Support request address")]
     pub address: Option<String>,
     /// Clients may set their own support address.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, label = "Allow client-specific support address")]
     pub allow_client_address: Option<bool>,
     /// Attach system information to support requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, label = "Attach system information")]
     pub attach_system_info: Option<bool>,
 }
 
-impl SupportSettings {
-    pub fn is_empty(&self) -> bool {
-        *self == SupportSettings::default()
-    }
-}
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct ClientSupport {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Email, label = "Client support address")]
     pub address: Option<String>,
 }
 
 /// A client (tenant of the admin's organisation) with its optional own server.
 // `Deserialize` is hand-written in `model_de` (same JSON, without serde's slow flatten).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default)]
 #[ts(export)]
 pub struct ClientSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Label, label = "Client name")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "ClientSupport::is_empty")]
+    #[setting(group)]
     pub support: ClientSupport,
     /// This client's own invitation templates by user type; an unset text is the global
     /// template's (see [`crate::templates::effective_for`]).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[ts(as = "Option<BTreeMap<String, TemplateSettings>>", optional)]
+    #[setting(skip)]
     pub templates: BTreeMap<String, TemplateSettings>,
     #[serde(flatten)]
+    #[setting(flatten, client_only_keys)]
     pub server: ServerSettings,
 }
 
-impl ClientSupport {
-    pub fn is_empty(&self) -> bool {
-        self.address.is_none()
-    }
-}
 
 /// A connector chosen by the From address of a mail.
 // `Deserialize` is hand-written in `model_de` (same JSON, without serde's slow flatten).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default)]
 #[ts(export)]
 pub struct RouteSettings {
     /// An exact address, `*@example.com`, or `*@*.example.com` (any subdomain).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::FromPattern, label = "From address pattern")]
     pub from: Option<String>,
     /// Among equally specific matches the lowest order wins (default 100), then the name.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Order, default = 100, label = "Order among equally specific routes")]
     pub order: Option<u32>,
     #[serde(flatten)]
+    #[setting(flatten)]
     pub server: ServerSettings,
 }
 
@@ -389,6 +431,8 @@ impl ReceiverProtocol {
         matches!(self, ReceiverProtocol::Imap | ReceiverProtocol::ImapStarttls | ReceiverProtocol::Imaps)
     }
 
+    pub const CHOICES: &'static [&'static str] = &["imap", "imap-starttls", "imaps", "pop3", "pop3-stls", "pop3s"];
+
     /// The key's text form (`imap-starttls`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -408,60 +452,63 @@ impl ReceiverProtocol {
 
 /// Receive-before-send (`receiver.*`): some servers take mail only from a client that has
 /// just logged in to a mailbox. The password is a keychain secret (`receiver.password`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct ReceiverSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, label = "Use receiver")]
     pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(ReceiverProtocol::CHOICES), default = ReceiverProtocol::Imaps, label = "Protocol")]
     pub protocol: Option<ReceiverProtocol>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Host, label = "Receiver server")]
     pub host: Option<String>,
     /// Unset: the protocol's port (143, 993, 110, 995).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Port, label = "Port")]
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::CommandText, label = "Username")]
     pub username: Option<String>,
+    /// In the OS keychain, never in the document (see [`crate::secrets`]).
+    #[setting(secret, label = "Password")]
+    #[serde(skip)]
+    pub password: Keychain,
     /// Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Path, label = "Extra CA file")]
     pub ca_file: Option<String>,
     /// Log in before every send.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Bool, default = false, label = "Log in before each send")]
     pub before_send: Option<bool>,
 }
 
-impl ReceiverSettings {
-    pub fn is_empty(&self) -> bool {
-        *self == ReceiverSettings::default()
-    }
-}
 
 /// One invitation template: plain-text subject and body with `{{placeholders}}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct TemplateSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::TemplateSubject, label = "Subject")]
     pub subject: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::TemplateBody, label = "Body")]
     pub body: Option<String>,
 }
 
-impl TemplateSettings {
-    pub fn is_empty(&self) -> bool {
-        self.subject.is_none() && self.body.is_none()
-    }
-}
 
 /// When the Do-Not-Email list is not applied.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
@@ -477,26 +524,27 @@ pub enum IgnoreDne {
     All,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+impl IgnoreDne {
+    pub const CHOICES: &'static [&'static str] = &["none", "priority", "all"];
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct LimitSettings {
     /// At most this many mails in any 24 hours; 0 = no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Count, default = 0, label = "Mails per 24 hours (0 = no limit)")]
     pub max_per_day: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Enum(IgnoreDne::CHOICES), default = IgnoreDne::None, label = "Ignore the Do-Not-Email list for")]
     pub ignore_dne_for: Option<IgnoreDne>,
 }
 
-impl LimitSettings {
-    pub fn is_empty(&self) -> bool {
-        *self == LimitSettings::default()
-    }
-}
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct SendSettings {
@@ -504,11 +552,7 @@ pub struct SendSettings {
     /// masquerading gives it; unset: the domain of `global.sender.address`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[setting(kind = Kind::Domain, label = "Domain for bare local names (root → root@domain)")]
     pub local_domain: Option<String>,
 }
 
-impl SendSettings {
-    pub fn is_empty(&self) -> bool {
-        *self == SendSettings::default()
-    }
-}

@@ -1,91 +1,82 @@
 //! Hand-written `Deserialize` for [`ClientSettings`] and [`RouteSettings`]: the same JSON as
 //! the derived, `#[serde(flatten)]`ed form (the server fields sit at the top of a client or
-//! route object), read field by field instead of through serde's flatten, which first buffers
-//! every value of the object into an intermediate tree. With 10,000 clients that buffering
-//! was most of the time `Store::load` took (see bench/README.md, "Clients and routes").
+//! route object), read key by key through [`Settings::visit_field`] (generated from the
+//! declarations in [`crate::model`]) instead of serde's flatten, which first buffers every
+//! value of the object into an intermediate tree. With 10,000 clients that buffering was most
+//! of the time `Store::load` took (see bench/README.md, "Clients and routes").
 //!
 //! Same behaviour as the flattened form: an object only (not an array), unknown keys are
-//! ignored, every field optional. Adding a field to `ServerSettings` fails to compile here
-//! until it is added below too (the struct is built without `..Default::default()`).
+//! ignored, every field optional.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::de::{value::MapAccessDeserializer, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::model::{AuthMethod, ClientSettings, ClientSupport, EmailType, M365Settings, MailboxSettings, RouteSettings, Security, ServerSettings};
+use crate::model::{ClientSettings, RouteSettings};
+use crate::settings::Settings;
 
-macro_rules! layer {
-    ($target:ident via $repr:ident, $what:literal { $($extra:ident : $ty:ty),* }) => {
-        #[derive(Deserialize, Default)]
-        #[serde(default)]
-        struct $repr {
-            $($extra: $ty,)*
-            enabled: Option<bool>,
-            email_type: Option<EmailType>,
-            sendmail_path: Option<String>,
-            host: Option<String>,
-            port: Option<u16>,
-            security: Option<Security>,
-            auth: Option<AuthMethod>,
-            username: Option<String>,
-            sender: MailboxSettings,
-            reply_to: MailboxSettings,
-            utf8_headers: Option<bool>,
-            timeout_secs: Option<u32>,
-            data_timeout_secs: Option<u32>,
-            ca_file: Option<String>,
-            tls_verify: Option<bool>,
-            m365: M365Settings,
-        }
+struct Layer<T>(&'static str, PhantomData<T>);
 
-        impl<'de> Deserialize<'de> for $target {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct MapOnly;
-                impl<'de> Visitor<'de> for MapOnly {
-                    type Value = $repr;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str($what)
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$repr, A::Error> {
-                        $repr::deserialize(MapAccessDeserializer::new(map))
-                    }
-                }
-                // A map, as the flattened derive required (a derived struct would also take
-                // an array).
-                let r = deserializer.deserialize_map(MapOnly)?;
-                Ok($target {
-                    $($extra: r.$extra,)*
-                    server: ServerSettings {
-                        enabled: r.enabled,
-                        email_type: r.email_type,
-                        sendmail_path: r.sendmail_path,
-                        host: r.host,
-                        port: r.port,
-                        security: r.security,
-                        auth: r.auth,
-                        username: r.username,
-                        sender: r.sender,
-                        reply_to: r.reply_to,
-                        utf8_headers: r.utf8_headers,
-                        timeout_secs: r.timeout_secs,
-                        data_timeout_secs: r.data_timeout_secs,
-                        ca_file: r.ca_file,
-                        tls_verify: r.tls_verify,
-                        m365: r.m365,
-                    },
-                })
+impl<'de, T: Settings> Visitor<'de> for Layer<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut value = T::default();
+        while let Some(KeyText(key)) = map.next_key::<KeyText<'de>>()? {
+            if !value.visit_field(&key, &mut map)? {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-    };
+        Ok(value)
+    }
 }
 
-layer!(ClientSettings via ClientRepr, "a client object" { name: Option<String>, support: ClientSupport, templates: std::collections::BTreeMap<String, crate::model::TemplateSettings> });
-layer!(RouteSettings via RouteRepr, "a route object" { from: Option<String>, order: Option<u32> });
+/// A map key, borrowed from the input when it can be (no allocation per key).
+struct KeyText<'de>(Cow<'de, str>);
 
+impl<'de> Deserialize<'de> for KeyText<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = KeyText<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A map, as the flattened derive required (a derived struct would also take an array).
+        deserializer.deserialize_map(Layer("a client object", PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for RouteSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(Layer("a route object", PhantomData))
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{ClientSupport, ServerSettings};
     use serde_json::json;
 
     /// What the derived, flattened form read: the reference the hand-written one must match.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::keys::SERVER_FIELDS;
-use crate::keys_typed::server_stored;
+use crate::settings::Settings;
 use crate::model::{Config, ServerSettings};
 
 /// What goes somewhere new.
@@ -109,7 +109,7 @@ impl Layer<'_> {
 }
 
 fn stored(c: &Config, layer: &Layer, name: &str) -> Option<String> {
-    layer.server(c).and_then(|s| server_stored(s, name)).map(|v| v.into_owned())
+    layer.server(c).and_then(|s| s.get(name)).map(|v| v.into_owned())
 }
 
 /// The value in force: the layer's own, else global's (a client's or route's unset keys are

@@ -315,7 +315,7 @@ pub fn strict_json(text: &str) -> Result<Value, String> {
 /// A name of the document's own shape (a section or a field), never a value or an ID.
 fn is_known_name(key: &str) -> bool {
     const SECTIONS: &[&str] = &["$schema", "format", "version", "global", "support", "clients", "routes", "receiver", "templates", "limits", "dne", "secrets", "needed", "encrypted", "subject", "body"];
-    let tables = [keys::SERVER_FIELDS, keys::SUPPORT_FIELDS, keys::RECEIVER_FIELDS, keys::CLIENT_FIELDS, keys::ROUTE_FIELDS, keys::TEMPLATE_FIELDS, keys::LIMIT_FIELDS];
+    let tables: [&[keys::Field]; 7] = [&keys::SERVER_FIELDS, &keys::SUPPORT_FIELDS, &keys::RECEIVER_FIELDS, &keys::CLIENT_FIELDS, &keys::ROUTE_FIELDS, &keys::TEMPLATE_FIELDS, &keys::LIMIT_FIELDS];
     SECTIONS.contains(&key) || tables.iter().flat_map(|t| t.iter()).any(|f| f.name.split('.').any(|part| part == key))
 }
 

@@ -8,9 +8,9 @@ use serde::Serialize;
 use time::Date;
 use ts_rs::TS;
 
-use crate::keys::{Field, Key, Kind, Scope, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS};
-use crate::keys_typed::Layer;
-use crate::model::{AuthMethod, Config, M365Flow, ReceiverProtocol, Security};
+use crate::keys::{Key, Kind, Scope};
+use crate::model::{AuthMethod, Config, EmailType, M365Flow, ReceiverProtocol, Security, ServerSettings};
+use crate::settings::{Settings, CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SEND_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
 #[serde(rename_all = "lowercase")]
@@ -67,54 +67,37 @@ pub const MAX_PATH: usize = 4096;
 
 pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
-    // The JSON document of the small scopes only; the 10,000 clients and their routes are
-    // read from the typed model (`keys_typed`), not serialized first.
-    let doc = small_document(config);
-    // Only the values actually stored, scope by scope.
-    let mut utf8_of: Option<(Scope, bool)> = None;
-    for (key, value) in stored_keys(&doc) {
-        let text = crate::keys::display(value);
-        // Keys come scope by scope: look the scope's UTF-8 setting up once.
-        let utf8 = match &utf8_of {
-            Some((scope, utf8)) if *scope == key.scope => *utf8,
-            _ => {
-                let utf8 = key_utf8(&doc, &key);
-                utf8_of = Some((key.scope.clone(), utf8));
-                utf8
+    // Only the values actually stored, scope by scope, read from the typed model.
+    let global_utf8 = config.global.utf8_headers();
+    let small = [(Scope::Global, &SERVER_FIELDS), (Scope::Support, &SUPPORT_FIELDS), (Scope::Receiver, &RECEIVER_FIELDS), (Scope::Limits, &LIMIT_FIELDS), (Scope::Send, &SEND_FIELDS)];
+    let templates = config.templates.keys().map(|kind| (Scope::Template(kind.clone()), &TEMPLATE_FIELDS));
+    for (scope, table) in small.into_iter().chain(templates) {
+        for field in table.iter() {
+            let key = Key { scope: scope.clone(), field };
+            let Some(text) = key.get(config) else { continue };
+            // Support, receiver, templates, limits and send follow the global server's setting.
+            if let Err(message) = check_value(field.kind, &text, global_utf8) {
+                problems.push(Problem::new(key.name(), Severity::Error, message));
             }
-        };
-        if let Err(message) = check_value(key.field.kind, &text, utf8) {
-            problems.push(Problem::new(key.name(), Severity::Error, message));
         }
     }
-    let global = |name: &str| Key { scope: Scope::Global, field: server_field(name) }.effective_in(&doc);
-    check_server(&global, "global", true, ctx, &mut problems);
-    // What a client or route inherits, looked up once.
-    let inherited: Vec<Option<String>> = SERVER_FIELDS.iter().map(|f| global(f.name)).collect();
-    let global_utf8 = inherited[field_index("utf8_headers")].as_deref() == Some("true");
-    let layers = config.clients.iter().map(|(id, c)| ("client", id, Layer::Client(c), CLIENT_FIELDS));
-    let layers = layers.chain(config.routes.iter().map(|(n, r)| ("route", n, Layer::Route(r), ROUTE_FIELDS)));
-    for (head, id, layer, own_fields) in layers {
-        let server = layer.server();
+    check_server(&config.global, "global", true, ctx, &mut problems);
+    for (head, id, own_fields, values, server) in config
+        .clients
+        .iter()
+        .map(|(id, c)| ("client", id, &CLIENT_FIELDS, c as &dyn Stored, &c.server))
+        .chain(config.routes.iter().map(|(n, r)| ("route", n, &ROUTE_FIELDS, r as &dyn Stored, &r.server)))
+    {
         let utf8 = server.utf8_headers.unwrap_or(global_utf8);
-        for field in own_fields.iter().chain(SERVER_FIELDS) {
-            let Some(text) = layer.stored(field) else { continue };
+        for field in own_fields.iter().chain(SERVER_FIELDS.iter()) {
+            let Some(text) = values.stored(field.name) else { continue };
             if let Err(message) = check_value(field.kind, &text, utf8) {
                 problems.push(Problem::new(format!("{head}.{id}.{}", field.name), Severity::Error, message));
             }
         }
         // A client's or route's `enabled` is never inherited: the others have nothing to check.
         if server.enabled == Some(true) {
-            // Stored, else inherited from the global server (`enabled` is never inherited).
-            let get = |name: &str| {
-                let i = field_index(name);
-                match layer.stored(&SERVER_FIELDS[i]) {
-                    Some(v) => Some(v.into_owned()),
-                    None if name == "enabled" => SERVER_FIELDS[i].default.map(String::from),
-                    None => inherited[i].clone(),
-                }
-            };
-            check_server(&get, &format!("{head}.{id}"), false, ctx, &mut problems);
+            check_server(&server.inherit(&config.global), &format!("{head}.{id}"), false, ctx, &mut problems);
         }
     }
     // A client's own invitation texts, checked like the global ones.
@@ -165,89 +148,27 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     problems
 }
 
-/// [`crate::keys::document`] without `clients` and `routes` (read typed instead): the scopes
-/// [`stored_keys`] and [`Key::effective_in`] read here.
-fn small_document(config: &Config) -> serde_json::Value {
-    #[derive(Serialize)]
-    struct Small<'a> {
-        global: &'a crate::model::ServerSettings,
-        support: &'a crate::model::SupportSettings,
-        receiver: &'a crate::model::ReceiverSettings,
-        templates: &'a std::collections::BTreeMap<String, crate::model::TemplateSettings>,
-        limits: &'a crate::model::LimitSettings,
-        send: &'a crate::model::SendSettings,
+/// A client's or route's stored values by key name (its own keys and its server's).
+trait Stored {
+    fn stored(&self, name: &str) -> Option<std::borrow::Cow<'_, str>>;
+}
+
+impl<T: Settings> Stored for T {
+    fn stored(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.get(name)
     }
-    let small = Small {
-        global: &config.global,
-        support: &config.support,
-        receiver: &config.receiver,
-        templates: &config.templates,
-        limits: &config.limits,
-        send: &config.send,
-    };
-    serde_json::to_value(small).expect("config serializes")
 }
 
-fn field_index(name: &str) -> usize {
-    SERVER_FIELDS.iter().position(|f| f.name == name).expect("a server field")
-}
-
-fn server_field(name: &str) -> &'static Field {
-    &SERVER_FIELDS[field_index(name)]
-}
-
-/// The keys that hold a value in the small scopes of `doc` (not clients and routes), found by
-/// walking each scope's object once.
-fn stored_keys<'a>(doc: &'a serde_json::Value) -> Vec<(Key, &'a serde_json::Value)> {
-    use crate::keys::{LIMIT_FIELDS, RECEIVER_FIELDS, SEND_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
-    let mut out = Vec::new();
-    let mut scan = |scope: Scope, node: Option<&'a serde_json::Value>, tables: &[&'static [Field]]| {
-        let Some(node) = node.filter(|n| n.as_object().is_some_and(|o| !o.is_empty())) else { return };
-        for field in tables.iter().flat_map(|t| t.iter()) {
-            let mut at = Some(node);
-            for part in field.name.split('.') {
-                at = at.and_then(|n| n.get(part));
-            }
-            if let Some(v) = at.filter(|v| !v.is_null()) {
-                out.push((Key { scope: scope.clone(), field }, v));
-            }
-        }
-    };
-    scan(Scope::Global, doc.get("global"), &[SERVER_FIELDS]);
-    scan(Scope::Support, doc.get("support"), &[SUPPORT_FIELDS]);
-    scan(Scope::Receiver, doc.get("receiver"), &[RECEIVER_FIELDS]);
-    scan(Scope::Limits, doc.get("limits"), &[LIMIT_FIELDS]);
-    scan(Scope::Send, doc.get("send"), &[SEND_FIELDS]);
-    for (kind, node) in doc.get("templates").and_then(|t| t.as_object()).into_iter().flatten() {
-        scan(Scope::Template(kind.clone()), Some(node), &[TEMPLATE_FIELDS]);
-    }
-    out
-}
-
-/// UTF-8 headers in force for the scope a key belongs to (support follows the global server).
-fn key_utf8(doc: &serde_json::Value, key: &Key) -> bool {
-    let scope_key = match &key.scope {
-        Scope::Client(id) | Scope::ClientTemplate(id, _) => format!("client.{id}.utf8_headers"),
-        Scope::Route(n) => format!("route.{n}.utf8_headers"),
-        Scope::Global | Scope::Support | Scope::Receiver | Scope::Template(_) | Scope::Limits | Scope::Send => "global.utf8_headers".into(),
-    };
-    effective(doc, &scope_key).as_deref() == Some("true")
-}
-
-fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
-    Key::parse(key).ok()?.effective_in(doc)
-}
-
-/// Cross-field checks of one server, on its effective (inherited) values.
-/// `get` reads a server field's effective value; `is_global` tells the global server from a
-/// client's or route's own.
-fn check_server(get: &dyn Fn(&str) -> Option<String>, prefix: &str, is_global: bool, ctx: &Context, out: &mut Vec<Problem>) {
-    if get("enabled").as_deref() != Some("true") {
+/// Cross-field checks of one server, on its effective values (a client's or route's own
+/// server with the global server's values inherited); `is_global` tells the global server
+/// from a client's or route's own.
+fn check_server(s: &ServerSettings, prefix: &str, is_global: bool, ctx: &Context, out: &mut Vec<Problem>) {
+    if !s.enabled() {
         return;
     }
     let k = |name: &str| format!("{prefix}.{name}");
     let missing = |out: &mut Vec<Problem>, name: &str, why: &str| {
-        if get(name).is_none() {
+        if s.get(name).is_none() {
             out.push(Problem::new(k(name), Severity::Missing, why));
         }
     };
@@ -260,13 +181,11 @@ fn check_server(get: &dyn Fn(&str) -> Option<String>, prefix: &str, is_global: b
             out.push(Problem::new(k(name), Severity::Missing, why));
         }
     };
-    if get("email_type").as_deref() == Some("sendmail") {
+    if s.email_type() == EmailType::Sendmail {
         missing(out, "sender.address", "required when the mail server is used");
         return; // The sendmail program does the rest; host, port and login do not apply.
     }
-    let auth: AuthMethod = parse_enum(get("auth"));
-    let security: Security = parse_enum(get("security"));
-    let port: u16 = get("port").and_then(|p| p.parse().ok()).unwrap_or(25);
+    let (auth, security, port) = (s.auth(), s.security(), s.port());
 
     if auth != AuthMethod::M365Graph {
         missing(out, "host", "required when the mail server is used");
@@ -284,8 +203,7 @@ fn check_server(get: &dyn Fn(&str) -> Option<String>, prefix: &str, is_global: b
         AuthMethod::M365Smtp | AuthMethod::M365Graph => {
             missing(out, "m365.tenant", "required for Microsoft 365");
             missing(out, "m365.client_id", "required for Microsoft 365");
-            let flow: M365Flow = parse_enum(get("m365.flow"));
-            if flow == M365Flow::App {
+            if s.m365.flow() == M365Flow::App {
                 secret_missing(out, "m365.client_secret", "required for the app-only flow");
             }
             if auth == AuthMethod::M365Smtp && security == Security::None {
@@ -302,11 +220,11 @@ fn check_server(get: &dyn Fn(&str) -> Option<String>, prefix: &str, is_global: b
             (Security::Starttls, 465) => out.push(Problem::new(k("port"), Severity::Warning, "465 usually expects TLS; STARTTLS is usually on 587")),
             _ => {}
         }
-        if get("tls_verify").as_deref() == Some("false") && security != Security::None {
+        if !s.tls_verify() && security != Security::None {
             out.push(Problem::new(k("tls_verify"), Severity::Warning, "TLS certificates are not verified: anyone on the path can read the mail and the password"));
         }
     }
-    if let Some(expires) = get("m365.secret_expires").and_then(|d| parse_date(&d).ok()) {
+    if let Some(expires) = s.m365.secret_expires.as_deref().and_then(|d| parse_date(d).ok()) {
         if auth.is_m365() {
             let days = (expires - ctx.today).whole_days();
             if days < 0 {
@@ -374,14 +292,13 @@ pub fn is_known_m365_endpoint(v: &str) -> bool {
 /// `m365.authority`/`m365.graph_url` outside Microsoft's clouds need the admin's opt-in
 /// (`m365.allow_custom_endpoints`, inherited from global like every server key).
 fn check_m365_endpoints(config: &Config, out: &mut Vec<Problem>) {
-    use crate::keys_typed::server_stored;
     let global_allows = config.global.m365.allow_custom_endpoints == Some(true);
     let mut check = |prefix: &str, server: &crate::model::ServerSettings, allows: bool| {
         if allows {
             return;
         }
         for name in ["m365.authority", "m365.graph_url"] {
-            let Some(v) = server_stored(server, name) else { continue };
+            let Some(v) = server.get(name) else { continue };
             if !is_known_m365_endpoint(&v) {
                 out.push(Problem::new(
                     format!("{prefix}.{name}"),
@@ -426,10 +343,6 @@ fn check_receiver(config: &Config, ctx: &Context, out: &mut Vec<Problem>) {
     if matches!(r.protocol, Some(ReceiverProtocol::Imap | ReceiverProtocol::Pop3)) {
         out.push(Problem::new("receiver.protocol", Severity::Warning, "the password is sent unencrypted: choose a protocol with TLS or STARTTLS/STLS"));
     }
-}
-
-fn parse_enum<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
-    v.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()).unwrap_or_default()
 }
 
 /// Checks one value by its kind. `utf8` allows internationalized addresses (RFC 6531/6532).

@@ -1,0 +1,254 @@
+//! Each setting is declared once: on its field in the model ([`crate::model`]), with
+//! `#[derive(Settings)]` and a `#[setting(kind = …, default = …, label = …)]` attribute. From
+//! that one declaration come
+//! - the key table ([`SERVER_FIELDS`], [`CLIENT_FIELDS`], …: name, kind, default, label), which
+//!   [`crate::keys`] parses dotted keys against, `config show` lists and the UI gets as
+//!   generated metadata (`ui/src/lib/bindings/settings.ts`);
+//! - typed reading and writing by key name ([`Settings::get`], [`Settings::set`]), so a key is
+//!   read and written on the typed model, never through the whole document's JSON;
+//! - inheritance ([`Settings::inherit`]: a client's or route's unset keys from the global
+//!   server) and typed getters with the default (`settings.port()` → `u16`), which
+//!   [`crate::resolve`] builds the server of a mail from;
+//! - the reading of a client's or route's flattened server keys ([`Settings::visit_field`],
+//!   used by the hand-written `Deserialize` in `model_de`).
+//!
+//! Value checks are by [`Kind`] ([`crate::validate::check_value`]); rules between keys (a
+//! server that is on needs a host) stay in [`crate::validate`].
+
+use std::borrow::Cow;
+use std::ops::Deref;
+use std::sync::LazyLock;
+
+use serde::{Serialize, Serializer};
+use ts_rs::TS;
+
+pub use postdesk_derive::Settings;
+
+use crate::model::{ClientSettings, LimitSettings, ReceiverSettings, RouteSettings, SendSettings, ServerSettings, SupportSettings, TemplateSettings};
+
+/// What kind of value a field takes; decides parsing and value checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case", tag = "type", content = "choices")]
+#[ts(export)]
+pub enum Kind {
+    Bool,
+    Port,
+    Seconds,
+    /// Position among routes (lower first).
+    Order,
+    Host,
+    Email,
+    /// A display name: ends up in a header.
+    DisplayName,
+    /// Ends up in an SMTP command (user name).
+    CommandText,
+    Enum(&'static [&'static str]),
+    Guid,
+    Tenant,
+    Url,
+    Date,
+    Path,
+    FromPattern,
+    Label,
+    /// E-mail addresses, one per line.
+    AddressList,
+    /// Lives in the OS keychain, never in the document.
+    Secret,
+    /// An invitation subject: one line with `{{placeholders}}`.
+    TemplateSubject,
+    /// An invitation body: plain text, several lines, with `{{placeholders}}`.
+    TemplateBody,
+    /// A whole number from 0 to 1,000,000 (0 = no limit).
+    Count,
+    /// A DNS domain (no IP address), e.g. the domain given to bare local names.
+    Domain,
+}
+
+/// One key of a scope, as declared on its model field.
+#[derive(Clone, Copy, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct Field {
+    /// Key relative to its scope, e.g. `sender.address`.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Shown when the value is unset (global scope only; clients inherit).
+    pub default: Option<&'static str>,
+    pub label: &'static str,
+    /// A client's or route's value comes from the global server when unset (all server keys
+    /// but `enabled`).
+    pub inherited: bool,
+}
+
+impl Field {
+    /// A table row for the derive: `prefix` + `name`, texts made `'static` once per process
+    /// (the tables are built once, see [`Table`]).
+    #[doc(hidden)]
+    pub fn declared(prefix: &str, name: &'static str, kind: Kind, default: Option<String>, label_prefix: Option<&str>, label: &'static str, inherited: bool) -> Field {
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        Field {
+            name: if prefix.is_empty() { name } else { leak(format!("{prefix}{name}")) },
+            kind,
+            default: default.map(leak),
+            label: match label_prefix {
+                Some(p) => leak(format!("{p} {label}")),
+                None => label,
+            },
+            inherited,
+        }
+    }
+}
+
+/// The marker of a key whose value lives in the OS keychain ([`crate::secrets`]): it places
+/// the key in its table and is never saved (`#[serde(skip)]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keychain;
+
+/// What `#[derive(Settings)]` implements (see the module's documentation).
+pub trait Settings: Default + PartialEq + Sized {
+    /// Appends this struct's keys, prefixed, in declaration order: the keys of clients only
+    /// (`client_only`), or all others.
+    fn collect_fields(prefix: &str, label_prefix: Option<&str>, client_only: bool, out: &mut Vec<Field>);
+    /// The stored value of a key (relative to this struct), as `config get` shows it; `None`
+    /// when unset or not a key here. Secrets read as unset: they are never in the model.
+    fn get(&self, name: &str) -> Option<Cow<'_, str>>;
+    /// Sets (or with `None` unsets) a key from its parsed JSON value ([`crate::keys::parse_raw`]);
+    /// `Ok(false)` when `name` is not a key here.
+    fn set(&mut self, name: &str, value: Option<serde_json::Value>) -> Result<bool, serde_json::Error>;
+    /// This layer's values, each unset one (but `own` keys such as `enabled`) taken from `parent`.
+    fn inherit(&self, parent: &Self) -> Self;
+    /// Reads the value of `key` from a map being deserialized into this struct; `Ok(false)`
+    /// when `key` is not one of its fields (the caller skips the value).
+    fn visit_field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
+}
+
+/// A value as the document stores it and `config get` shows it (an enum by its serde name).
+#[doc(hidden)]
+pub fn default_text<T: Serialize + ?Sized>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// A parsed key value into its field's type.
+#[doc(hidden)]
+pub fn from_json<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value>) -> Result<Option<T>, serde_json::Error> {
+    value.map(serde_json::from_value).transpose()
+}
+
+/// A scope's key table, built once from the declarations.
+pub struct Table(LazyLock<Vec<Field>>);
+
+impl Deref for Table {
+    type Target = [Field];
+    fn deref(&self) -> &[Field] {
+        &self.0
+    }
+}
+
+impl Serialize for Table {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+fn keys_of<T: Settings>() -> Vec<Field> {
+    let mut out = Vec::new();
+    T::collect_fields("", None, false, &mut out);
+    out
+}
+
+/// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
+pub static SERVER_FIELDS: Table = Table(LazyLock::new(keys_of::<ServerSettings>));
+pub static SUPPORT_FIELDS: Table = Table(LazyLock::new(keys_of::<SupportSettings>));
+/// Receive-before-send (`receiver.*`). The port's default depends on the protocol (see
+/// [`crate::keys::Key::effective`]), so it has none here.
+pub static RECEIVER_FIELDS: Table = Table(LazyLock::new(keys_of::<ReceiverSettings>));
+/// A client's own keys (besides the server's).
+pub static CLIENT_FIELDS: Table = Table(LazyLock::new(keys_of::<ClientSettings>));
+/// A route's own keys (besides the server's).
+pub static ROUTE_FIELDS: Table = Table(LazyLock::new(keys_of::<RouteSettings>));
+/// `templates.<TYPE>.`: defaults depend on the type (see [`crate::templates::default_text`]).
+pub static TEMPLATE_FIELDS: Table = Table(LazyLock::new(keys_of::<TemplateSettings>));
+pub static LIMIT_FIELDS: Table = Table(LazyLock::new(keys_of::<LimitSettings>));
+/// `send.*`: how `postdesk send` (the sendmail-compatible input) reads what it is given.
+/// `local_domain` has no fixed default: unset, it is the domain of `global.sender.address`
+/// (see [`crate::sendmail_args::local_domain`]).
+pub static SEND_FIELDS: Table = Table(LazyLock::new(keys_of::<SendSettings>));
+
+/// Every scope's table, as the UI gets it (`ui/src/lib/bindings/settings.ts`).
+#[derive(Serialize)]
+pub struct AllTables {
+    pub server: &'static Table,
+    pub client: &'static Table,
+    pub route: &'static Table,
+    pub support: &'static Table,
+    pub receiver: &'static Table,
+    pub templates: &'static Table,
+    pub limits: &'static Table,
+    pub send: &'static Table,
+}
+
+pub fn all_tables() -> AllTables {
+    AllTables {
+        server: &SERVER_FIELDS,
+        client: &CLIENT_FIELDS,
+        route: &ROUTE_FIELDS,
+        support: &SUPPORT_FIELDS,
+        receiver: &RECEIVER_FIELDS,
+        templates: &TEMPLATE_FIELDS,
+        limits: &LIMIT_FIELDS,
+        send: &SEND_FIELDS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{self, Key, Scope};
+    use crate::model::Config;
+    use serde_json::Value;
+
+    /// A value of the field's kind that the document accepts.
+    fn sample(field: &Field, n: usize) -> Option<Value> {
+        Some(match field.kind {
+            Kind::Secret => return None,
+            Kind::Bool => (n % 2 == 0).into(),
+            Kind::Port | Kind::Seconds | Kind::Order | Kind::Count => (n as u64 + 7).into(),
+            Kind::Enum(choices) => choices[n % choices.len()].into(),
+            _ => format!("value {n} of {}", field.name).into(),
+        })
+    }
+
+    #[test]
+    fn every_client_and_route_key_reads_as_in_the_document() {
+        // Every key set (each enum choice in turn), and every key unset.
+        for round in 0..4 {
+            let mut config = Config::default();
+            for (scope, tables) in [(Scope::Client("acme".into()), [&*CLIENT_FIELDS, &*SERVER_FIELDS]), (Scope::Route("r1".into()), [&*ROUTE_FIELDS, &*SERVER_FIELDS])] {
+                for (n, field) in tables.iter().flat_map(|t| t.iter()).enumerate() {
+                    if round < 3 {
+                        config = Key { scope: scope.clone(), field }.write(&config, sample(field, n + round));
+                    }
+                }
+            }
+            config.clients.entry("empty".into()).or_default();
+            let doc = keys::document(&config);
+            for (id, client) in &config.clients {
+                for field in CLIENT_FIELDS.iter().chain(SERVER_FIELDS.iter()) {
+                    let key = Key { scope: Scope::Client(id.clone()), field };
+                    let expected = key.stored_in(&doc).map(|v| keys::display(&v));
+                    assert_eq!(client.get(field.name).map(Cow::into_owned), expected, "{}", key.name());
+                }
+            }
+            for (name, route) in &config.routes {
+                for field in ROUTE_FIELDS.iter().chain(SERVER_FIELDS.iter()) {
+                    let key = Key { scope: Scope::Route(name.clone()), field };
+                    let expected = key.stored_in(&doc).map(|v| keys::display(&v));
+                    assert_eq!(route.get(field.name).map(Cow::into_owned), expected, "{}", key.name());
+                }
+            }
+        }
+    }
+}
