@@ -16,8 +16,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::keys::{document, Key};
-use crate::model::{AuthMethod, Config, M365Cloud, M365Flow};
+use crate::settings::Settings;
+use crate::model::{AuthMethod, Config, M365Cloud, M365Flow, ServerSettings};
 use crate::secrets::Secret;
 
 /// Base URLs and resources of one Microsoft cloud.
@@ -100,28 +100,36 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 impl M365 {
     /// Reads the effective `m365.*` keys of a server (a client's unset keys come from global).
     pub fn from_config(config: &Config, prefix: &str) -> Result<M365, String> {
-        let doc = document(config);
-        let get = |name: &str| Key::parse(&format!("{prefix}.{name}")).ok().and_then(|k| k.effective_in(&doc));
-        let auth: AuthMethod = parse(get("auth"));
-        let transport = match auth {
+        let layer = match prefix.split_once('.') {
+            Some(("client", id)) => config.clients.get(id).map(|c| &c.server),
+            Some(("route", name)) => config.routes.get(name).map(|r| &r.server),
+            _ => Some(&config.global),
+        };
+        // An unknown client or route has only what it inherits.
+        let own = layer.cloned().unwrap_or_default();
+        M365::from_settings(&own.inherit(&config.global), prefix)
+    }
+
+    /// The Microsoft 365 settings of a server's settings in force ([`crate::resolve::Server::settings`]).
+    pub fn from_settings(s: &ServerSettings, prefix: &str) -> Result<M365, String> {
+        let transport = match s.auth() {
             AuthMethod::M365Smtp => Transport::Smtp,
             AuthMethod::M365Graph => Transport::Graph,
             _ => return Err(format!("{prefix}.auth: not a Microsoft 365 method")),
         };
-        let tenant = get("m365.tenant").ok_or_else(|| format!("{prefix}.m365.tenant: required for Microsoft 365"))?;
-        let client_id = get("m365.client_id").ok_or_else(|| format!("{prefix}.m365.client_id: required for Microsoft 365"))?;
-        let flow: M365Flow = parse(get("m365.flow"));
-        let c: M365Cloud = parse(get("m365.cloud"));
+        let tenant = s.m365.tenant.clone().ok_or_else(|| format!("{prefix}.m365.tenant: required for Microsoft 365"))?;
+        let client_id = s.m365.client_id.clone().ok_or_else(|| format!("{prefix}.m365.client_id: required for Microsoft 365"))?;
+        let c = s.m365.cloud();
         let preset = cloud(c);
-        let trim = |s: String| s.trim_end_matches('/').to_string();
+        let trim = |s: &String| s.trim_end_matches('/').to_string();
         Ok(M365 {
             prefix: prefix.into(),
             tenant,
             client_id,
-            flow,
+            flow: s.m365.flow(),
             cloud: c,
-            authority: get("m365.authority").map(trim).unwrap_or_else(|| preset.authority.into()),
-            graph_url: get("m365.graph_url").map(trim).unwrap_or_else(|| preset.graph_url.into()),
+            authority: s.m365.authority.as_ref().map(trim).unwrap_or_else(|| preset.authority.into()),
+            graph_url: s.m365.graph_url.as_ref().map(trim).unwrap_or_else(|| preset.graph_url.into()),
             transport,
         })
     }
@@ -161,10 +169,6 @@ impl M365 {
     pub fn secret_key(&self) -> String {
         format!("{}.m365.client_secret", self.prefix)
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
-    v.and_then(|s| serde_json::from_value(Value::String(s)).ok()).unwrap_or_default()
 }
 
 /// The keychain as OAuth needs it (`app.rs` backs it with `secrets.rs`).

@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::keys::Key;
+use crate::settings::Settings;
 use crate::message::Mailbox;
-use crate::model::{AuthMethod, Config, EmailType, Security};
+use crate::model::{AuthMethod, Config, EmailType, Security, ServerSettings};
 
 /// The concrete settings of the server a mail goes through.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub struct Server {
     pub data_timeout: Duration,
     pub ca_file: Option<String>,
     pub tls_verify: bool,
+    /// Every setting in force for this server (its own, else the global server's): what a
+    /// transport reads for a key without a field of its own here (`helo_name`, `m365.*`).
+    pub settings: ServerSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,19 +71,17 @@ pub fn resolve_route(config: &Config, client: Option<&str>, from: Option<&str>) 
     }
     if let Some((name, pattern, how)) = from.and_then(|f| matching_route(config, f)) {
         let reason = format!("From {} matches route {name} ({pattern}, {how})", from.unwrap_or_default());
-        let doc = document_for(config, None, Some(&name));
-        return Ok((Route::Send(Box::new(server(&doc, &format!("route.{name}"), &format!("route:{name}")))), reason));
+        let route = &config.routes[&name];
+        return Ok((Route::Send(Box::new(route.server.resolve(&config.global, &format!("route.{name}"), &format!("route:{name}")))), reason));
     }
-    let doc = document_for(config, client, None);
-    let (prefix, source, reason) = match client {
-        Some(id) if get(&doc, &format!("client.{id}"), "enabled").as_deref() == Some("true") => {
-            (format!("client.{id}"), format!("client:{id}"), format!("client {id} has its own server enabled"))
-        }
-        Some(id) => ("global".into(), "global".into(), format!("client {id} has no own server enabled: the global server is used")),
-        None => ("global".into(), "global".into(), "no client given: the global server is used".into()),
+    let own = client.and_then(|id| config.clients.get_key_value(id)).filter(|(_, c)| c.server.enabled == Some(true));
+    let (server, reason) = match (client, own) {
+        (_, Some((id, c))) => (c.server.resolve(&config.global, &format!("client.{id}"), &format!("client:{id}")), format!("client {id} has its own server enabled")),
+        (Some(id), None) => (config.global.resolve(&config.global, "global", "global"), format!("client {id} has no own server enabled: the global server is used")),
+        (None, _) => (config.global.resolve(&config.global, "global", "global"), "no client given: the global server is used".into()),
     };
     let reason = if from.is_some() && !config.routes.is_empty() { format!("no route matches the From address; {reason}") } else { reason };
-    Ok((Route::Send(Box::new(server(&doc, &prefix, &source))), reason))
+    Ok((Route::Send(Box::new(server)), reason))
 }
 
 /// How specific a From pattern is (higher wins), or `None` when it does not match.
@@ -137,43 +138,33 @@ pub fn document_for(config: &Config, client: Option<&str>, route: Option<&str>) 
     doc
 }
 
-fn get(doc: &serde_json::Value, prefix: &str, name: &str) -> Option<String> {
-    // Built directly rather than parsed from text: ~25 lookups per mail.
-    let scope = match prefix.split_once('.') {
-        Some(("client", id)) => crate::keys::Scope::Client(id.into()),
-        Some(("route", n)) => crate::keys::Scope::Route(n.into()),
-        _ => crate::keys::Scope::Global,
-    };
-    let field = crate::keys::SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
-    Key { scope, field }.effective_in(doc)
-}
-
-fn parse<T: serde::de::DeserializeOwned + Default>(v: Option<String>) -> T {
-    v.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()).unwrap_or_default()
-}
-
-fn server(doc: &serde_json::Value, prefix: &str, source: &str) -> Server {
-    let g = |name: &str| get(doc, prefix, name);
-    let mailbox = |which: &str| {
-        g(&format!("{which}.address")).map(|address| Mailbox { address, name: g(&format!("{which}.name")) })
-    };
-    Server {
-        source: source.into(),
-        prefix: prefix.into(),
-        email_type: parse(g("email_type")),
-        sendmail_path: g("sendmail_path").unwrap_or_default(),
-        host: g("host").unwrap_or_default(),
-        port: g("port").and_then(|p| p.parse().ok()).unwrap_or(25),
-        security: parse(g("security")),
-        auth: parse(g("auth")),
-        username: g("username").unwrap_or_default(),
-        sender: mailbox("sender"),
-        reply_to: mailbox("reply_to"),
-        utf8_headers: g("utf8_headers").as_deref() == Some("true"),
-        timeout: Duration::from_secs(g("timeout_secs").and_then(|t| t.parse().ok()).unwrap_or(10)),
-        data_timeout: Duration::from_secs(g("data_timeout_secs").and_then(|t| t.parse().ok()).unwrap_or(600)),
-        ca_file: g("ca_file"),
-        tls_verify: g("tls_verify").as_deref() != Some("false"),
+impl ServerSettings {
+    /// The server a mail goes through: this layer's settings (a client's or route's own
+    /// server, or the global one itself), each unset value the global server's, else its
+    /// default. `prefix` is the key prefix (`client.acme`), `source` the server's name
+    /// (`client:acme`).
+    pub fn resolve(&self, global: &ServerSettings, prefix: &str, source: &str) -> Server {
+        let s = self.inherit(global);
+        let mailbox = |m: &crate::model::MailboxSettings| m.address.clone().map(|address| Mailbox { address, name: m.name.clone() });
+        Server {
+            source: source.into(),
+            prefix: prefix.into(),
+            email_type: s.email_type(),
+            sendmail_path: s.sendmail_path().to_string(),
+            host: s.host.clone().unwrap_or_default(),
+            port: s.port(),
+            security: s.security(),
+            auth: s.auth(),
+            username: s.username.clone().unwrap_or_default(),
+            sender: mailbox(&s.sender),
+            reply_to: mailbox(&s.reply_to),
+            utf8_headers: s.utf8_headers(),
+            timeout: Duration::from_secs(s.timeout_secs().into()),
+            data_timeout: Duration::from_secs(s.data_timeout_secs().into()),
+            ca_file: s.ca_file.clone(),
+            tls_verify: s.tls_verify(),
+            settings: s,
+        }
     }
 }
 
@@ -195,6 +186,7 @@ mod tests {
     use super::*;
 
     use crate::app::test_config as config;
+    use crate::keys::Key;
 
     #[test]
     fn global_off_means_no_mail_even_with_client_server() {
@@ -314,6 +306,26 @@ mod tests {
             let client = Key::parse(&format!("client.acme.{}", key.name)).unwrap();
             let global = Key::parse(&format!("global.{}", key.name)).unwrap();
             assert_eq!(client.effective(&c), global.effective(&c), "{}", key.name);
+        }
+    }
+
+    #[test]
+    fn the_resolved_server_holds_every_key_in_force() {
+        let mut pairs = vec![("global.port", "587"), ("global.sender.address", "it@example.test"), ("global.m365.cloud", "china"), ("client.acme.timeout_secs", "30")];
+        pairs.extend([("client.acme.security", "tls"), ("route.corp.reply_to.name", "Corp"), ("route.corp.utf8_headers", "true"), ("global.tls_verify", "false")]);
+        let mut c = routed();
+        for (k, v) in pairs {
+            let key = Key::parse(k).unwrap();
+            c = key.write(&c, crate::keys::parse_raw(key.field, v).unwrap());
+        }
+        for (client, from, prefix) in [(Some("acme"), None, "client.acme"), (None, Some("x@example.com"), "route.corp"), (None, None, "global")] {
+            let (Route::Send(server), _) = resolve_route(&c, client, from).unwrap() else { panic!("mail is on") };
+            assert_eq!(server.prefix, prefix);
+            for field in crate::keys::SERVER_FIELDS.iter().filter(|f| f.kind != crate::keys::Kind::Secret) {
+                let key = Key::parse(&format!("{prefix}.{}", field.name)).unwrap();
+                let in_force = server.settings.get(field.name).map(|v| v.into_owned()).or(field.default.map(String::from));
+                assert_eq!(in_force, key.effective(&c), "{}", key.name());
+            }
         }
     }
 }

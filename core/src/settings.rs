@@ -252,3 +252,93 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod write_tests {
+    use serde_json::{Map, Value};
+
+    use crate::keys::{all_keys, parse_raw, Key, Kind, Scope};
+    use crate::model::Config;
+
+    /// How keys were written before the typed model: through the whole document's JSON, the
+    /// leaf removed with every object it leaves empty. The reference the typed write must match.
+    fn json_write(key: &Key, config: &Config, value: Option<Value>) -> Config {
+        let mut path: Vec<String> = match &key.scope {
+            Scope::Global => vec!["global".into()],
+            Scope::Support => vec!["support".into()],
+            Scope::Client(id) => vec!["clients".into(), id.clone()],
+            Scope::Route(name) => vec!["routes".into(), name.clone()],
+            Scope::Receiver => vec!["receiver".into()],
+            Scope::Template(kind) => vec!["templates".into(), kind.clone()],
+            Scope::ClientTemplate(id, kind) => vec!["clients".into(), id.clone(), "templates".into(), kind.clone()],
+            Scope::Limits => vec!["limits".into()],
+            Scope::Send => vec!["send".into()],
+        };
+        path.extend(key.field.name.split('.').map(String::from));
+        fn remove(node: &mut Value, path: &[String]) {
+            let Some(obj) = node.as_object_mut() else { return };
+            if path.len() == 1 {
+                obj.remove(&path[0]);
+                return;
+            }
+            if let Some(child) = obj.get_mut(&path[0]) {
+                remove(child, &path[1..]);
+                if child.as_object().is_some_and(Map::is_empty) {
+                    obj.remove(&path[0]);
+                }
+            }
+        }
+        let mut doc = serde_json::to_value(config).unwrap();
+        match value {
+            Some(v) => {
+                let mut node = &mut doc;
+                for part in &path[..path.len() - 1] {
+                    node = node.as_object_mut().unwrap().entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
+                }
+                node.as_object_mut().unwrap().insert(path[path.len() - 1].clone(), v);
+            }
+            None => remove(&mut doc, &path),
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    fn raw(kind: Kind, n: usize) -> &'static str {
+        match kind {
+            Kind::Bool => ["true", "false"][n % 2],
+            Kind::Port | Kind::Seconds | Kind::Order | Kind::Count => ["7", "600"][n % 2],
+            Kind::Enum(choices) => choices[n % choices.len()],
+            _ => ["some text", "other@example.com"][n % 2],
+        }
+    }
+
+    #[test]
+    fn typed_writes_match_the_document_writes_they_replace() {
+        let mut names: Vec<String> = Vec::new();
+        let mut seed = Config::default();
+        for k in ["client.acme.name", "client.bare.host", "route.r1.from", "templates.power.subject", "client.acme.templates.power.body"] {
+            let key = Key::parse(k).unwrap();
+            seed = key.write(&seed, parse_raw(key.field, "x").unwrap());
+        }
+        seed.clients.entry("empty".into()).or_default();
+        names.extend(all_keys(&seed).iter().filter(|k| !k.is_secret()).map(Key::name));
+        names.extend(["client.new.host", "route.new.order", "templates.fresh.body", "client.new.templates.standard.subject", "client.empty.port"].map(String::from));
+        for (round, config) in [Config::default(), seed].into_iter().enumerate() {
+            let mut typed = config.clone();
+            let mut json = config;
+            // Set every key, then unset them all (in a different order), comparing each step.
+            for (n, name) in names.iter().enumerate() {
+                let key = Key::parse(name).unwrap();
+                let value = parse_raw(key.field, raw(key.field.kind, n + round)).unwrap();
+                typed = key.write(&typed, value.clone());
+                json = json_write(&key, &json, value);
+                assert_eq!(typed, json, "set {name}");
+            }
+            for name in names.iter().rev().step_by(2).chain(names.iter().step_by(2)) {
+                let key = Key::parse(name).unwrap();
+                typed = key.write(&typed, None);
+                json = json_write(&key, &json, None);
+                assert_eq!(typed, json, "unset {name}");
+            }
+        }
+    }
+}
