@@ -298,6 +298,12 @@ pub struct ServerSettings {
     #[ts(optional)]
     #[setting(kind = Kind::Bool, default = true, label = "Verify TLS certificates")]
     pub tls_verify: Option<bool>,
+    /// The name Postdesk gives itself in EHLO (RFC 5321 §4.1.1.1), e.g. the machine's DNS
+    /// name when the server checks it; unset, the address it connects from (`[192.0.2.1]`).
+    #[setting(kind = Kind::Host, label = "EHLO name")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub helo_name: Option<String>,
     #[serde(skip_serializing_if = "M365Settings::is_empty")]
     #[setting(group)]
     pub m365: M365Settings,

@@ -342,3 +342,23 @@ mod write_tests {
         }
     }
 }
+
+/// Writes `ui/src/lib/bindings/settings.ts`: every scope's key table as declared, for the UI
+/// (choices and defaults come from here, not from copies). Runs with the ts-rs exports
+/// (`make bindings`, and `make test` checks the file is current).
+#[cfg(test)]
+#[test]
+fn export_bindings_settings_tables() {
+    let dir = std::env::var("TS_RS_EXPORT_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings").into());
+    let tables = serde_json::to_string_pretty(&all_tables()).expect("tables serialize");
+    let text = format!(
+        "// Generated from the settings declared on the model's fields (core/src/settings.rs, `make bindings`). Do not edit.\n\
+         import type {{ Field }} from './Field';\n\n\
+         /** Every scope's keys: name, kind (with an enum's choices), default, label, inherited. */\n\
+         export const SETTINGS = {tables} satisfies Record<string, Field[]>;\n"
+    );
+    let path = std::path::Path::new(&dir).join("settings.ts");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&path, text).expect("write settings.ts");
+    }
+}

@@ -140,6 +140,7 @@ const SERVER: ScopeFieldDef[] = [
   fromGlobal('timeout_secs', 'security'),
   fromGlobal('data_timeout_secs', 'security'),
   fromGlobal('tls_verify', 'security', 'bool'),
+  fromGlobal('helo_name', 'security'),
   fromGlobal('ca_file', 'security'),
 ];
 

@@ -317,6 +317,16 @@ export const FIELDS: readonly FieldDef[] = [
     help: 'Check that the server’s certificate is valid and matches the host name.',
   },
   {
+    key: 'global.helo_name',
+    label: 'EHLO name',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    applies: smtp,
+    help: 'The name Postdesk gives itself when it greets the server, e.g. this computer’s DNS name if the server checks it. Empty: the address it connects from.',
+    placeholder: () => 'the address it connects from, e.g. [192.0.2.10]',
+  },
+  {
     key: 'global.ca_file',
     label: 'Extra CA file',
     section: 'security',

@@ -33,4 +33,9 @@ data_timeout_secs?: number,
 /**
  * Extra CA certificate (PEM) trusted for this server, besides the OS trust store.
  */
-ca_file?: string, tls_verify?: boolean, m365: M365Settings, };
+ca_file?: string, tls_verify?: boolean, 
+/**
+ * The name Postdesk gives itself in EHLO (RFC 5321 §4.1.1.1), e.g. the machine's DNS
+ * name when the server checks it; unset, the address it connects from (`[192.0.2.1]`).
+ */
+helo_name?: string, m365: M365Settings, };
