@@ -531,3 +531,51 @@ fn a_large_message_to_a_slow_reader_is_not_cut_by_the_step_timeout() {
     assert!(took > Duration::from_secs(3), "the write should outlast the 2 s step timeout to prove anything: {took:?}");
     assert_eq!(data.lock().unwrap().len(), message.len() + 3);
 }
+
+// --- the EHLO name ------------------------------------------------------------------------------
+
+/// `helo_name` is the name Postdesk greets the server with: Postfix records it in the
+/// Received header it adds, and the test mail's transcript shows it. Unset, Postdesk greets
+/// with the address literal of its side of the connection.
+#[test]
+fn the_ehlo_name_is_what_postfix_records() {
+    let env = Env::new();
+    for (helo, greeted) in [(Some("mta.client.example.test"), "mta.client.example.test"), (Some("192.0.2.7"), "[192.0.2.7]"), (None, "[127.0.0.1]")] {
+        let extra: Vec<(&str, &str)> = helo.map(|h| ("global.helo_name", h)).into_iter().collect();
+        let d = server(env.get("MAIL_PLAIN_PORT"), &extra);
+        let to = format!("{}@example.test", unique_local("helo"));
+        let out = test_mail(d.path(), &to, &[]);
+        out.delivered();
+        let transcript = out.report.to_string();
+        assert!(transcript.contains(&format!("EHLO {greeted}")), "{transcript}");
+        let mail = wait_for_mail(&env.sink(), &format!("To: {to}"));
+        assert!(mail.contains(&format!("Received: from {greeted} (")), "{mail}");
+    }
+}
+
+/// A client's own server may have its own EHLO name; unset it inherits the global one.
+#[test]
+fn a_client_inherits_or_overrides_the_ehlo_name() {
+    let env = Env::new();
+    let port = env.get("MAIL_PLAIN_PORT");
+    let d = server(port, &[("global.helo_name", "global.example.test"), ("client.acme.enabled", "true"), ("client.acme.host", "127.0.0.1"), ("client.acme.port", port), ("client.beta.enabled", "true"), ("client.beta.host", "127.0.0.1"), ("client.beta.port", port), ("client.beta.helo_name", "beta.example.test")]);
+    for (client, greeted) in [("acme", "global.example.test"), ("beta", "beta.example.test")] {
+        let to = format!("{}@example.test", unique_local("helo-client"));
+        let out = test_mail(d.path(), &to, &["--client", client]);
+        out.delivered();
+        let mail = wait_for_mail(&env.sink(), &format!("To: {to}"));
+        assert!(mail.contains(&format!("Received: from {greeted} (")), "{client}: {mail}");
+    }
+}
+
+/// An EHLO name that is not a host name (a space, a line break: SMTP command injection) is
+/// refused when set, naming the key.
+#[test]
+fn a_bad_ehlo_name_is_refused_naming_the_key() {
+    let d = tempfile::tempdir().unwrap();
+    for bad in ["two words", "mta.example.test\r\nRCPT TO:<x@example.test>", "-dash.example"] {
+        let r = postdesk(d.path(), &["config", "set", "global.helo_name", bad], None);
+        assert_ne!(r.code, 0, "{bad:?} was accepted");
+        assert!(r.stderr.contains("global.helo_name"), "{r:?}");
+    }
+}

@@ -103,7 +103,7 @@ describe('secrets', () => {
 describe('fields shown for each authentication', () => {
   it('none: no sign-in fields; SMTP connection settings', () => {
     const security = keysOf(visibleFields('security', withAuth('none')));
-    expect(security).toEqual(['global.security', 'global.timeout_secs', 'global.data_timeout_secs', 'global.tls_verify', 'global.ca_file', 'receiver.enabled']);
+    expect(security).toEqual(['global.security', 'global.timeout_secs', 'global.data_timeout_secs', 'global.tls_verify', 'global.helo_name', 'global.ca_file', 'receiver.enabled']);
     expect(keysOf(visibleFields('base', withAuth('none')))).toContain('global.host');
   });
 
@@ -137,7 +137,7 @@ describe('fields shown for each authentication', () => {
   it('Microsoft 365 Graph: no encryption, host, port or SMTP settings; Graph URL shown', () => {
     const security = keysOf(visibleFields('security', withAuth('m365-graph')));
     expect(security).toContain('global.m365.graph_url');
-    for (const k of ['global.security', 'global.timeout_secs', 'global.data_timeout_secs', 'global.tls_verify', 'global.ca_file', 'global.username']) {
+    for (const k of ['global.security', 'global.timeout_secs', 'global.data_timeout_secs', 'global.tls_verify', 'global.helo_name', 'global.ca_file', 'global.username']) {
       expect(security).not.toContain(k);
     }
     const base = keysOf(visibleFields('base', withAuth('m365-graph')));
@@ -194,7 +194,7 @@ describe('fields shown for each authentication', () => {
   it('covers every key of the form exactly once', () => {
     const keys = FIELDS.map((f) => f.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(38);
+    expect(keys).toHaveLength(39);
     expect(fieldFor('global.m365.secret_expires')?.control).toBe('date');
     expect(fieldFor('global.email_type')?.choices?.map((c) => c.value)).toEqual(['smtp', 'sendmail']);
   });
