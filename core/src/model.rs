@@ -562,3 +562,45 @@ pub struct SendSettings {
     pub local_domain: Option<String>,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every enum's `CHOICES` (the key table's `Kind::Enum`) are exactly its serde names: the
+    /// JSON schema lists what the document accepts.
+    #[test]
+    fn choices_are_the_serde_names_of_every_variant() {
+        fn names<T: JsonSchema>() -> Vec<String> {
+            let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
+            let mut out: Vec<String> = match schema.get("enum") {
+                Some(values) => values.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect(),
+                // Variants with doc comments are listed one by one.
+                None => schema["oneOf"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|v| match v.get("const") {
+                        Some(c) => vec![c.clone()],
+                        None => v["enum"].as_array().unwrap().clone(),
+                    })
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect(),
+            };
+            out.sort();
+            out
+        }
+        fn sorted(c: &[&str]) -> Vec<String> {
+            let mut v: Vec<String> = c.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        }
+        assert_eq!(names::<EmailType>(), sorted(EmailType::CHOICES));
+        assert_eq!(names::<Security>(), sorted(Security::CHOICES));
+        assert_eq!(names::<AuthMethod>(), sorted(AuthMethod::CHOICES));
+        assert_eq!(names::<M365Flow>(), sorted(M365Flow::CHOICES));
+        assert_eq!(names::<M365Cloud>(), sorted(M365Cloud::CHOICES));
+        assert_eq!(names::<ReceiverProtocol>(), sorted(ReceiverProtocol::CHOICES));
+        assert_eq!(names::<IgnoreDne>(), sorted(IgnoreDne::CHOICES));
+    }
+}
