@@ -3,7 +3,6 @@
 //! page never writes a command name or its arguments by hand. Run by `make bindings` (the test
 //! `export_bindings_commands`); `make test` fails when the committed file differs.
 
-use std::any::TypeId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +11,6 @@ use ts_rs::{Config, ExportError, TypeVisitor, TS};
 /// A Rust type as TypeScript sees it: its name and the generated files it needs.
 pub struct Ty {
     name: String,
-    optional: bool,
     /// TypeScript name → file (relative to the bindings folder), with the function writing it.
     imports: BTreeMap<String, (PathBuf, fn(&Config) -> Result<(), ExportError>)>,
 }
@@ -32,8 +30,7 @@ impl Ty {
         let mut collect = Collect(&cfg, &mut imports);
         collect.visit::<T>();
         T::visit_generics(&mut collect);
-        let optional = TypeId::of::<T::OptionInnerType>() != TypeId::of::<T>();
-        Ty { name: T::name(&cfg), optional, imports }
+        Ty { name: T::name(&cfg), imports }
     }
 }
 
@@ -99,7 +96,7 @@ pub fn typescript(commands: &[Command]) -> String {
          // One function per command of the window; each resolves with the command's answer or\n\
          // rejects with a `CommandError` ({ code, message, problems }; see errors.ts).\n\n",
     );
-    out.push_str("import { Channel, invoke } from '@tauri-apps/api/core';\n");
+    out.push_str("import { Channel } from '@tauri-apps/api/core';\nimport { invoke } from '../ipc';\n");
     for (name, path) in &imports {
         out.push_str(&format!("import type {{ {name} }} from '{}';\n", import_path(path)));
     }
@@ -118,31 +115,12 @@ pub fn typescript(commands: &[Command]) -> String {
             }
             out.push_str(" */\n");
         }
-        // Trailing optional values may be left out (sent as null).
-        let optional_from = c.args.iter().rposition(|a| a.channel || !a.ty.optional).map_or(0, |i| i + 1);
         let params: Vec<String> = c
             .args
             .iter()
-            .enumerate()
-            .map(|(i, a)| match (a.channel, i >= optional_from) {
-                (true, _) => format!("{}: (message: {}) => void", camel(a.name), a.ty.name),
-                (false, true) => format!("{}?: {}", camel(a.name), a.ty.name),
-                (false, false) => format!("{}: {}", camel(a.name), a.ty.name),
-            })
+            .map(|a| if a.channel { format!("{}: (message: {}) => void", camel(a.name), a.ty.name) } else { format!("{}: {}", camel(a.name), a.ty.name) })
             .collect();
-        let keys: Vec<String> = c
-            .args
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let key = camel(a.name);
-                match (a.channel, i >= optional_from) {
-                    (true, _) => format!("{key}: channel({key})"),
-                    (false, true) => format!("{key}: {key} ?? null"),
-                    (false, false) => key,
-                }
-            })
-            .collect();
+        let keys: Vec<String> = c.args.iter().map(|a| if a.channel { format!("{0}: channel({0})", camel(a.name)) } else { camel(a.name) }).collect();
         let ret = if c.ret.name == "null" { "void".to_string() } else { c.ret.name.clone() };
         let call = if keys.is_empty() { format!("invoke<{ret}>('{}')", c.name) } else { format!("invoke<{ret}>('{}', {{ {} }})", c.name, keys.join(", ")) };
         out.push_str(&format!("export function {}({}): Promise<{ret}> {{\n  return {call};\n}}\n", camel(c.name), params.join(", ")));
@@ -177,7 +155,7 @@ mod tests {
         assert!(ts.contains("export function loadForm(): Promise<Form> {\n  return invoke<Form>('load_form');\n}"), "{ts}");
         assert!(ts.contains("export function testMail(edits: { [key in string]: string }, secrets: Array<SecretChange>, to: string, onProgress: (message: Progress) => void): Promise<Report> {\n  return invoke<Report>('test_mail', { edits, secrets, to, onProgress: channel(onProgress) });"), "{ts}");
         assert!(ts.contains("export function applyImport(token: string, passphrase: string | null, allowRedirect: boolean): Promise<Form>"), "{ts}");
-        assert!(ts.contains("export function templates(client?: string | null): Promise<Array<TemplateView>> {\n  return invoke<Array<TemplateView>>('templates', { client: client ?? null });"), "{ts}");
+        assert!(ts.contains("export function templates(client: string | null): Promise<Array<TemplateView>> {\n  return invoke<Array<TemplateView>>('templates', { client });"), "{ts}");
         assert!(ts.contains("export function cancelTestMail(): Promise<void>"), "{ts}");
         assert!(ts.contains("import type { SecretChange } from './SecretChange';"), "{ts}");
         assert_eq!(camel("m365_sign_in"), "m365SignIn");

@@ -2,7 +2,8 @@
 // One function per command of the window; each resolves with the command's answer or
 // rejects with a `CommandError` ({ code, message, problems }; see errors.ts).
 
-import { Channel, invoke } from '@tauri-apps/api/core';
+import { Channel } from '@tauri-apps/api/core';
+import { invoke } from '../ipc';
 import type { ChosenFile } from './ChosenFile';
 import type { ClientRow } from './ClientRow';
 import type { DneExported } from './DneExported';
@@ -78,8 +79,8 @@ export function cancelTestMail(): Promise<void> {
  * with a passphrase the secrets too, encrypted, else the file only names them. Resolves with
  * the path written, or null when the admin cancelled.
  */
-export function exportConfig(passphrase?: string | null): Promise<string | null> {
-  return invoke<string | null>('export_config', { passphrase: passphrase ?? null });
+export function exportConfig(passphrase: string | null): Promise<string | null> {
+  return invoke<string | null>('export_config', { passphrase });
 }
 
 /**
@@ -99,8 +100,8 @@ export function openDropped(id: string): Promise<ChosenFile> {
 /**
  * What importing the chosen file (by its token) would change; nothing is changed.
  */
-export function previewImport(token: string, passphrase?: string | null): Promise<ImportPreview> {
-  return invoke<ImportPreview>('preview_import', { token, passphrase: passphrase ?? null });
+export function previewImport(token: string, passphrase: string | null): Promise<ImportPreview> {
+  return invoke<ImportPreview>('preview_import', { token, passphrase });
 }
 
 /**
@@ -180,8 +181,8 @@ export function saveScope(prefix: string, edits: { [key in string]: string }, se
 /**
  * Who sends a mail of `client` from `from`, and why.
  */
-export function explain(client?: string | null, from?: string | null): Promise<Explanation> {
-  return invoke<Explanation>('explain', { client: client ?? null, from: from ?? null });
+export function explain(client: string | null, from: string | null): Promise<Explanation> {
+  return invoke<Explanation>('explain', { client, from });
 }
 
 /**
@@ -216,8 +217,8 @@ export function cancelReceiverCheck(): Promise<void> {
 /**
  * Every invitation template, built-in user types first; with a client ID, the texts in force for that client.
  */
-export function templates(client?: string | null): Promise<Array<TemplateView>> {
-  return invoke<Array<TemplateView>>('templates', { client: client ?? null });
+export function templates(client: string | null): Promise<Array<TemplateView>> {
+  return invoke<Array<TemplateView>>('templates', { client });
 }
 
 /**
@@ -237,8 +238,8 @@ export function saveTemplate(draft: TemplateDraft): Promise<TemplateView> {
 /**
  * Back to the built-in texts (saved at once); with a client ID, removes its override ("Reset to inherited").
  */
-export function resetTemplate(kind: string, client?: string | null): Promise<TemplateView> {
-  return invoke<TemplateView>('reset_template', { kind, client: client ?? null });
+export function resetTemplate(kind: string, client: string | null): Promise<TemplateView> {
+  return invoke<TemplateView>('reset_template', { kind, client });
 }
 
 /**
