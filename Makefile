@@ -38,6 +38,7 @@ build: ui
 # Regenerates the TypeScript types the UI shares with the Rust core (ts-rs).
 bindings:
 	$(CARGO) test -q -p postdesk-core export_bindings
+	$(CARGO) test -q -p postdesk export_bindings
 
 # Fuzzes each target for FUZZ_SECONDS: import (the import path), message (what `send -t`
 # reads of a message) and argv (sendmail's command line). make test runs each for 10 s.

@@ -40,6 +40,7 @@ tests/appimage/runtime-test.sh
 
 step "Generated UI types are up to date"
 cargo test -q -p postdesk-core export_bindings >/dev/null
+cargo test -q -p postdesk export_bindings >/dev/null  # commands.ts, from src-tauri/src/command_list.rs
 if ! git diff --quiet -- ui/src/lib/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/lib/bindings)" ]; then
   git status --short ui/src/lib/bindings
   echo "ui/src/lib/bindings changed: run 'make bindings' and commit the result" >&2

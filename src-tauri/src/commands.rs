@@ -1,17 +1,35 @@
 //! Tauri commands: one-line delegations to `postdesk_core`. No logic lives here.
+//!
+//! Every command is declared once, in `command_list.rs` (included below and by `build.rs`).
+//! The [`commands!`] macro turns that declaration into
+//! - the `#[tauri::command]` functions (each returns `Result<T, CommandError>`),
+//! - [`handler`], the `generate_handler!` list `gui.rs` installs,
+//! - [`COMMANDS`], the names (`build.rs` reads the same file for the ACL's `allow-<command>`
+//!   permissions, and a test checks `capabilities/default.json` grants exactly these),
+//! - under `cargo test`, the description `tsgen.rs` writes as `ui/src/lib/bindings/commands.ts`
+//!   (one typed function per command; `make bindings`).
 
 use std::collections::BTreeMap;
-
 use std::sync::Mutex;
 
 use postdesk_core::app::{Form, ImportPreview, SecretChange};
+use postdesk_core::clients::{ClientRow, RouteRow, ScopeForm};
 use postdesk_core::diagnosis::{Progress, Report};
+use postdesk_core::dne::DneView;
+use postdesk_core::explain::Explanation;
+use postdesk_core::login::SignInStatus;
 use postdesk_core::prefetch::FormPrefetch;
+use postdesk_core::presets::Preset;
+use postdesk_core::support::{SupportDraft, SupportPreview};
+use postdesk_core::templates::{TemplateDraft, TemplatePreview, TemplateView};
 use postdesk_core::{Postdesk, Problem};
 use serde::Serialize;
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{AppHandle, State, WebviewWindow};
 use tokio::sync::oneshot;
+use ts_rs::TS;
+
+use crate::files::{ChosenFile, DneExported, DneImported, Files};
 
 /// A cancel switch for one running diagnosis (test mail, receiver check).
 #[derive(Default)]
@@ -41,16 +59,63 @@ impl CancelSwitch {
 #[derive(Default)]
 pub struct RunningTest(CancelSwitch);
 
-/// What a failed command gives the window: a message and the problems by key.
-#[derive(Serialize, Debug)]
+/// The running receiver check's cancel switch (apart from the test mail's).
+#[derive(Default)]
+pub struct RunningReceiverCheck(CancelSwitch);
+
+/// What kind of failure a command had: stable, for the page to decide on (the message is
+/// for people and may change).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    /// A value is wrong or missing: `problems` name the keys.
+    Invalid,
+    /// An import would send stored secrets elsewhere or run another program, not allowed.
+    Redirected,
+    /// The OS keychain cannot be reached (locked, no Secret Service).
+    KeychainUnavailable,
+    /// The keychain refused a secret.
+    Keychain,
+    /// The configuration file or data directory (unreadable, too new, locked, I/O).
+    Store,
+    /// A key that does not exist or an ID outside the grammar.
+    Key,
+    /// What the command referred to is gone (an import token, a dropped file): choose again.
+    Gone,
+    /// Anything else.
+    Other,
+}
+
+/// What a failed command gives the window: a stable code, a message and the problems by key.
+#[derive(Serialize, Debug, TS)]
+#[ts(export)]
 pub struct CommandError {
-    message: String,
-    problems: Vec<Problem>,
+    pub code: ErrorCode,
+    pub message: String,
+    pub problems: Vec<Problem>,
 }
 
 impl CommandError {
+    pub fn new(code: ErrorCode, message: &str) -> CommandError {
+        CommandError { code, message: message.into(), problems: Vec::new() }
+    }
+
     pub fn message(message: &str) -> CommandError {
-        CommandError { message: message.into(), problems: Vec::new() }
+        CommandError::new(ErrorCode::Other, message)
+    }
+}
+
+/// The one place a core error becomes a code: by variant, never by its text.
+fn code_of(e: &postdesk_core::Error) -> ErrorCode {
+    use postdesk_core::Error;
+    match e {
+        Error::Invalid(_) => ErrorCode::Invalid,
+        Error::Redirected(_) => ErrorCode::Redirected,
+        Error::Keychain(postdesk_core::secrets::SecretError::Unavailable(_)) => ErrorCode::KeychainUnavailable,
+        Error::Keychain(postdesk_core::secrets::SecretError::Rejected { .. }) => ErrorCode::Keychain,
+        Error::Store(_) => ErrorCode::Store,
+        Error::Key(_) => ErrorCode::Key,
     }
 }
 
@@ -61,242 +126,118 @@ impl From<postdesk_core::Error> for CommandError {
             postdesk_core::Error::Redirected(r) => r.iter().map(|r| Problem { severity: postdesk_core::Severity::Error, ..r.as_problem() }).collect(),
             _ => Vec::new(),
         };
-        CommandError { message: e.to_string(), problems }
+        CommandError { code: code_of(&e), message: e.to_string(), problems }
     }
-}
-
-#[tauri::command(async)]
-pub fn load_form(app: State<'_, Postdesk>, first: State<'_, FormPrefetch>) -> Form {
-    crate::trace::mark("load_form called");
-    let form = first.take_or_read(&app);
-    crate::trace::mark("load_form answered");
-    form
-}
-
-#[tauri::command(async)]
-pub fn preview(app: State<'_, Postdesk>, edits: BTreeMap<String, String>, secrets: Vec<SecretChange>) -> Vec<Problem> {
-    app.preview(&edits, &secrets)
-}
-
-#[tauri::command(async)]
-pub fn save(app: State<'_, Postdesk>, edits: BTreeMap<String, String>, secrets: Vec<SecretChange>) -> Result<Form, CommandError> {
-    app.save_form(&edits, &secrets).map_err(|e| {
-        eprintln!("postdesk: save failed: {e}");
-        e.into()
-    })
-}
-
-#[tauri::command]
-pub async fn test_mail(
-    app: State<'_, Postdesk>,
-    running: State<'_, RunningTest>,
-    edits: BTreeMap<String, String>,
-    secrets: Vec<SecretChange>,
-    to: String,
-    on_progress: Channel<Progress>,
-) -> Result<Report, CommandError> {
-    let cancel = running.0.arm();
-    let mut progress = |p: Progress| {
-        let _ = on_progress.send(p);
-    };
-    Ok(app.test_draft(&edits, &secrets, to, &mut progress, cancel).await)
-}
-
-#[tauri::command]
-pub fn cancel_test_mail(running: State<'_, RunningTest>) {
-    running.0.cancel();
-}
-
-/// The running receiver check's cancel switch (apart from the test mail's).
-#[derive(Default)]
-pub struct RunningReceiverCheck(CancelSwitch);
-
-#[tauri::command]
-pub async fn receiver_check(
-    app: State<'_, Postdesk>,
-    running: State<'_, RunningReceiverCheck>,
-    edits: BTreeMap<String, String>,
-    secrets: Vec<SecretChange>,
-    on_progress: Channel<Progress>,
-) -> Result<Report, CommandError> {
-    let cancel = running.0.arm();
-    let mut progress = |p: Progress| {
-        let _ = on_progress.send(p);
-    };
-    Ok(app.receiver_check(&edits, &secrets, &mut progress, cancel).await)
-}
-
-#[tauri::command]
-pub fn cancel_receiver_check(running: State<'_, RunningReceiverCheck>) {
-    running.0.cancel();
-}
-
-#[tauri::command(async)]
-pub fn list_presets() -> Vec<postdesk_core::presets::Preset> {
-    postdesk_core::presets::presets()
 }
 
 pub fn passphrase(p: Option<String>) -> Option<postdesk_core::Secret> {
     p.filter(|p| !p.is_empty()).map(postdesk_core::Secret::new)
 }
 
-/// What importing the chosen file (by its token, see `files.rs`) would change.
-#[tauri::command(async)]
-pub fn preview_import(app: State<'_, Postdesk>, files: State<'_, crate::files::Files>, token: String, passphrase: Option<String>) -> Result<ImportPreview, CommandError> {
-    let bytes = files.import_bytes(&token)?;
-    let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
-    Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes), redirects: plan.redirects, token })
+/// Sends a diagnosis's progress to the page (a closed page is not an error of the run).
+fn progress_to(channel: &Channel<Progress>) -> impl FnMut(Progress) + '_ {
+    move |p| {
+        let _ = channel.send(p);
+    }
 }
 
-/// Imports exactly the bytes that were previewed (read once, when the file was chosen).
-#[tauri::command(async)]
-pub fn apply_import(app: State<'_, Postdesk>, files: State<'_, crate::files::Files>, token: String, passphrase: Option<String>, allow_redirect: bool) -> Result<Form, CommandError> {
-    let bytes = files.import_bytes(&token)?;
-    let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
-    app.apply_import(&plan, allow_redirect)?;
-    files.forget_import(&token);
-    Ok(app.form())
-}
-
-#[tauri::command(async)]
-pub fn undo_import(app: State<'_, Postdesk>) -> Result<Form, CommandError> {
-    app.undo_import()?;
-    Ok(app.form())
-}
-
-// --- Clients, routes, the explainer and the support request (issue 6) ---------------------
-
-#[tauri::command(async)]
-pub fn list_clients(app: State<'_, Postdesk>) -> Result<Vec<postdesk_core::clients::ClientRow>, CommandError> {
-    Ok(app.clients()?)
-}
-
-#[tauri::command(async)]
-pub fn add_client(app: State<'_, Postdesk>, id: String, name: String) -> Result<(), CommandError> {
-    Ok(app.add_client(&id, &name)?)
-}
-
-#[tauri::command(async)]
-pub fn rename_client(app: State<'_, Postdesk>, id: String, name: String) -> Result<(), CommandError> {
-    Ok(app.rename_client(&id, &name)?)
-}
-
-#[tauri::command(async)]
-pub fn remove_client(app: State<'_, Postdesk>, id: String) -> Result<(), CommandError> {
-    Ok(app.remove_client(&id)?)
-}
-
-#[tauri::command(async)]
-pub fn list_routes(app: State<'_, Postdesk>) -> Result<Vec<postdesk_core::clients::RouteRow>, CommandError> {
-    Ok(app.routes()?)
-}
-
-#[tauri::command(async)]
-pub fn add_route(app: State<'_, Postdesk>, name: String, from: String) -> Result<(), CommandError> {
-    Ok(app.add_route(&name, &from)?)
-}
-
-#[tauri::command(async)]
-pub fn remove_route(app: State<'_, Postdesk>, name: String) -> Result<(), CommandError> {
-    Ok(app.remove_route(&name)?)
-}
-
-#[tauri::command(async)]
-pub fn reorder_routes(app: State<'_, Postdesk>, names: Vec<String>) -> Result<(), CommandError> {
-    Ok(app.reorder_routes(&names)?)
-}
-
-#[tauri::command(async)]
-pub fn scope_form(app: State<'_, Postdesk>, prefix: String) -> Result<postdesk_core::clients::ScopeForm, CommandError> {
-    Ok(app.scope_form(&prefix)?)
-}
-
-#[tauri::command(async)]
-pub fn save_scope(
-    app: State<'_, Postdesk>,
-    prefix: String,
-    edits: BTreeMap<String, String>,
-    secrets: Vec<SecretChange>,
-) -> Result<postdesk_core::clients::ScopeForm, CommandError> {
-    Ok(app.save_scope(&prefix, &edits, &secrets)?)
-}
-
-#[tauri::command(async)]
-pub fn explain(app: State<'_, Postdesk>, client: Option<String>, from: Option<String>) -> Result<postdesk_core::explain::Explanation, CommandError> {
-    Ok(app.explain(client.as_deref(), from.as_deref())?)
-}
-
-#[tauri::command(async)]
-pub fn support_preview(app: State<'_, Postdesk>, draft: postdesk_core::support::SupportDraft) -> Result<postdesk_core::support::SupportPreview, CommandError> {
-    Ok(app.support_preview(&draft)?)
-}
-
-#[tauri::command]
-pub async fn send_support(app: State<'_, Postdesk>, preview: postdesk_core::support::SupportPreview) -> Result<Report, CommandError> {
-    Ok(app.send_support(&preview, &mut |_| {}, std::future::pending()).await)
-}
-
-// --- Invitation templates, Do-Not-Email list, daily limit (issue 8) ---------------------
-
-use postdesk_core::dne::DneView;
-use postdesk_core::templates::{TemplateDraft, TemplatePreview, TemplateView};
-
-#[tauri::command(async)]
-pub fn templates(app: State<'_, Postdesk>, client: Option<String>) -> Result<Vec<TemplateView>, CommandError> {
-    Ok(app.templates(client.as_deref())?)
-}
-
-#[tauri::command(async)]
-pub fn preview_template(draft: TemplateDraft) -> TemplatePreview {
-    postdesk_core::templates::preview(&draft)
-}
-
-#[tauri::command(async)]
-pub fn save_template(app: State<'_, Postdesk>, draft: TemplateDraft) -> Result<TemplateView, CommandError> {
-    Ok(app.save_template(&draft)?)
-}
-
-#[tauri::command(async)]
-pub fn reset_template(app: State<'_, Postdesk>, kind: String, client: Option<String>) -> Result<TemplateView, CommandError> {
-    Ok(app.reset_template(&kind, client.as_deref())?)
-}
-
-#[tauri::command(async)]
-pub fn remove_template(app: State<'_, Postdesk>, kind: String) -> Result<bool, CommandError> {
-    Ok(app.remove_template(&kind)?)
-}
-
-#[tauri::command]
-pub async fn send_template_preview(
-    app: State<'_, Postdesk>,
-    draft: TemplateDraft,
-    to: String,
-    on_progress: Channel<Progress>,
-) -> Result<Report, CommandError> {
-    let mut progress = |p: Progress| {
-        let _ = on_progress.send(p);
+/// Declares the window's commands (see the module documentation). Each entry:
+///
+/// ```text
+/// /// What the page sees (becomes the TypeScript function's documentation).
+/// async fn name(page_arg: Type, …) using (app: State<'_, Postdesk>, …) -> Answer { body }
+/// ```
+///
+/// `async fn` runs on the async runtime, `fn` on the main thread (only quick, non-blocking
+/// work). The page sends the arguments in parentheses (camelCase keys; a last
+/// `Channel<T>` argument is a callback in TypeScript); `using (…)` lists what Tauri injects
+/// (`State<'_, T>`, `AppHandle`, `WebviewWindow`), which the page never sees. The body returns
+/// `Result<Answer, CommandError>`; the page's promise resolves with `Answer` or rejects with a
+/// `CommandError`.
+macro_rules! commands {
+    // Each entry is brought to one shape, then all are emitted together.
+    (@entries [$($done:tt)*]) => { commands!(@emit $($done)*); };
+    (@entries [$($done:tt)*]
+        $(#[doc = $doc:literal])* async fn $name:ident $args:tt $(using $inj:tt)? -> $ret:ty $body:block $($rest:tt)*) => {
+        commands!(@entries [$($done)* {[async] [$($doc)*] $name $args [$($inj)?] [$ret] $body}] $($rest)*);
     };
-    Ok(app.send_template_preview(&draft, to, &mut progress, std::future::pending()).await)
+    (@entries [$($done:tt)*]
+        $(#[doc = $doc:literal])* fn $name:ident $args:tt $(using $inj:tt)? -> $ret:ty $body:block $($rest:tt)*) => {
+        commands!(@entries [$($done)* {[] [$($doc)*] $name $args [$($inj)?] [$ret] $body}] $($rest)*);
+    };
+    (@emit $({$flavour:tt $docs:tt $name:ident $args:tt $inj:tt $ret:tt $body:block})*) => {
+        $(commands!(@fn $flavour $docs $name $args $inj $ret $body);)*
+
+        /// The invoke handler: every declared command, nothing else.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+
+        /// The declared commands by name (what the ACL allows, one `allow-<command>` each).
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// The commands as the page sees them, for `tsgen.rs`.
+        #[cfg(test)]
+        pub(crate) fn specs() -> Vec<crate::tsgen::Command> {
+            vec![$(commands!(@spec $docs $name $args $ret)),*]
+        }
+    };
+    (@fn [$($async:ident)?] [$($doc:literal)*] $name:ident ($($arg:ident : $aty:ty),* $(,)?) [$(($($inj:ident : $ity:ty),* $(,)?))?] [$ret:ty] $body:block) => {
+        $(#[doc = $doc])*
+        #[tauri::command]
+        pub $($async)? fn $name($($($inj: $ity,)*)? $($arg: $aty),*) -> Result<$ret, CommandError> $body
+    };
+    (@spec [$($doc:literal)*] $name:ident ($($args:tt)*) [$ret:ty]) => {
+        crate::tsgen::Command {
+            name: stringify!($name),
+            docs: &[$($doc),*],
+            args: commands!(@args [] $($args)*),
+            ret: crate::tsgen::Ty::of::<$ret>(),
+        }
+    };
+    // The page's arguments, one at a time: a `Channel<T>` is a callback, anything else a value.
+    (@args [$($out:expr),*]) => { vec![$($out),*] };
+    (@args [$($out:expr),*] $arg:ident : Channel<$t:ty> $(, $($rest:tt)*)?) => {
+        commands!(@args [$($out,)* crate::tsgen::Arg::channel::<$t>(stringify!($arg))] $($($rest)*)?)
+    };
+    (@args [$($out:expr),*] $arg:ident : $t:ty $(, $($rest:tt)*)?) => {
+        commands!(@args [$($out,)* crate::tsgen::Arg::value::<$t>(stringify!($arg))] $($($rest)*)?)
+    };
+    ($($entries:tt)*) => { commands!(@entries [] $($entries)*); };
 }
 
-#[tauri::command(async)]
-pub fn dne_view(app: State<'_, Postdesk>) -> Result<DneView, CommandError> {
-    Ok(app.dne_view()?)
-}
+include!("command_list.rs");
 
-#[tauri::command(async)]
-pub fn dne_add(app: State<'_, Postdesk>, entries: Vec<String>) -> Result<DneView, CommandError> {
-    app.dne_add(&entries)?;
-    Ok(app.dne_view()?)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[tauri::command(async)]
-pub fn dne_remove(app: State<'_, Postdesk>, entries: Vec<String>) -> Result<DneView, CommandError> {
-    app.dne_remove(&entries)?;
-    Ok(app.dne_view()?)
-}
+    /// `build.rs` reads `command_list.rs` on its own (it cannot call this crate): the ACL it
+    /// declares and the capability that grants it name exactly the commands declared.
+    #[test]
+    fn the_capability_grants_exactly_the_declared_commands() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json")).unwrap();
+        let cap: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut granted: Vec<String> = cap["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()).filter_map(|p| p.strip_prefix("allow-")).map(String::from).collect();
+        let mut declared: Vec<String> = COMMANDS.iter().map(|c| c.replace('_', "-")).collect();
+        granted.sort();
+        declared.sort();
+        assert_eq!(granted, declared, "capabilities/default.json must grant allow-<command> for every command of command_list.rs, and nothing else");
+        let unique: std::collections::BTreeSet<_> = COMMANDS.iter().collect();
+        assert_eq!(unique.len(), COMMANDS.len(), "a command is declared twice");
+    }
 
-#[tauri::command(async)]
-pub fn save_limits(app: State<'_, Postdesk>, max_per_day: String, ignore_dne_for: String) -> Result<DneView, CommandError> {
-    Ok(app.save_limits(&max_per_day, &ignore_dne_for)?)
+    #[test]
+    fn a_core_error_keeps_its_problems_and_gets_its_code() {
+        let p = Problem { key: "global.port".into(), severity: postdesk_core::Severity::Error, message: "bad".into() };
+        let e = CommandError::from(postdesk_core::Error::Invalid(vec![p.clone()]));
+        assert_eq!(e.code, ErrorCode::Invalid);
+        assert_eq!(e.problems, vec![p]);
+        let e = CommandError::from(postdesk_core::Error::Keychain(postdesk_core::secrets::SecretError::Unavailable("locked".into())));
+        assert_eq!(e.code, ErrorCode::KeychainUnavailable);
+        assert!(e.message.contains("keychain is not available"), "{}", e.message);
+        let json = serde_json::to_value(CommandError::new(ErrorCode::Gone, "choose again")).unwrap();
+        assert_eq!(json, serde_json::json!({ "code": "gone", "message": "choose again", "problems": [] }));
+    }
 }

@@ -17,11 +17,12 @@ use std::sync::Mutex;
 
 use postdesk_core::Postdesk;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, State, WebviewWindow};
+use tauri::{AppHandle, Emitter, Manager, WebviewWindow};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_store::StoreExt;
+use ts_rs::TS;
 
-use crate::commands::CommandError;
+use crate::commands::{CommandError, ErrorCode};
 
 /// UI preferences (not the mail configuration): window geometry, last section, ….
 pub const PREFS: &str = "ui-prefs.json";
@@ -48,7 +49,8 @@ pub struct Dropped {
 }
 
 /// An import file read and kept: the page refers to it by `token`.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, TS)]
+#[ts(export)]
 pub struct ChosenFile {
     pub token: String,
     pub name: String,
@@ -94,7 +96,14 @@ impl Files {
 
     /// The bytes read when the file was chosen.
     pub fn import_bytes(&self, token: &str) -> Result<Vec<u8>, CommandError> {
-        self.imports.lock().expect("lock").get(token).cloned().ok_or_else(|| CommandError::message("this import is no longer open: choose the file again"))
+        self.imports.lock().expect("lock").get(token).cloned().ok_or_else(|| CommandError::new(ErrorCode::Gone, "this import is no longer open: choose the file again"))
+    }
+
+    /// Reads a dropped file for import (once).
+    pub fn open_dropped(&self, id: &str) -> Result<ChosenFile, CommandError> {
+        let path = self.dropped.lock().expect("lock").remove(id).ok_or_else(|| CommandError::new(ErrorCode::Gone, "this dropped file is not known: drop it again"))?;
+        let bytes = Postdesk::read_import_file(&path)?;
+        Ok(self.keep(bytes, file_name(&path)))
     }
 
     pub fn forget_import(&self, token: &str) {
@@ -171,39 +180,29 @@ const CSV_FILTER: (&str, &[&str]) = ("CSV", &["csv"]);
 
 /// Asks where to export, then writes the settings there; the path written, or `None` when
 /// the admin cancelled.
-#[tauri::command]
-pub async fn export_config(app: AppHandle, window: WebviewWindow, postdesk: State<'_, Postdesk>, passphrase: Option<String>) -> Result<Option<String>, CommandError> {
+pub fn export_config(app: &AppHandle, window: &WebviewWindow, postdesk: &Postdesk, passphrase: Option<String>) -> Result<Option<String>, CommandError> {
     let (text, _) = postdesk.export(crate::commands::passphrase(passphrase).as_ref())?;
-    let Some(path) = dialog(&app, &window, Some("postdesk-config.json"), CONFIG_FILTER) else { return Ok(None) };
+    let Some(path) = dialog(app, window, Some("postdesk-config.json"), CONFIG_FILTER) else { return Ok(None) };
     Postdesk::write_export_file(&path, &text)?;
     Ok(Some(path.display().to_string()))
 }
 
 /// Asks which file to import and reads it (once); `None` when the admin cancelled.
-#[tauri::command]
-pub async fn choose_import(app: AppHandle, window: WebviewWindow, files: State<'_, Files>) -> Result<Option<ChosenFile>, CommandError> {
-    let Some(path) = dialog(&app, &window, None, CONFIG_FILTER) else { return Ok(None) };
+pub fn choose_import(app: &AppHandle, window: &WebviewWindow, files: &Files) -> Result<Option<ChosenFile>, CommandError> {
+    let Some(path) = dialog(app, window, None, CONFIG_FILTER) else { return Ok(None) };
     let bytes = Postdesk::read_import_file(&path)?;
     Ok(Some(files.keep(bytes, file_name(&path))))
 }
 
-/// Reads a dropped file for import (once).
-#[tauri::command(async)]
-pub fn open_dropped(files: State<'_, Files>, id: String) -> Result<ChosenFile, CommandError> {
-    let path = files.dropped.lock().expect("lock").remove(&id).ok_or_else(|| CommandError::message("this dropped file is not known: drop it again"))?;
-    let bytes = Postdesk::read_import_file(&path)?;
-    Ok(files.keep(bytes, file_name(&path)))
-}
-
 /// Asks for a CSV file and adds its entries to the Do-Not-Email list; `None` when cancelled.
-#[tauri::command]
-pub async fn dne_import(app: AppHandle, window: WebviewWindow, postdesk: State<'_, Postdesk>) -> Result<Option<DneImported>, CommandError> {
-    let Some(path) = dialog(&app, &window, None, CSV_FILTER) else { return Ok(None) };
+pub fn dne_import(app: &AppHandle, window: &WebviewWindow, postdesk: &Postdesk) -> Result<Option<DneImported>, CommandError> {
+    let Some(path) = dialog(app, window, None, CSV_FILTER) else { return Ok(None) };
     let added = postdesk.dne_import(&path)?;
     Ok(Some(DneImported { added, file: path.display().to_string(), view: postdesk.dne_view()? }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
+#[ts(export)]
 pub struct DneImported {
     pub added: usize,
     pub file: String,
@@ -211,14 +210,14 @@ pub struct DneImported {
 }
 
 /// Asks where to write the Do-Not-Email list as CSV; `None` when cancelled.
-#[tauri::command]
-pub async fn dne_export(app: AppHandle, window: WebviewWindow, postdesk: State<'_, Postdesk>) -> Result<Option<DneExported>, CommandError> {
-    let Some(path) = dialog(&app, &window, Some("do-not-email.csv"), CSV_FILTER) else { return Ok(None) };
+pub fn dne_export(app: &AppHandle, window: &WebviewWindow, postdesk: &Postdesk) -> Result<Option<DneExported>, CommandError> {
+    let Some(path) = dialog(app, window, Some("do-not-email.csv"), CSV_FILTER) else { return Ok(None) };
     let count = postdesk.dne_export(&path)?;
     Ok(Some(DneExported { count, file: path.display().to_string() }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
+#[ts(export)]
 pub struct DneExported {
     pub count: usize,
     pub file: String,
@@ -233,15 +232,13 @@ fn page_pref(key: &str) -> Result<(), CommandError> {
 }
 
 /// A remembered UI preference (one of [`PAGE_PREFS`]).
-#[tauri::command(async)]
-pub fn get_pref(app: AppHandle, key: String) -> Result<Option<serde_json::Value>, CommandError> {
-    page_pref(&key)?;
-    Ok(app.store(PREFS).ok().and_then(|s| s.get(&key)))
+pub fn get_pref(app: &AppHandle, key: &str) -> Result<Option<serde_json::Value>, CommandError> {
+    page_pref(key)?;
+    Ok(app.store(PREFS).ok().and_then(|s| s.get(key)))
 }
 
 /// Remembers a UI preference: a short text (one of [`PAGE_PREFS`]).
-#[tauri::command(async)]
-pub fn set_pref(app: AppHandle, key: String, value: String) -> Result<(), CommandError> {
+pub fn set_pref(app: &AppHandle, key: String, value: String) -> Result<(), CommandError> {
     page_pref(&key)?;
     if value.len() > 1000 {
         return Err(CommandError::message(&format!("{key}: too long")));

@@ -45,52 +45,8 @@ pub fn run_with(data_dir: PathBuf, login: Option<Option<String>>) -> ExitCode {
         .manage(crate::commands::RunningTest::default())
         .manage(crate::commands::RunningReceiverCheck::default())
         .manage(crate::files::Files::default())
-        .invoke_handler(tauri::generate_handler![
-            crate::commands::load_form,
-            crate::commands::preview,
-            crate::commands::save,
-            crate::commands::test_mail,
-            crate::commands::cancel_test_mail,
-            crate::files::export_config,
-            crate::files::choose_import,
-            crate::files::open_dropped,
-            crate::commands::preview_import,
-            crate::commands::apply_import,
-            crate::commands::undo_import,
-            crate::commands::list_clients,
-            crate::commands::add_client,
-            crate::commands::rename_client,
-            crate::commands::remove_client,
-            crate::commands::list_routes,
-            crate::commands::add_route,
-            crate::commands::remove_route,
-            crate::commands::reorder_routes,
-            crate::commands::scope_form,
-            crate::commands::save_scope,
-            crate::commands::explain,
-            crate::commands::support_preview,
-            crate::commands::send_support,
-            crate::commands::receiver_check,
-            crate::commands::cancel_receiver_check,
-            crate::commands::templates,
-            crate::commands::preview_template,
-            crate::commands::save_template,
-            crate::commands::reset_template,
-            crate::commands::remove_template,
-            crate::commands::send_template_preview,
-            crate::commands::dne_view,
-            crate::commands::dne_add,
-            crate::commands::dne_remove,
-            crate::files::dne_import,
-            crate::files::dne_export,
-            crate::commands::save_limits,
-            crate::commands::list_presets,
-            crate::login::m365_sign_in,
-            crate::login::m365_status,
-            crate::login::m365_sign_out,
-            crate::files::get_pref,
-            crate::files::set_pref
-        ])
+        // Every command of src/command_list.rs, nothing else.
+        .invoke_handler(crate::commands::handler())
         .setup(move |app| {
             if let Some(client) = login.clone() {
                 crate::login::run_cli_login(app.handle(), client, exit_in_setup.clone());

@@ -10,7 +10,7 @@ use std::time::Duration;
 use postdesk_core::login::{open_in_browser, SignInStatus};
 use postdesk_core::oauth::{SignIn, M365};
 use postdesk_core::Postdesk;
-use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tokio::sync::oneshot;
 
 /// The login window's label: listed in no capability (see capabilities/default.json).
@@ -88,30 +88,24 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
 }
 
 /// "Sign in with Microsoft": embedded window, or the system browser when asked for.
-#[tauri::command]
-pub async fn m365_sign_in(app: AppHandle, postdesk: State<'_, Postdesk>, browser: bool) -> Result<SignInStatus, ()> {
+pub async fn m365_sign_in(app: &AppHandle, postdesk: &Postdesk, browser: bool) -> SignInStatus {
     let m = match postdesk.sign_in_settings(None) {
         Ok(m) => m,
-        Err(e) => return Ok(SignInStatus::failed(e)),
+        Err(e) => return SignInStatus::failed(e),
     };
     let result = if browser {
         postdesk.sign_in_with_browser(&m, open_in_browser, SIGN_IN_TIMEOUT).await.map_err(|e| e.to_string())
     } else {
-        embedded_sign_in(&app, &postdesk, &m).await
+        embedded_sign_in(app, postdesk, &m).await
     };
-    Ok(match result {
+    match result {
         Ok(account) => SignInStatus::signed_in(account),
         Err(e) => SignInStatus::failed(e),
-    })
+    }
 }
 
-#[tauri::command(async)]
-pub fn m365_status(postdesk: State<'_, Postdesk>) -> SignInStatus {
-    postdesk.sign_in_status(None)
-}
-
-#[tauri::command(async)]
-pub fn m365_sign_out(postdesk: State<'_, Postdesk>) -> SignInStatus {
+/// Forgets the sign-in; the status afterwards.
+pub fn m365_sign_out(postdesk: &Postdesk) -> SignInStatus {
     match postdesk.sign_in_settings(None).and_then(|m| postdesk.sign_out(&m)) {
         Ok(()) => postdesk.sign_in_status(None),
         Err(e) => SignInStatus::failed(e),

@@ -6,6 +6,8 @@ mod files;
 mod gui;
 mod login;
 mod trace;
+#[cfg(test)]
+mod tsgen;
 mod webkit;
 
 use std::process::ExitCode;

@@ -1,16 +1,5 @@
 // Small pure helpers of the Templates and Do-Not-Email views. No DOM, no backend.
 
-import type { Problem } from './bindings/Problem';
-
-/** A rejected command as the views show it: `{ message, problems }` or anything else. */
-export function errorOf(e: unknown): { message: string; problems: Problem[] } {
-  if (e && typeof e === 'object' && 'message' in e) {
-    const o = e as { message: unknown; problems?: unknown };
-    return { message: String(o.message), problems: Array.isArray(o.problems) ? (o.problems as Problem[]) : [] };
-  }
-  return { message: String(e), problems: [] };
-}
-
 /** A user type in words: the built-in ones by name, others as written. */
 export function typeLabel(kind: string): string {
   if (kind === 'power') return 'Power user';

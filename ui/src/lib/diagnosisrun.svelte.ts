@@ -3,7 +3,7 @@
 
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
-import { toFailure } from './form';
+import { toFailure } from './errors';
 import { applyProgress, rowsOfReport, stopRunning, type StepRow } from './report';
 
 export class DiagnosisRun {

@@ -13,10 +13,10 @@ import {
   mergeProblems,
   problemsByKey,
   secretChanges,
-  toFailure,
   type Draft,
   type SecretDraft,
 } from './form';
+import { toFailure } from './errors';
 import { SECRET_KEYS } from './fields';
 
 export const PREVIEW_DELAY_MS = 150;

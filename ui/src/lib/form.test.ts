@@ -15,7 +15,6 @@ import {
   secretChanges,
   sectionCounts,
   statusText,
-  toFailure,
   unplacedProblems,
   visibleFields,
 } from './form';
@@ -269,12 +268,5 @@ describe('status line and failures', () => {
     expect(statusText({ ...base, dirty: true })).toBe('Unsaved changes');
     expect(statusText({ ...base, justSaved: true })).toBe('Saved');
     expect(statusText(base)).toBe('No unsaved changes');
-  });
-
-  it('reads the backend’s {message, problems} and anything else thrown', () => {
-    const problems = [{ key: 'global.port', severity: 'error', message: 'bad' }];
-    expect(toFailure({ message: 'global.port: bad', problems })).toEqual({ message: 'global.port: bad', problems });
-    expect(toFailure('keychain locked')).toEqual({ message: 'keychain locked', problems: [] });
-    expect(toFailure(new Error('boom')).message).toBe('boom');
   });
 });

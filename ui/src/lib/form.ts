@@ -165,22 +165,6 @@ export function statusText(s: StatusInput): string {
   return 'No unsaved changes';
 }
 
-/** What a failed save gives: the backend's `{message, problems}`, or anything else thrown. */
-export interface SaveFailure {
-  message: string;
-  problems: Problem[];
-}
-
-export function toFailure(error: unknown): SaveFailure {
-  if (error && typeof error === 'object') {
-    const e = error as { message?: unknown; problems?: unknown };
-    const problems = Array.isArray(e.problems) ? (e.problems as Problem[]) : [];
-    const message = typeof e.message === 'string' ? e.message : String(error);
-    return { message, problems };
-  }
-  return { message: typeof error === 'string' ? error : String(error), problems: [] };
-}
-
 /**
  * Problems after a failed save: the backend's (the blocking ones of this window's keys), plus
  * what was already known that a save does not report: warnings and other keys' problems.

@@ -5,7 +5,7 @@
 import * as api from './api';
 import type { ImportPreview } from './bindings/ImportPreview';
 import type { Editor } from './editor.svelte';
-import { toFailure, type SaveFailure } from './form';
+import { toFailure, type Failure as SaveFailure } from './errors';
 import { checkPassphrase, importedText, isConfigFile, isPassphraseProblem, passphraseErrorText } from './transfer';
 
 /** The dialog shown: none, the export dialog, or one step of an import. */

@@ -4,7 +4,8 @@
 import type { Change } from './bindings/Change';
 import type { ChangeKind } from './bindings/ChangeKind';
 import type { Problem } from './bindings/Problem';
-import { plural, type SaveFailure } from './form';
+import type { Failure } from './errors';
+import { plural } from './form';
 
 /** The name the save dialog proposes. */
 export const EXPORT_FILE_NAME = 'postdesk-config.json';
@@ -220,7 +221,7 @@ export function isPassphraseProblem(problems: readonly Problem[]): boolean {
 }
 
 /** The passphrase dialog's message for a refused passphrase. */
-export function passphraseErrorText(failure: SaveFailure): string {
+export function passphraseErrorText(failure: Pick<Failure, 'message' | 'problems'>): string {
   const p = failure.problems.find((q) => q.key === ENCRYPTED_KEY);
   const message = (p?.message ?? failure.message).trim();
   if (/wrong passphrase/i.test(message)) return 'Wrong passphrase. Try again.';
