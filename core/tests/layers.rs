@@ -1,7 +1,8 @@
 //! The core's layers (ARCHITECTURE.md, "Layers"): every module of `core/src` belongs to one
 //! layer of the table below, imports nothing from a higher layer, and no modules import each
 //! other in a loop. Read from the source: `use crate::…` lines, `use crate::{a, b::c}` groups
-//! and `crate::module::` paths written inline, in code and in test modules alike (comments,
+//! and `crate::module::` paths written inline (and `super::sibling` in a folder's submodule),
+//! in code and in test modules alike (comments,
 //! doc comments and string literals are not code). A path through a re-export of `lib.rs`
 //! (`crate::Postdesk`) counts as an import of the module it comes from.
 
@@ -171,13 +172,18 @@ fn reexports(lib: &str) -> BTreeMap<String, String> {
 /// Every `crate::…` path in `code` (already [`code_only`]): the first segments of the paths
 /// it names (several for a `crate::{a, b::c}` group), each with its byte offset.
 fn crate_paths(code: &str) -> Vec<(usize, Vec<String>)> {
+    paths_after(code, "crate::")
+}
+
+/// [`crate_paths`] for any leading keyword (`crate::`, `super::`).
+fn paths_after(code: &str, keyword: &str) -> Vec<(usize, Vec<String>)> {
     let bytes = code.as_bytes();
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(pos) = code[from..].find("crate::").map(|p| p + from) {
-        from = pos + "crate::".len();
-        if pos > 0 && (ident(bytes[pos - 1]) || bytes[pos - 1] == b'$') {
+    while let Some(pos) = code[from..].find(keyword).map(|p| p + from) {
+        from = pos + keyword.len();
+        if pos > 0 && (ident(bytes[pos - 1]) || bytes[pos - 1] == b'$' || bytes[pos - 1] == b':') {
             continue;
         }
         let after = code[from..].trim_start();
@@ -235,6 +241,19 @@ fn edges(files: &BTreeMap<String, String>) -> (Vec<Edge>, Vec<String>) {
                     Some(to) if to == from => {}
                     Some(to) => out.push(Edge { from: from.clone(), to, file: format!("src/{file}"), line }),
                     None => errors.push(format!("src/{file}:{line}: crate::{path} names no module of the core")),
+                }
+            }
+        }
+        // In a submodule file (`ops/dne.rs`), `super::templates` is its sibling `ops::templates`
+        // (other `super::` paths name items of the file itself or of its folder module).
+        if let Some((parent, _)) = from.rsplit_once("::") {
+            for (pos, paths) in paths_after(&code, "super::") {
+                let line = code[..pos].matches('\n').count() + 1;
+                for path in paths {
+                    let sibling = format!("{parent}::{}", path.split("::").next().unwrap_or(""));
+                    if modules.contains(&sibling) && sibling != from {
+                        out.push(Edge { from: from.clone(), to: sibling, file: format!("src/{file}"), line });
+                    }
                 }
             }
         }
@@ -336,6 +355,18 @@ fn core_modules_import_only_their_own_and_lower_layers_without_loops() {
     assert!(problems.is_empty(), "the core's layers are broken (ARCHITECTURE.md, \"Layers\"):\n{}", problems.join("\n"));
 }
 
+#[test]
+fn an_upward_import_added_to_the_real_core_is_reported_as_a_loop() {
+    let mut files = BTreeMap::new();
+    read_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), "", &mut files);
+    let model = files.get_mut("model.rs").expect("model.rs");
+    *model = format!("use crate::app;\n{model}");
+    let problems = check(&files, LAYERS, ALLOWED);
+    let text = problems.join("\n");
+    assert!(text.contains("src/model.rs:1: model (layer 2, pure rules) imports app (layer 4, operations), a higher layer"), "{text}");
+    assert!(text.contains("import loop app → model → app"), "{text}");
+}
+
 fn synthetic(files: &[(&str, &str)]) -> BTreeMap<String, String> {
     files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect()
 }
@@ -352,8 +383,9 @@ fn the_checker_reports_a_loop_and_an_upward_import_with_file_and_line() {
         ("leaf.rs", "/* crate::high */ pub struct X;\n"),
         ("low.rs", "pub fn g() -> crate::Thing {\n    r#\"crate::a\"#;\n    todo!()\n}\n"),
         ("high.rs", "use crate::low;\npub struct Thing;\n"),
-        ("ops/mod.rs", "pub mod dne;\n"),
-        ("ops/dne.rs", "use crate::ops::mod_less;\nuse crate::a;\n"),
+        ("ops/mod.rs", "pub mod dne;\npub mod mail;\n"),
+        ("ops/dne.rs", "use crate::ops::mod_less;\nuse crate::a;\nuse super::mail::send;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n"),
+        ("ops/mail.rs", "pub fn send() {}\n"),
     ]);
     let (found, errors) = edges(&files);
     let pairs: BTreeSet<(&str, &str, &str, usize)> = found.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.file.as_str(), e.line)).collect();
@@ -367,6 +399,7 @@ fn the_checker_reports_a_loop_and_an_upward_import_with_file_and_line() {
         ("high", "low", "src/high.rs", 1),
         ("ops::dne", "ops", "src/ops/dne.rs", 1),
         ("ops::dne", "a", "src/ops/dne.rs", 2),
+        ("ops::dne", "ops::mail", "src/ops/dne.rs", 3),
     ]
     .into();
     assert_eq!(pairs, expected, "comments, doc comments and strings are not imports");
