@@ -1,10 +1,9 @@
 //! The core's layers (ARCHITECTURE.md, "Layers"): every module of `core/src` belongs to one
 //! layer of the table below, imports nothing from a higher layer, and no modules import each
-//! other in a loop. Read from the source: `use crate::…` lines, `use crate::{a, b::c}` groups
-//! and `crate::module::` paths written inline (and `super::sibling` in a folder's submodule),
-//! in code and in test modules alike (comments,
-//! doc comments and string literals are not code). A path through a re-export of `lib.rs`
-//! (`crate::Postdesk`) counts as an import of the module it comes from.
+//! other in a loop. Read from the source: `use crate::…` lines, `use crate::{a, b::c}` groups,
+//! `crate::module::` paths written inline and `super::sibling` in a folder's submodule, in code
+//! and in test modules alike (comments, doc comments and string literals are not code). A path
+//! through a re-export of `lib.rs` (`crate::Postdesk`) counts as an import of its module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
