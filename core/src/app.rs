@@ -92,33 +92,7 @@ pub fn form_keys() -> impl Iterator<Item = Key> {
     scoped(Scope::Global, &SERVER_FIELDS).chain(scoped(Scope::Support, &SUPPORT_FIELDS)).chain(scoped(Scope::Receiver, &RECEIVER_FIELDS))
 }
 
-/// Every secret key the document refers to (global, each client, each route).
-pub fn secret_keys(config: &Config) -> Vec<String> {
-    keys::all_keys(config).into_iter().filter(Key::is_secret).map(|k| k.name()).collect()
-}
-
-pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
-
-/// Applies `key → text` edits (empty text unsets) to `base`. Edits that cannot be parsed are
-/// reported on their key and leave the old value.
-pub fn apply_edits(base: &Config, edits: &BTreeMap<String, String>) -> (Config, Vec<Problem>) {
-    let mut config = base.clone();
-    let mut problems = Vec::new();
-    for (name, raw) in edits {
-        let problem = |message: String| Problem { key: name.clone(), severity: Severity::Error, message };
-        match Key::parse(name) {
-            Err(e) => problems.push(problem(e.to_string())),
-            Ok(key) if key.is_secret() => problems.push(problem("is a secret: set it with `postdesk secret set`".into())),
-            Ok(key) => match keys::parse_raw(key.field, raw) {
-                Ok(value) => config = key.write(&config, value),
-                Err(message) => problems.push(problem(message)),
-            },
-        }
-    }
-    (config, problems)
-}
+pub use crate::edits::{apply_edits, secret_keys, today};
 
 /// One installation: its data directory and its keychain entries.
 #[derive(Clone, Debug)]
@@ -746,12 +720,6 @@ pub fn check_files(config: &Config) -> Vec<Problem> {
         .collect()
 }
 
-/// For tests: a configuration made of `key → text` edits on the defaults, which must all be
-/// valid edits (the one way tests across the core build a configuration).
+/// Kept for the test modules of other slices' files (`crate::fixtures` is the fixture's home).
 #[cfg(test)]
-pub(crate) fn test_config(pairs: &[(&str, &str)]) -> Config {
-    let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let (config, problems) = apply_edits(&Config::default(), &edits);
-    assert!(problems.is_empty(), "{problems:?}");
-    config
-}
+pub(crate) use crate::fixtures::test_config;

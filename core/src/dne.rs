@@ -3,13 +3,12 @@
 //!
 //! Entries are kept normalized in the document (`dne`): trimmed, lower case, domain in ASCII
 //! (punycode), sorted, no duplicates. Matching ignores case in the local part too (a list
-//! that blocks must not be dodged by `Alice@` instead of `alice@`). Pure, except the
-//! `Postdesk` operations and the CSV file helpers at the end.
+//! that blocks must not be dodged by `Alice@` instead of `alice@`). Pure; the `Postdesk`
+//! operations on the list are in `ops/dne.rs`.
 
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::app::{Error, Postdesk};
 use crate::model::{Config, IgnoreDne};
 use crate::validate::{check_email, Problem, Severity};
 
@@ -178,7 +177,7 @@ pub fn to_csv(list: &[String]) -> String {
     String::from_utf8(writer.into_inner().expect("in memory")).expect("UTF-8 in, UTF-8 out")
 }
 
-fn merged(list: &[String], add: &[String]) -> (Vec<String>, usize) {
+pub(crate) fn merged(list: &[String], add: &[String]) -> (Vec<String>, usize) {
     let mut out = list.to_vec();
     out.extend(add.iter().cloned());
     out.sort();
@@ -198,109 +197,6 @@ pub struct DneView {
     pub ignore_dne_for: String,
     /// Mails sent in the last 24 hours.
     pub sent_last_24h: u32,
-}
-
-impl Postdesk {
-    /// Adds entries (all validated first; nothing is saved when one is invalid). Returns how
-    /// many were new.
-    pub fn dne_add(&self, entries: &[String]) -> Result<usize, Error> {
-        let new = normalize_all(entries.iter().map(String::as_str)).map_err(Error::Invalid)?;
-        let lock = self.lock()?;
-        let before = self.load()?;
-        let mut config = before.clone();
-        let (list, added) = merged(&config.dne, &new);
-        if list.len() > MAX_ENTRIES {
-            return Err(Error::Invalid(vec![Problem { key: "dne".into(), severity: Severity::Error, message: format!("would have more than {MAX_ENTRIES} entries") }]));
-        }
-        if added > 0 {
-            config.dne = list;
-            self.save_config(&before, &config, &lock)?;
-        }
-        Ok(added)
-    }
-
-    /// Removes entries; returns those that were not on the list.
-    pub fn dne_remove(&self, entries: &[String]) -> Result<Vec<String>, Error> {
-        let lock = self.lock()?;
-        let before = self.load()?;
-        let mut config = before.clone();
-        let mut missing = Vec::new();
-        for e in entries {
-            let n = normalize(e).unwrap_or_else(|_| e.trim().to_string());
-            match config.dne.iter().position(|x| *x == n) {
-                Some(i) => {
-                    config.dne.remove(i);
-                }
-                None => missing.push(e.clone()),
-            }
-        }
-        if missing.len() < entries.len() {
-            self.save_config(&before, &config, &lock)?;
-        }
-        Ok(missing)
-    }
-
-    /// The entries containing `search` (case-insensitive), or all.
-    pub fn dne_list(&self, search: Option<&str>) -> Result<Vec<String>, Error> {
-        let config = self.load()?;
-        let needle = search.map(str::to_lowercase).unwrap_or_default();
-        Ok(config.dne.into_iter().filter(|e| e.to_lowercase().contains(&needle)).collect())
-    }
-
-    /// Adds the entries of a CSV file; nothing is changed when a line is bad.
-    pub fn dne_import(&self, path: &std::path::Path) -> Result<usize, Error> {
-        let bytes = Postdesk::read_import_file(path)?;
-        let entries = parse_csv(&bytes).map_err(Error::Invalid)?;
-        self.dne_add(&entries)
-    }
-
-    /// Writes the list to a CSV file (atomically).
-    pub fn dne_export(&self, path: &std::path::Path) -> Result<usize, Error> {
-        let config = self.load()?;
-        Postdesk::write_export_file(path, &to_csv(&config.dne))?;
-        Ok(config.dne.len())
-    }
-
-    /// The list, the limit and the current count, for the window.
-    pub fn dne_view(&self) -> Result<DneView, Error> {
-        let config = self.load()?;
-        let sent = crate::limits::SentLog::new(self.data_dir()).count().map_err(|e| invalid("limits", &e))?;
-        Ok(DneView {
-            entries: config.dne.clone(),
-            max_per_day: config.limits.max_per_day.unwrap_or(0),
-            ignore_dne_for: crate::keys::display(&serde_json::to_value(config.limits.ignore_dne_for.unwrap_or_default()).expect("enum")),
-            sent_last_24h: sent,
-        })
-    }
-}
-
-impl Postdesk {
-    /// Saves `limits.max_per_day` and `limits.ignore_dne_for` together (the window's Save);
-    /// nothing is saved when either is invalid.
-    pub fn save_limits(&self, max_per_day: &str, ignore_dne_for: &str) -> Result<DneView, Error> {
-        let edits = std::collections::BTreeMap::from([
-            ("limits.max_per_day".to_string(), max_per_day.to_string()),
-            ("limits.ignore_dne_for".to_string(), ignore_dne_for.to_string()),
-        ]);
-        let lock = self.lock()?;
-        let before = self.load()?;
-        let (config, mut problems) = crate::app::apply_edits(&before, &edits);
-        problems.extend(
-            crate::validate::validate(&config, &crate::validate::Context { today: crate::app::today(), secrets_set: None })
-                .into_iter()
-                .filter(|p| p.is_blocking() && p.key.starts_with("limits.")),
-        );
-        if !problems.is_empty() {
-            return Err(Error::Invalid(problems));
-        }
-        self.save_config(&before, &config, &lock)?;
-        drop(lock);
-        self.dne_view()
-    }
-}
-
-fn invalid(key: &str, message: &str) -> Error {
-    Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
 }
 
 #[cfg(test)]
@@ -368,34 +264,6 @@ mod tests {
         assert!(text.starts_with("address\n"));
         let back = csv::ReaderBuilder::new().from_reader(text.as_bytes()).records().map(|r| r.unwrap()[0].to_string()).collect::<Vec<_>>();
         assert_eq!(back, list);
-    }
-
-    #[test]
-    fn list_limits_and_templates_travel_through_export_and_import() {
-        let today = crate::app::today();
-        let mut c = Config::default();
-        c.dne = vec!["*@blocked.test".into(), "bob@example.com".into()];
-        c.limits.max_per_day = Some(250);
-        c.limits.ignore_dne_for = Some(IgnoreDne::Priority);
-        c.templates.insert("contractor".into(), crate::model::TemplateSettings { subject: Some("Hi {{name}}".into()), body: Some("Go: {{link}}\nBye".into()) });
-        let text = crate::transfer::export(&c, &Default::default(), None).unwrap();
-        let (back, _, _) = crate::transfer::parse(text.as_bytes(), None, today).unwrap();
-        assert_eq!(back, c);
-        let changes = crate::transfer::diff(&Config::default(), &back, &[]);
-        let keys: Vec<&str> = changes.iter().map(|c| c.key.as_str()).collect();
-        for k in ["dne", "limits.max_per_day", "limits.ignore_dne_for", "templates.contractor.subject", "templates.contractor.body"] {
-            assert!(keys.contains(&k), "{k} in {keys:?}");
-        }
-        assert_eq!(changes.iter().filter(|c| c.key == "dne").count(), 2);
-        // The same validation as everywhere: a bad entry, a bad limit and an unknown placeholder are named.
-        let bad = text.replace("bob@example.com", "bob").replace("250", "2000000").replace("{{link}}", "{{lnk}}");
-        let problems = crate::transfer::parse(bad.as_bytes(), None, today).unwrap_err();
-        let named: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert!(named.iter().any(|p| p.starts_with("dne: bob:")), "{named:?}");
-        assert!(named.iter().any(|p| p.starts_with("limits.max_per_day:")), "{named:?}");
-        assert!(named.iter().any(|p| p.starts_with("templates.contractor.body: line 1, column 5: unknown placeholder {{lnk}}")), "{named:?}");
-        let unknown = text.replace("\"max_per_day\"", "\"max_per_dya\"");
-        assert_eq!(crate::transfer::parse(unknown.as_bytes(), None, today).unwrap_err()[0].key, "limits.max_per_dya");
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn describe(source: &str) -> String {
 mod tests {
     use super::*;
 
-    use crate::app::test_config as config;
+    use crate::fixtures::test_config as config;
 
     fn setup() -> Config {
         config(&[
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn global_off_is_said_and_nothing_is_sent() {
         let mut c = setup();
-        c = crate::app::apply_edits(&c, &[("global.enabled".to_string(), "false".to_string())].into()).0;
+        c = crate::edits::apply_edits(&c, &[("global.enabled".to_string(), "false".to_string())].into()).0;
         let e = explain(&c, Some("acme"), Some("alice@example.com")).unwrap();
         assert!(!e.sends);
         assert_eq!(e.source, None);
@@ -190,7 +190,7 @@ mod tests {
     fn unknown_clients_and_refused_senders_are_errors() {
         assert_eq!(explain(&setup(), Some("nope"), None).unwrap_err(), "client.nope: no such client");
         let mut c = setup();
-        c = crate::app::apply_edits(&c, &[("client.beta.sender.alternatives".to_string(), "sales@beta.test".to_string())].into()).0;
+        c = crate::edits::apply_edits(&c, &[("client.beta.sender.alternatives".to_string(), "sales@beta.test".to_string())].into()).0;
         assert!(explain(&c, Some("beta"), Some("x@other.test")).unwrap_err().starts_with("client.beta.sender.alternatives"));
     }
 

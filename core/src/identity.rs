@@ -86,7 +86,7 @@ pub fn rewrite_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>
 mod tests {
     use super::*;
 
-    use crate::app::test_config as config;
+    use crate::fixtures::test_config as config;
 
     fn acme() -> Config {
         config(&[
@@ -114,25 +114,25 @@ mod tests {
     #[test]
     fn conceal_sends_the_system_address_with_the_users_name_and_reply_to() {
         let mut c = acme();
-        c = crate::app::apply_edits(&c, &[("client.acme.sender.conceal".to_string(), "true".to_string())].into()).0;
+        c = crate::edits::apply_edits(&c, &[("client.acme.sender.conceal".to_string(), "true".to_string())].into()).0;
         let id = sender_identity(&c, Some("acme"), Some("sales@acme.test")).unwrap();
         assert_eq!(id.from.as_deref(), Some("noreply@system.test"));
         assert_eq!(id.from_name.as_deref(), Some("Alice Example"));
         assert_eq!(id.reply_to, Some(Mailbox { address: "sales@acme.test".into(), name: Some("Alice Example".into()) }));
-        c = crate::app::apply_edits(&c, &[("client.acme.reply_to.address".to_string(), "desk@acme.test".to_string())].into()).0;
+        c = crate::edits::apply_edits(&c, &[("client.acme.reply_to.address".to_string(), "desk@acme.test".to_string())].into()).0;
         let id = sender_identity(&c, Some("acme"), None).unwrap();
         assert_eq!(id.reply_to.unwrap().address, "desk@acme.test");
-        c = crate::app::apply_edits(&c, &[("global.sender.address".to_string(), "".to_string())].into()).0;
+        c = crate::edits::apply_edits(&c, &[("global.sender.address".to_string(), "".to_string())].into()).0;
         assert!(sender_identity(&c, Some("acme"), None).unwrap_err().starts_with("global.sender.address: "));
     }
 
     #[test]
     fn each_alternative_is_validated_naming_the_key_and_line() {
-        let (c, _) = crate::app::apply_edits(
+        let (c, _) = crate::edits::apply_edits(
             &Config::default(),
             &[("client.acme.sender.alternatives".to_string(), "ok@acme.test\nnot an address".to_string())].into(),
         );
-        let problems = crate::validate::validate(&c, &crate::validate::Context { today: crate::app::today(), secrets_set: None });
+        let problems = crate::validate::validate(&c, &crate::validate::Context { today: crate::edits::today(), secrets_set: None });
         let p = problems.iter().find(|p| p.key == "client.acme.sender.alternatives").expect("named");
         assert!(p.message.contains("line 2 (not an address)"), "{}", p.message);
     }

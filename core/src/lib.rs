@@ -6,10 +6,14 @@
 
 pub mod app;
 pub mod clients;
+mod clouds;
 pub mod diagnosis;
 pub mod explain;
 pub mod files;
 pub mod dne;
+pub mod edits;
+#[cfg(test)]
+mod fixtures;
 pub mod hints;
 pub mod http;
 pub mod identity;
@@ -18,9 +22,11 @@ pub mod limits;
 pub mod login;
 pub mod mail;
 pub mod message;
+mod migrate;
 pub mod model;
 mod model_de;
 pub mod oauth;
+mod ops;
 pub mod prefetch;
 pub mod presets;
 pub mod receiver;

@@ -224,7 +224,7 @@ pub fn find(id: &str) -> Option<Preset> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::apply_edits;
+    use crate::edits::apply_edits;
     use crate::model::Config;
     use crate::validate::{validate, Context, Severity};
 

@@ -160,7 +160,7 @@ fn uses(c: &Config, layer: &Layer) -> Vec<Use> {
     match e("auth").as_deref() {
         Some("password") => vec![Use { what: RedirectWhat::Password, secret: "password", to: smtp_endpoint(c, layer), fields: SMTP_FIELDS }],
         Some(auth @ ("m365-smtp" | "m365-graph")) => {
-            let cloud = crate::oauth::cloud(e("m365.cloud").and_then(|v| serde_json::from_value(v.into()).ok()).unwrap_or_default());
+            let cloud = crate::clouds::cloud(e("m365.cloud").and_then(|v| serde_json::from_value(v.into()).ok()).unwrap_or_default());
             let trim = |s: String| s.trim_end_matches('/').to_string();
             let (what, secret) = if e("m365.flow").as_deref() == Some("app") {
                 (RedirectWhat::ClientSecret, "m365.client_secret")
@@ -299,11 +299,11 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    use crate::app::test_config;
+    use crate::fixtures::test_config;
 
     fn with(base: &Config, pairs: &[(&str, &str)]) -> Config {
         let edits = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (c, problems) = crate::app::apply_edits(base, &edits);
+        let (c, problems) = crate::edits::apply_edits(base, &edits);
         assert!(problems.is_empty(), "{problems:?}");
         c
     }

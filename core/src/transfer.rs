@@ -179,7 +179,7 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
         return Err(one("version", format!("the file is from a newer Postdesk (format version {version}; this one reads up to {CURRENT_VERSION}): update Postdesk")));
     }
     let mut value = value;
-    crate::store::migrate(&mut value, version).map_err(|e| one("version", e))?;
+    crate::migrate::migrate(&mut value, version).map_err(|e| one("version", e))?;
     // The settings and the secrets section are read apart: through `#[serde(flatten)]` serde
     // would lose the path of a wrong value, and the key must be named.
     let typed = |e: serde_path_to_error::Error<serde_json::Error>, prefix: &str| {
@@ -208,7 +208,7 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
         return Err(unknown.into_iter().map(|k| problem(key_of_path(&k), "unknown key (not a Postdesk setting)")).collect());
     }
     let mut problems: Vec<Problem> = validate(&file.config, &Context { today, secrets_set: None }).into_iter().filter(Problem::is_blocking).collect();
-    let known_secrets: BTreeSet<String> = crate::app::secret_keys(&file.config).into_iter().collect();
+    let known_secrets: BTreeSet<String> = crate::edits::secret_keys(&file.config).into_iter().collect();
     for k in &file.secrets.needed {
         if !known_secrets.contains(k) {
             problems.push(problem("secrets.needed", format!("{k} is not a secret of this configuration")));
@@ -398,7 +398,7 @@ mod tests {
 
     fn sample() -> Config {
         let pairs = [("global.enabled", "true"), ("global.host", "smtp.example.com"), ("global.port", "587"), ("global.sender.address", "it@example.com"), ("client.acme.host", "smtp.acme.test")];
-        crate::app::apply_edits(&Config::default(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0
+        crate::edits::apply_edits(&Config::default(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0
     }
 
     #[test]
@@ -418,7 +418,7 @@ mod tests {
     #[test]
     fn receiver_section_round_trips_and_its_password_travels_only_encrypted() {
         let pairs = [("receiver.enabled", "true"), ("receiver.protocol", "pop3s"), ("receiver.host", "pop.example.com"), ("receiver.username", "it@example.com"), ("receiver.before_send", "true")];
-        let config = crate::app::apply_edits(&sample(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0;
+        let config = crate::edits::apply_edits(&sample(), &pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0;
         let secrets = BTreeMap::from([("receiver.password".to_string(), Secret::new("canary-Receiver-7"))]);
         let text = export(&config, &secrets, None).unwrap();
         assert!(text.contains("\"receiver\": {") && !text.contains("canary-Receiver-7"), "{text}");
@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn diff_names_added_changed_removed_and_secrets() {
         let old = sample();
-        let (new, _) = crate::app::apply_edits(&old, &[("global.port".to_string(), "465".to_string()), ("global.host".to_string(), String::new()), ("support.address".to_string(), "help@example.com".to_string())].into_iter().collect());
+        let (new, _) = crate::edits::apply_edits(&old, &[("global.port".to_string(), "465".to_string()), ("global.host".to_string(), String::new()), ("support.address".to_string(), "help@example.com".to_string())].into_iter().collect());
         let changes = diff(&old, &new, &[("global.password".into(), Secret::new("x"))]);
         let summary: Vec<(&str, ChangeKind)> = changes.iter().map(|c| (c.key.as_str(), c.kind)).collect();
         assert_eq!(summary, [("global.host", ChangeKind::Removed), ("global.port", ChangeKind::Changed), ("support.address", ChangeKind::Added), ("global.password", ChangeKind::SecretSet)]);
@@ -489,7 +489,7 @@ mod tests {
     #[test]
     fn client_templates_travel_and_are_checked_on_import() {
         let edits = [("client.acme.name", "ACME"), ("client.acme.templates.power.subject", "Welcome to ACME, {{name}}")];
-        let config = crate::app::apply_edits(&sample(), &edits.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0;
+        let config = crate::edits::apply_edits(&sample(), &edits.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).0;
         let text = export(&config, &BTreeMap::new(), None).unwrap();
         assert!(text.contains("\"templates\": {\n        \"power\": {\n          \"subject\": \"Welcome to ACME, {{name}}\""), "{text}");
         let (back, _, _) = parse(text.as_bytes(), None, today()).unwrap();
@@ -505,5 +505,33 @@ mod tests {
         assert_eq!(key_of(unknown).key, "client.acme.templates.power.footer");
         let s = schema().to_string();
         assert!(s.contains("This client's own invitation templates"), "{s}");
+    }
+
+    #[test]
+    fn list_limits_and_templates_travel_through_export_and_import() {
+        let today = crate::edits::today();
+        let mut c = Config::default();
+        c.dne = vec!["*@blocked.test".into(), "bob@example.com".into()];
+        c.limits.max_per_day = Some(250);
+        c.limits.ignore_dne_for = Some(crate::model::IgnoreDne::Priority);
+        c.templates.insert("contractor".into(), crate::model::TemplateSettings { subject: Some("Hi {{name}}".into()), body: Some("Go: {{link}}\nBye".into()) });
+        let text = export(&c, &Default::default(), None).unwrap();
+        let (back, _, _) = parse(text.as_bytes(), None, today).unwrap();
+        assert_eq!(back, c);
+        let changes = diff(&Config::default(), &back, &[]);
+        let keys: Vec<&str> = changes.iter().map(|c| c.key.as_str()).collect();
+        for k in ["dne", "limits.max_per_day", "limits.ignore_dne_for", "templates.contractor.subject", "templates.contractor.body"] {
+            assert!(keys.contains(&k), "{k} in {keys:?}");
+        }
+        assert_eq!(changes.iter().filter(|c| c.key == "dne").count(), 2);
+        // The same validation as everywhere: a bad entry, a bad limit and an unknown placeholder are named.
+        let bad = text.replace("bob@example.com", "bob").replace("250", "2000000").replace("{{link}}", "{{lnk}}");
+        let problems = parse(bad.as_bytes(), None, today).unwrap_err();
+        let named: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(named.iter().any(|p| p.starts_with("dne: bob:")), "{named:?}");
+        assert!(named.iter().any(|p| p.starts_with("limits.max_per_day:")), "{named:?}");
+        assert!(named.iter().any(|p| p.starts_with("templates.contractor.body: line 1, column 5: unknown placeholder {{lnk}}")), "{named:?}");
+        let unknown = text.replace("\"max_per_day\"", "\"max_per_dya\"");
+        assert_eq!(parse(unknown.as_bytes(), None, today).unwrap_err()[0].key, "limits.max_per_dya");
     }
 }

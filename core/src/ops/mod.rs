@@ -1,0 +1,6 @@
+//! Operations on [`Postdesk`](crate::Postdesk) that used to live beside the pure rules they
+//! use: each file adds an `impl Postdesk` block (the types they take and return stay with
+//! their rules, in the layer below).
+
+mod dne;
+mod templates;
