@@ -1,0 +1,278 @@
+// The state of the Invitation templates page: the templates of one scope (global or a client's
+// overrides), the type being edited and its texts, the live preview with sample values, and
+// save / reset / add / remove / "Send preview to…". The core decides what is wrong with a text
+// (errors with line and column); this class only asks and keeps the answers.
+// Templates.svelte shows it; tests drive it with api mocked.
+
+import * as api from './api';
+import { errorOf } from './adminviews';
+import type { ClientRow } from './bindings/ClientRow';
+import type { Problem } from './bindings/Problem';
+import type { Report } from './bindings/Report';
+import type { TemplateDraft } from './bindings/TemplateDraft';
+import type { TemplatePreview } from './bindings/TemplatePreview';
+import type { TemplateView } from './bindings/TemplateView';
+
+/** How long the texts rest before the preview is asked for. */
+export const TEMPLATE_PREVIEW_DELAY_MS = 120;
+
+/** A client in the "For" choice: "Name (id)", or the ID alone when the name adds nothing. */
+export function clientLabel(c: ClientRow): string {
+  return c.name && c.name !== c.id ? `${c.name} (${c.id})` : c.id;
+}
+
+/** Where a client's text comes from (`subject_from`/`body_from`), in words. */
+export function fromLabel(from: string): string {
+  return from === 'client' ? 'this client’s own text' : from === 'global' ? 'inherited from global' : 'inherited: default';
+}
+
+/** A template error's position in words. */
+export function where(line: number, column: number): string {
+  return `line ${line}, column ${column}`;
+}
+
+export class TemplateEditor {
+  list = $state<TemplateView[]>([]);
+  /** "For": '' is the global template (all clients), else a client ID whose override is edited. */
+  forClient = $state('');
+  clients = $state<ClientRow[]>([]);
+  /** The user type being edited, and its texts as typed. */
+  kind = $state('');
+  subject = $state('');
+  body = $state('');
+  /** The core's rendering of the texts with sample values, and their errors. */
+  preview = $state<TemplatePreview | null>(null);
+  loadError = $state<string | null>(null);
+  saveProblems = $state<Problem[]>([]);
+  saveError = $state<string | null>(null);
+  /** What the last save, reset or add did. */
+  notice = $state<string | null>(null);
+  busy = $state(false);
+  /** The "new user type" input and why the last add was refused. */
+  newType = $state('');
+  addError = $state<string | null>(null);
+  /** "Send preview to…": the address, and the answer to the last send. */
+  sendTo = $state('');
+  sending = $state(false);
+  report = $state<Report | null>(null);
+  sendFailure = $state<string | null>(null);
+
+  current = $derived(this.list.find((t) => t.kind === this.kind));
+  dirty = $derived(!!this.current && (this.current.subject !== this.subject || this.current.body !== this.body));
+  isDefault = $derived(
+    !!this.current && this.subject === this.current.default_subject && this.body === this.current.default_body,
+  );
+  /** The client's own texts override at least one field. */
+  overridden = $derived(!!this.current && (this.current.subject_from === 'client' || this.current.body_from === 'client'));
+  errors = $derived(this.preview?.errors ?? []);
+  subjectErrors = $derived(this.errors.filter((e) => e.key.endsWith('.subject')));
+  bodyErrors = $derived(this.errors.filter((e) => e.key.endsWith('.body')));
+  otherProblems = $derived(this.preview?.problems ?? []);
+  /** Something the core refuses: no saving or sending until fixed. */
+  blocked = $derived(this.errors.length > 0 || this.otherProblems.length > 0);
+  /** The client the texts are for, as listed. */
+  clientShown = $derived(
+    this.forClient ? (this.clients.find((c) => c.id === this.forClient) ?? { id: this.forClient, name: '', own_server: false, host: '' }) : null,
+  );
+
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #seq = 0;
+  /** The draft the last preview was scheduled for (a change of the texts asks again). */
+  #previewed: string | null = null;
+
+  /** The texts as typed, for the scope shown. */
+  draft(): TemplateDraft {
+    return { kind: this.kind, subject: this.subject, body: this.body, client: this.forClient || undefined };
+  }
+
+  /** Loads the templates and the clients (the page is shown). */
+  async open(): Promise<void> {
+    await Promise.all([this.load(), this.loadClients()]);
+  }
+
+  async loadClients(): Promise<void> {
+    try {
+      this.clients = await api.listClients();
+    } catch {
+      this.clients = [];
+    }
+  }
+
+  /** Loads the templates of the scope shown and selects `select` (else the same type, else the first). */
+  async load(select?: string): Promise<void> {
+    try {
+      this.list = this.forClient ? await api.templates(this.forClient) : await api.templates();
+      this.loadError = null;
+      this.choose(select ?? (this.list.some((t) => t.kind === this.kind) ? this.kind : (this.list[0]?.kind ?? '')));
+    } catch (e) {
+      this.loadError = errorOf(e).message;
+    }
+  }
+
+  /** Shows the global template ('') or a client's, keeping the type. */
+  async setFor(client: string): Promise<void> {
+    this.forClient = client;
+    this.#textsChanged();
+    await this.load(this.kind);
+  }
+
+  /** Edits a type's stored texts (the draft and the messages of the previous one are dropped). */
+  choose(kind: string): void {
+    const t = this.list.find((x) => x.kind === kind);
+    if (!t) return;
+    this.kind = t.kind;
+    this.subject = t.subject;
+    this.body = t.body;
+    this.saveProblems = [];
+    this.saveError = null;
+    this.notice = null;
+    this.report = null;
+    this.sendFailure = null;
+    this.#textsChanged();
+  }
+
+  setSubject(value: string): void {
+    this.subject = value;
+    this.#textsChanged();
+  }
+
+  setBody(value: string): void {
+    this.body = value;
+    this.#textsChanged();
+  }
+
+  /** Every change of the draft asks the core for a preview, after a short rest. */
+  #textsChanged(): void {
+    const draft = this.draft();
+    if (!draft.kind) return;
+    const key = JSON.stringify([draft.kind, draft.subject, draft.body, draft.client ?? '']);
+    if (key === this.#previewed) return;
+    this.#previewed = key;
+    this.#cancelPreview();
+    const n = ++this.#seq;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#runPreview(draft, n);
+    }, TEMPLATE_PREVIEW_DELAY_MS);
+  }
+
+  /** Answers to older requests are dropped. */
+  async #runPreview(draft: TemplateDraft, n: number): Promise<void> {
+    try {
+      const p = await api.previewTemplate(draft);
+      if (n === this.#seq) this.preview = p;
+    } catch (e) {
+      if (n === this.#seq) this.loadError = errorOf(e).message;
+    }
+  }
+
+  #cancelPreview(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  get previewPending(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Stops pending work (the page is going away). */
+  dispose(): void {
+    this.#cancelPreview();
+    this.#seq++;
+    this.#previewed = null;
+  }
+
+  #replaceInList(t: TemplateView): void {
+    this.list = this.list.map((x) => (x.kind === t.kind ? t : x));
+    if (!this.list.some((x) => x.kind === t.kind)) this.list = [...this.list, t];
+  }
+
+  async save(): Promise<void> {
+    this.busy = true;
+    try {
+      const t = await api.saveTemplate(this.draft());
+      this.#replaceInList(t);
+      this.saveProblems = [];
+      this.saveError = null;
+      this.notice = 'Saved.';
+    } catch (e) {
+      const err = errorOf(e);
+      this.saveProblems = err.problems;
+      this.saveError = err.message;
+      this.notice = null;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** "Reset to default" (global) or "Reset to inherited" (a client): unsets the stored texts. */
+  async reset(): Promise<void> {
+    this.busy = true;
+    const client = this.forClient;
+    try {
+      const t = client ? await api.resetTemplate(this.kind, client) : await api.resetTemplate(this.kind);
+      this.#replaceInList(t);
+      this.choose(t.kind);
+      this.notice = client ? 'Reset to the inherited text and saved.' : 'Reset to the default text and saved.';
+    } catch (e) {
+      this.saveError = errorOf(e).message;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Adds the user type typed in `newType` with the standard texts (or selects it when it exists). */
+  async addType(): Promise<void> {
+    const name = this.newType.trim();
+    if (name === '') {
+      this.addError = 'Type a name for the user type (letters, digits, - and _).';
+      return;
+    }
+    if (this.list.some((t) => t.kind === name)) {
+      this.choose(name);
+      this.newType = '';
+      this.addError = null;
+      return;
+    }
+    const standard = this.list.find((t) => t.kind === 'standard');
+    try {
+      const t = await api.saveTemplate({ kind: name, subject: standard?.default_subject ?? '', body: standard?.default_body ?? '' });
+      this.#replaceInList(t);
+      this.choose(t.kind);
+      this.newType = '';
+      this.addError = null;
+      this.notice = `User type “${t.kind}” added with the standard texts.`;
+    } catch (e) {
+      const err = errorOf(e);
+      this.addError = err.problems.map((p) => p.message).join('; ') || err.message;
+    }
+  }
+
+  /** Removes the type shown (not a built-in one) and shows another. */
+  async removeType(): Promise<void> {
+    if (!this.current || this.current.built_in) return;
+    const kind = this.kind;
+    try {
+      await api.removeTemplate(kind);
+      await this.load(this.list.find((t) => t.kind !== kind)?.kind);
+    } catch (e) {
+      this.saveError = errorOf(e).message;
+    }
+  }
+
+  /** Sends the texts as typed, with the sample values, to `sendTo` through the normal send path. */
+  async sendPreview(): Promise<void> {
+    const to = this.sendTo.trim();
+    if (this.sending || to === '') return;
+    this.sending = true;
+    this.report = null;
+    this.sendFailure = null;
+    try {
+      this.report = await api.sendTemplatePreview(this.draft(), to, () => {});
+    } catch (err) {
+      this.sendFailure = errorOf(err).message;
+    } finally {
+      this.sending = false;
+    }
+  }
+}
