@@ -10,7 +10,8 @@ import { fieldFor, isSection, usesSendmail, type SectionId } from './fields';
 import { isVisibleKey, sectionCounts, statusText, unplacedProblems } from './form';
 import { ReceiverCheck } from './receivercheck.svelte';
 import { MailTest } from './testmail.svelte';
-import { Transfer } from './transfer.svelte';
+import { Transfer, type TransferNotice } from './transfer.svelte';
+import type { Form } from './bindings/Form';
 
 /** The settings sections, the Clients or Routes view, or one of the pages that save on their own. */
 export type View = 'settings' | 'clients' | 'routes' | 'templates' | 'dne';
@@ -33,28 +34,48 @@ export class Shell {
   /** The Microsoft 365 group's Advanced details. */
   advancedOpen = $state(false);
 
-  form = $derived(this.editor.form);
-  auth = $derived(this.editor.get('global.auth') || 'none');
-  sendmail = $derived(usesSendmail(this.editor.get));
+  // Problem counts and lists are kept ($derived: several parts read them on every change);
+  // `advancedHasProblem` too, as an effect opens Advanced when it turns true. The rest is read
+  // straight from the state (getters).
   counts = $derived(sectionCounts(this.editor.problems, this.editor.get));
   unplaced = $derived(unplacedProblems(this.editor.problems, this.editor.get));
-  /** What the last export, import or undo did, until the next edit or save. */
-  note = $derived(this.transfer.notice && !this.editor.saving ? this.transfer.notice : null);
-  status = $derived(
-    statusText({
-      loading: !this.form,
-      saving: this.editor.saving,
-      dirty: this.editor.dirty,
-      justSaved: this.editor.justSaved,
-      blocking: this.editor.blocking.length,
-      note: this.note?.text,
-    }),
-  );
-  modalOpen = $derived(this.dialogOpen || this.transfer.modalOpen);
-  canSave = $derived(!!this.form && this.editor.dirty && !this.editor.saving && this.editor.blocking.length === 0);
   advancedHasProblem = $derived(ADVANCED_KEYS.some((k) => this.show(k) && this.editor.problemsFor(k).length > 0));
+
+  get form(): Form | null {
+    return this.editor.form;
+  }
+  get auth(): string {
+    return this.editor.get('global.auth') || 'none';
+  }
+  get sendmail(): boolean {
+    return usesSendmail(this.editor.get);
+  }
+  /** What the last export, import or undo did, until the next edit or save. */
+  get note(): TransferNotice | null {
+    return this.transfer.notice && !this.editor.saving ? this.transfer.notice : null;
+  }
+  get status(): string {
+    const editor = this.editor;
+    return statusText({
+      loading: !editor.form,
+      saving: editor.saving,
+      dirty: editor.dirty,
+      justSaved: editor.justSaved,
+      blocking: editor.blocking.length,
+      note: this.note?.text,
+    });
+  }
+  get modalOpen(): boolean {
+    return this.dialogOpen || this.transfer.modalOpen;
+  }
+  get canSave(): boolean {
+    const editor = this.editor;
+    return !!editor.form && editor.dirty && !editor.saving && editor.blocking.length === 0;
+  }
   /** The Clients or Routes view (wide, with the "global off" banner). */
-  listView = $derived(this.view === 'clients' || this.view === 'routes');
+  get listView(): boolean {
+    return this.view === 'clients' || this.view === 'routes';
+  }
 
   #editsSeen = 0;
 

@@ -10,6 +10,7 @@ import type { ClientRow } from './bindings/ClientRow';
 import type { Problem } from './bindings/Problem';
 import type { Report } from './bindings/Report';
 import type { TemplateDraft } from './bindings/TemplateDraft';
+import type { TemplateError } from './bindings/TemplateError';
 import type { TemplatePreview } from './bindings/TemplatePreview';
 import type { TemplateView } from './bindings/TemplateView';
 
@@ -57,23 +58,44 @@ export class TemplateEditor {
   report = $state<Report | null>(null);
   sendFailure = $state<string | null>(null);
 
-  current = $derived(this.list.find((t) => t.kind === this.kind));
-  dirty = $derived(!!this.current && (this.current.subject !== this.subject || this.current.body !== this.body));
-  isDefault = $derived(
-    !!this.current && this.subject === this.current.default_subject && this.body === this.current.default_body,
-  );
+  // Read straight from the state above (cheap, so getters rather than $derived fields).
+  get current(): TemplateView | undefined {
+    return this.list.find((t) => t.kind === this.kind);
+  }
+  get dirty(): boolean {
+    const c = this.current;
+    return !!c && (c.subject !== this.subject || c.body !== this.body);
+  }
+  get isDefault(): boolean {
+    const c = this.current;
+    return !!c && this.subject === c.default_subject && this.body === c.default_body;
+  }
   /** The client's own texts override at least one field. */
-  overridden = $derived(!!this.current && (this.current.subject_from === 'client' || this.current.body_from === 'client'));
-  errors = $derived(this.preview?.errors ?? []);
-  subjectErrors = $derived(this.errors.filter((e) => e.key.endsWith('.subject')));
-  bodyErrors = $derived(this.errors.filter((e) => e.key.endsWith('.body')));
-  otherProblems = $derived(this.preview?.problems ?? []);
+  get overridden(): boolean {
+    const c = this.current;
+    return !!c && (c.subject_from === 'client' || c.body_from === 'client');
+  }
+  get errors(): TemplateError[] {
+    return this.preview?.errors ?? [];
+  }
+  get subjectErrors(): TemplateError[] {
+    return this.errors.filter((e) => e.key.endsWith('.subject'));
+  }
+  get bodyErrors(): TemplateError[] {
+    return this.errors.filter((e) => e.key.endsWith('.body'));
+  }
+  get otherProblems(): Problem[] {
+    return this.preview?.problems ?? [];
+  }
   /** Something the core refuses: no saving or sending until fixed. */
-  blocked = $derived(this.errors.length > 0 || this.otherProblems.length > 0);
+  get blocked(): boolean {
+    return this.errors.length > 0 || this.otherProblems.length > 0;
+  }
   /** The client the texts are for, as listed. */
-  clientShown = $derived(
-    this.forClient ? (this.clients.find((c) => c.id === this.forClient) ?? { id: this.forClient, name: '', own_server: false, host: '' }) : null,
-  );
+  get clientShown(): ClientRow | null {
+    const id = this.forClient;
+    return id ? (this.clients.find((c) => c.id === id) ?? { id, name: '', own_server: false, host: '' }) : null;
+  }
 
   #timer: ReturnType<typeof setTimeout> | undefined;
   #seq = 0;
