@@ -44,16 +44,14 @@ export class TemplateEditor {
   /** The core's rendering of the texts with sample values, and their errors. */
   preview = $state<TemplatePreview | null>(null);
   loadError = $state<string | null>(null);
-  saveProblems = $state<Problem[]>([]);
-  saveError = $state<string | null>(null);
+  /** Why the last save, reset or remove failed, with the problems the core named. */
+  saveError = $state<{ message: string; problems: Problem[] } | null>(null);
   /** What the last save, reset or add did. */
   notice = $state<string | null>(null);
   busy = $state(false);
-  /** The "new user type" input and why the last add was refused. */
-  newType = $state('');
+  /** Why the last "Add user type" was refused. */
   addError = $state<string | null>(null);
-  /** "Send preview to…": the address, and the answer to the last send. */
-  sendTo = $state('');
+  /** "Send preview to…": under way, and the answer to the last send. */
   sending = $state(false);
   report = $state<Report | null>(null);
   sendFailure = $state<string | null>(null);
@@ -145,7 +143,6 @@ export class TemplateEditor {
     this.kind = t.kind;
     this.subject = t.subject;
     this.body = t.body;
-    this.saveProblems = [];
     this.saveError = null;
     this.notice = null;
     this.report = null;
@@ -204,6 +201,11 @@ export class TemplateEditor {
     this.#previewed = null;
   }
 
+  /** A reset or remove failed: its message (the problems of a failed save stay listed, as before). */
+  #failed(e: unknown): void {
+    this.saveError = { message: errorOf(e).message, problems: this.saveError?.problems ?? [] };
+  }
+
   #replaceInList(t: TemplateView): void {
     this.list = this.list.map((x) => (x.kind === t.kind ? t : x));
     if (!this.list.some((x) => x.kind === t.kind)) this.list = [...this.list, t];
@@ -214,13 +216,10 @@ export class TemplateEditor {
     try {
       const t = await api.saveTemplate(this.draft());
       this.#replaceInList(t);
-      this.saveProblems = [];
       this.saveError = null;
       this.notice = 'Saved.';
     } catch (e) {
-      const err = errorOf(e);
-      this.saveProblems = err.problems;
-      this.saveError = err.message;
+      this.saveError = errorOf(e);
       this.notice = null;
     } finally {
       this.busy = false;
@@ -237,36 +236,39 @@ export class TemplateEditor {
       this.choose(t.kind);
       this.notice = client ? 'Reset to the inherited text and saved.' : 'Reset to the default text and saved.';
     } catch (e) {
-      this.saveError = errorOf(e).message;
+      this.#failed(e);
     } finally {
       this.busy = false;
     }
   }
 
-  /** Adds the user type typed in `newType` with the standard texts (or selects it when it exists). */
-  async addType(): Promise<void> {
-    const name = this.newType.trim();
+  /**
+   * Adds the user type `name` (as typed) with the standard texts, or selects it when it exists.
+   * True when it is shown now (the input can be emptied).
+   */
+  async addType(typed: string): Promise<boolean> {
+    const name = typed.trim();
     if (name === '') {
       this.addError = 'Type a name for the user type (letters, digits, - and _).';
-      return;
+      return false;
     }
     if (this.list.some((t) => t.kind === name)) {
       this.choose(name);
-      this.newType = '';
       this.addError = null;
-      return;
+      return true;
     }
     const standard = this.list.find((t) => t.kind === 'standard');
     try {
       const t = await api.saveTemplate({ kind: name, subject: standard?.default_subject ?? '', body: standard?.default_body ?? '' });
       this.#replaceInList(t);
       this.choose(t.kind);
-      this.newType = '';
       this.addError = null;
       this.notice = `User type “${t.kind}” added with the standard texts.`;
+      return true;
     } catch (e) {
       const err = errorOf(e);
       this.addError = err.problems.map((p) => p.message).join('; ') || err.message;
+      return false;
     }
   }
 
@@ -278,13 +280,13 @@ export class TemplateEditor {
       await api.removeTemplate(kind);
       await this.load(this.list.find((t) => t.kind !== kind)?.kind);
     } catch (e) {
-      this.saveError = errorOf(e).message;
+      this.#failed(e);
     }
   }
 
-  /** Sends the texts as typed, with the sample values, to `sendTo` through the normal send path. */
-  async sendPreview(): Promise<void> {
-    const to = this.sendTo.trim();
+  /** Sends the texts as typed, with the sample values, to `address` through the normal send path. */
+  async sendPreview(address: string): Promise<void> {
+    const to = address.trim();
     if (this.sending || to === '') return;
     this.sending = true;
     this.report = null;
