@@ -1,12 +1,13 @@
 // One running diagnosis (a test mail, a receiver check): the live step list, the result, and
 // cancelling. It outlives the panel that started it, so switching sections does not stop it.
+// `DiagnosisRunner.svelte` shows it: the run and Cancel buttons, the steps and the result.
 
 import type { Progress } from './bindings/Progress';
 import type { Report } from './bindings/Report';
 import { toFailure } from './errors';
 import { applyProgress, rowsOfReport, stopRunning, type StepRow } from './report';
 
-export class DiagnosisRun {
+export abstract class DiagnosisRun {
   rows = $state<StepRow[]>([]);
   running = $state(false);
   cancelling = $state(false);
@@ -44,6 +45,9 @@ export class DiagnosisRun {
       }
     }
   }
+
+  /** Asks the backend to stop the running call (the Cancel button). */
+  abstract cancel(): Promise<void>;
 
   /** Asks the backend to stop the running call; it then answers with a "Cancelled" report. */
   protected async stop(cancel: () => Promise<void>, what: string): Promise<void> {

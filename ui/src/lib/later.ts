@@ -1,7 +1,8 @@
 // Everything the window's first frame (the settings form, Base section) does not show: the
-// sidebar's other views, the Security and Support sections' panels and the dialogs. App.svelte
-// imports it with import() when one is first shown, so Vite puts it into a chunk of its own and
-// the first frame parses and runs less JavaScript (README "Performance").
+// sidebar's other views, the Security and Support sections' panels and the dialogs. The shell
+// (App.svelte, lib/shell/) imports it with import() when one is first shown, so Vite puts it
+// into a chunk of its own and the first frame parses and runs less JavaScript (README
+// "Performance").
 export { default as ClientsView } from './components/ClientsView.svelte';
 export { default as RoutesView } from './components/RoutesView.svelte';
 export { default as Templates } from './components/Templates.svelte';
