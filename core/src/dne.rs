@@ -10,7 +10,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::model::{Config, IgnoreDne};
-use crate::validate::{check_email, Problem, Severity};
+use crate::checks::{check_email, Problem, Severity};
 
 /// The list holds at most this many entries.
 pub const MAX_ENTRIES: usize = 100_000;

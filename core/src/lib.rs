@@ -5,6 +5,7 @@
 //! values; `store` (disk) and `secrets` (OS keychain) are the edges.
 
 pub mod app;
+pub mod checks;
 pub mod clients;
 mod clouds;
 pub mod diagnosis;

@@ -185,7 +185,7 @@ impl Server {
 mod tests {
     use super::*;
 
-    use crate::app::test_config as config;
+    use crate::fixtures::test_config as config;
     use crate::keys::Key;
 
     #[test]
@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn global_off_means_nothing_whatever_the_routes() {
         let mut c = routed();
-        c = crate::app::apply_edits(&c, &[("global.enabled".to_string(), "false".to_string())].into_iter().collect()).0;
+        c = crate::edits::apply_edits(&c, &[("global.enabled".to_string(), "false".to_string())].into_iter().collect()).0;
         for from in ["ceo@example.com", "alice@example.com", "bob@eu.example.com", "x@y.test"] {
             for client in [None, Some("acme")] {
                 assert_eq!(source(&c, client, from), "nothing");

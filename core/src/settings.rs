@@ -24,7 +24,6 @@ use ts_rs::TS;
 
 pub use postdesk_derive::Settings;
 
-use crate::model::{ClientSettings, LimitSettings, ReceiverSettings, RouteSettings, SendSettings, ServerSettings, SupportSettings, TemplateSettings};
 
 /// What kind of value a field takes; decides parsing and value checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
@@ -137,8 +136,14 @@ pub fn from_json<T: serde::de::DeserializeOwned>(value: Option<serde_json::Value
     value.map(serde_json::from_value).transpose()
 }
 
-/// A scope's key table, built once from the declarations.
+/// A scope's key table, built once from the declarations (the tables are in [`crate::keys`]).
 pub struct Table(LazyLock<Vec<Field>>);
+
+impl Table {
+    pub const fn new(build: fn() -> Vec<Field>) -> Table {
+        Table(LazyLock::new(build))
+    }
+}
 
 impl Deref for Table {
     type Target = [Field];
@@ -153,212 +158,9 @@ impl Serialize for Table {
     }
 }
 
-fn keys_of<T: Settings>() -> Vec<Field> {
+/// The keys a settings struct declares, in order (its client-only keys left out).
+pub fn keys_of<T: Settings>() -> Vec<Field> {
     let mut out = Vec::new();
     T::collect_fields("", None, false, &mut out);
     out
-}
-
-/// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
-pub static SERVER_FIELDS: Table = Table(LazyLock::new(keys_of::<ServerSettings>));
-pub static SUPPORT_FIELDS: Table = Table(LazyLock::new(keys_of::<SupportSettings>));
-/// Receive-before-send (`receiver.*`). The port's default depends on the protocol (see
-/// [`crate::keys::Key::effective`]), so it has none here.
-pub static RECEIVER_FIELDS: Table = Table(LazyLock::new(keys_of::<ReceiverSettings>));
-/// A client's own keys (besides the server's).
-pub static CLIENT_FIELDS: Table = Table(LazyLock::new(keys_of::<ClientSettings>));
-/// A route's own keys (besides the server's).
-pub static ROUTE_FIELDS: Table = Table(LazyLock::new(keys_of::<RouteSettings>));
-/// `templates.<TYPE>.`: defaults depend on the type (see [`crate::templates::default_text`]).
-pub static TEMPLATE_FIELDS: Table = Table(LazyLock::new(keys_of::<TemplateSettings>));
-pub static LIMIT_FIELDS: Table = Table(LazyLock::new(keys_of::<LimitSettings>));
-/// `send.*`: how `postdesk send` (the sendmail-compatible input) reads what it is given.
-/// `local_domain` has no fixed default: unset, it is the domain of `global.sender.address`
-/// (see [`crate::sendmail_args::local_domain`]).
-pub static SEND_FIELDS: Table = Table(LazyLock::new(keys_of::<SendSettings>));
-
-/// Every scope's table, as the UI gets it (`ui/src/lib/bindings/settings.ts`).
-#[derive(Serialize)]
-pub struct AllTables {
-    pub server: &'static Table,
-    pub client: &'static Table,
-    pub route: &'static Table,
-    pub support: &'static Table,
-    pub receiver: &'static Table,
-    pub templates: &'static Table,
-    pub limits: &'static Table,
-    pub send: &'static Table,
-}
-
-pub fn all_tables() -> AllTables {
-    AllTables {
-        server: &SERVER_FIELDS,
-        client: &CLIENT_FIELDS,
-        route: &ROUTE_FIELDS,
-        support: &SUPPORT_FIELDS,
-        receiver: &RECEIVER_FIELDS,
-        templates: &TEMPLATE_FIELDS,
-        limits: &LIMIT_FIELDS,
-        send: &SEND_FIELDS,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::{self, Key, Scope};
-    use crate::model::Config;
-    use serde_json::Value;
-
-    /// A value of the field's kind that the document accepts.
-    fn sample(field: &Field, n: usize) -> Option<Value> {
-        Some(match field.kind {
-            Kind::Secret => return None,
-            Kind::Bool => (n % 2 == 0).into(),
-            Kind::Port | Kind::Seconds | Kind::Order | Kind::Count => (n as u64 + 7).into(),
-            Kind::Enum(choices) => choices[n % choices.len()].into(),
-            _ => format!("value {n} of {}", field.name).into(),
-        })
-    }
-
-    #[test]
-    fn every_client_and_route_key_reads_as_in_the_document() {
-        // Every key set (each enum choice in turn), and every key unset.
-        for round in 0..4 {
-            let mut config = Config::default();
-            for (scope, tables) in [(Scope::Client("acme".into()), [&*CLIENT_FIELDS, &*SERVER_FIELDS]), (Scope::Route("r1".into()), [&*ROUTE_FIELDS, &*SERVER_FIELDS])] {
-                for (n, field) in tables.iter().flat_map(|t| t.iter()).enumerate() {
-                    if round < 3 {
-                        config = Key { scope: scope.clone(), field }.write(&config, sample(field, n + round));
-                    }
-                }
-            }
-            config.clients.entry("empty".into()).or_default();
-            let doc = keys::document(&config);
-            for (id, client) in &config.clients {
-                for field in CLIENT_FIELDS.iter().chain(SERVER_FIELDS.iter()) {
-                    let key = Key { scope: Scope::Client(id.clone()), field };
-                    let expected = key.stored_in(&doc).map(|v| keys::display(&v));
-                    assert_eq!(client.get(field.name).map(Cow::into_owned), expected, "{}", key.name());
-                }
-            }
-            for (name, route) in &config.routes {
-                for field in ROUTE_FIELDS.iter().chain(SERVER_FIELDS.iter()) {
-                    let key = Key { scope: Scope::Route(name.clone()), field };
-                    let expected = key.stored_in(&doc).map(|v| keys::display(&v));
-                    assert_eq!(route.get(field.name).map(Cow::into_owned), expected, "{}", key.name());
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod write_tests {
-    use serde_json::{Map, Value};
-
-    use crate::keys::{all_keys, parse_raw, Key, Kind, Scope};
-    use crate::model::Config;
-
-    /// How keys were written before the typed model: through the whole document's JSON, the
-    /// leaf removed with every object it leaves empty. The reference the typed write must match.
-    fn json_write(key: &Key, config: &Config, value: Option<Value>) -> Config {
-        let mut path: Vec<String> = match &key.scope {
-            Scope::Global => vec!["global".into()],
-            Scope::Support => vec!["support".into()],
-            Scope::Client(id) => vec!["clients".into(), id.clone()],
-            Scope::Route(name) => vec!["routes".into(), name.clone()],
-            Scope::Receiver => vec!["receiver".into()],
-            Scope::Template(kind) => vec!["templates".into(), kind.clone()],
-            Scope::ClientTemplate(id, kind) => vec!["clients".into(), id.clone(), "templates".into(), kind.clone()],
-            Scope::Limits => vec!["limits".into()],
-            Scope::Send => vec!["send".into()],
-        };
-        path.extend(key.field.name.split('.').map(String::from));
-        fn remove(node: &mut Value, path: &[String]) {
-            let Some(obj) = node.as_object_mut() else { return };
-            if path.len() == 1 {
-                obj.remove(&path[0]);
-                return;
-            }
-            if let Some(child) = obj.get_mut(&path[0]) {
-                remove(child, &path[1..]);
-                if child.as_object().is_some_and(Map::is_empty) {
-                    obj.remove(&path[0]);
-                }
-            }
-        }
-        let mut doc = serde_json::to_value(config).unwrap();
-        match value {
-            Some(v) => {
-                let mut node = &mut doc;
-                for part in &path[..path.len() - 1] {
-                    node = node.as_object_mut().unwrap().entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
-                }
-                node.as_object_mut().unwrap().insert(path[path.len() - 1].clone(), v);
-            }
-            None => remove(&mut doc, &path),
-        }
-        serde_json::from_value(doc).unwrap()
-    }
-
-    fn raw(kind: Kind, n: usize) -> &'static str {
-        match kind {
-            Kind::Bool => ["true", "false"][n % 2],
-            Kind::Port | Kind::Seconds | Kind::Order | Kind::Count => ["7", "600"][n % 2],
-            Kind::Enum(choices) => choices[n % choices.len()],
-            _ => ["some text", "other@example.com"][n % 2],
-        }
-    }
-
-    #[test]
-    fn typed_writes_match_the_document_writes_they_replace() {
-        let mut names: Vec<String> = Vec::new();
-        let mut seed = Config::default();
-        for k in ["client.acme.name", "client.bare.host", "route.r1.from", "templates.power.subject", "client.acme.templates.power.body"] {
-            let key = Key::parse(k).unwrap();
-            seed = key.write(&seed, parse_raw(key.field, "x").unwrap());
-        }
-        seed.clients.entry("empty".into()).or_default();
-        names.extend(all_keys(&seed).iter().filter(|k| !k.is_secret()).map(Key::name));
-        names.extend(["client.new.host", "route.new.order", "templates.fresh.body", "client.new.templates.standard.subject", "client.empty.port"].map(String::from));
-        for (round, config) in [Config::default(), seed].into_iter().enumerate() {
-            let mut typed = config.clone();
-            let mut json = config;
-            // Set every key, then unset them all (in a different order), comparing each step.
-            for (n, name) in names.iter().enumerate() {
-                let key = Key::parse(name).unwrap();
-                let value = parse_raw(key.field, raw(key.field.kind, n + round)).unwrap();
-                typed = key.write(&typed, value.clone());
-                json = json_write(&key, &json, value);
-                assert_eq!(typed, json, "set {name}");
-            }
-            for name in names.iter().rev().step_by(2).chain(names.iter().step_by(2)) {
-                let key = Key::parse(name).unwrap();
-                typed = key.write(&typed, None);
-                json = json_write(&key, &json, None);
-                assert_eq!(typed, json, "unset {name}");
-            }
-        }
-    }
-}
-
-/// Writes `ui/src/lib/bindings/settings.ts`: every scope's key table as declared, for the UI
-/// (choices and defaults come from here, not from copies). Runs with the ts-rs exports
-/// (`make bindings`, and `make test` checks the file is current).
-#[cfg(test)]
-#[test]
-fn export_bindings_settings_tables() {
-    let dir = std::env::var("TS_RS_EXPORT_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings").into());
-    let tables = serde_json::to_string_pretty(&all_tables()).expect("tables serialize");
-    let text = format!(
-        "// Generated from the settings declared on the model's fields (core/src/settings.rs, `make bindings`). Do not edit.\n\
-         import type {{ Field }} from './Field';\n\n\
-         /** Every scope's keys: name, kind (with an enum's choices), default, label, inherited. */\n\
-         export const SETTINGS = {tables} satisfies Record<string, Field[]>;\n"
-    );
-    let path = std::path::Path::new(&dir).join("settings.ts");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        std::fs::write(&path, text).expect("write settings.ts");
-    }
 }

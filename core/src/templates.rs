@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::model::{Config, TemplateSettings};
-use crate::validate::{Problem, Severity};
+use crate::checks::{Problem, Severity};
 
 /// The placeholders a template may use.
 pub const PLACEHOLDERS: &[&str] = &["name", "email", "company", "inviter", "link"];
@@ -178,7 +178,7 @@ pub fn check(text: &str, subject: bool) -> Result<(), String> {
     } else if text.len() > MAX_BODY {
         return Err(format!("is too long (at most {MAX_BODY} bytes)"));
     }
-    let controls = if subject { text.chars().any(char::is_control) } else { crate::validate::has_control_in_text(text) };
+    let controls = if subject { text.chars().any(char::is_control) } else { crate::checks::has_control_in_text(text) };
     if controls {
         return Err("must not contain control characters".into());
     }
@@ -290,7 +290,7 @@ pub fn render_texts(subject_key: &str, subject: &str, body_key: &str, body: &str
                     };
                     if one_line && value.contains(['\r', '\n']) {
                         problems.push(err(format!("--var {name}"), "is used in the subject and must be one line (no CR or LF)".into()));
-                    } else if crate::validate::has_control_in_text(&value) {
+                    } else if crate::checks::has_control_in_text(&value) {
                         problems.push(err(format!("--var {name}"), "must not contain control characters".into()));
                     }
                     out.push_str(&value);
@@ -426,8 +426,6 @@ pub fn preview(draft: &TemplateDraft) -> TemplatePreview {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::Key;
-    use crate::validate::{validate, Context};
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -511,47 +509,5 @@ mod tests {
         assert!(p.problems.is_empty());
         let p = preview(&TemplateDraft { kind: "power".into(), subject: "a\nb".into(), body: String::new(), client: None });
         assert_eq!(p.problems[0].key, "templates.power.subject");
-    }
-
-    #[test]
-    fn client_templates_inherit_override_and_name_their_keys() {
-        let mut config = Config::default();
-        config.templates.entry("power".into()).or_default().subject = Some("Global {{name}}".into());
-        config.clients.insert("acme".into(), Default::default());
-        // Unset: the global subject, then the default body.
-        let (subject, body) = effective_for(&config, Some("acme"), "power").unwrap();
-        assert_eq!((subject.as_str(), body.as_str()), ("Global {{name}}", default_text("power", "body")));
-        let v = view(&config, Some("acme"), "power").unwrap();
-        assert_eq!((v.subject_from.as_str(), v.body_from.as_str()), ("global", "default"));
-        assert_eq!(v.inherited_subject, "Global {{name}}");
-        // An override of the body only.
-        let key = Key::parse("client.acme.templates.power.body").unwrap();
-        assert_eq!(key.name(), "client.acme.templates.power.body");
-        assert_eq!(key.effective(&config).as_deref(), Some(default_text("power", "body")));
-        config = key.write(&config, Some("ACME says hi {{name}}".into()));
-        assert_eq!(config.clients["acme"].templates["power"].body.as_deref(), Some("ACME says hi {{name}}"));
-        let r = render(&config, "power", Some("acme"), &vars(&[("name", "Dana")])).unwrap();
-        assert_eq!((r.subject.as_str(), r.body.as_str()), ("Global Dana", "ACME says hi Dana"));
-        // Other clients and the global template are untouched.
-        assert!(render(&config, "power", None, &BTreeMap::new()).unwrap().body.starts_with("Hello Alex Example"));
-        assert_eq!(view(&config, Some("acme"), "power").unwrap().body_from, "client");
-        // Unknown client, unknown type.
-        let err = render(&config, "power", Some("nope"), &BTreeMap::new()).unwrap_err();
-        assert_eq!((err[0].key.as_str(), err[0].message.as_str()), ("--client", "nope: no such client"));
-        assert!(effective_for(&config, Some("acme"), "contractor").is_none());
-        // Validation names the client key, with line and column; subjects stay one line.
-        let bad = Key::parse("client.acme.templates.power.body").unwrap().write(&config, Some("ok\n  {{nmae}}".into()));
-        let bad = Key::parse("client.acme.templates.power.subject").unwrap().write(&bad, Some("a\nb".into()));
-        let problems = validate(&bad, &Context { today: crate::edits::today(), secrets_set: None });
-        let body = problems.iter().find(|p| p.key == "client.acme.templates.power.body").expect("body problem");
-        assert!(body.message.contains("line 2, column 3") && body.message.contains("{{nmae}}"), "{body:?}");
-        assert!(problems.iter().any(|p| p.key == "client.acme.templates.power.subject" && p.message.contains("one line")));
-        // Every key is listed, and a wrong field is an unknown key.
-        assert!(crate::keys::all_keys(&config).iter().any(|k| k.name() == "client.acme.templates.power.subject"));
-        assert!(Key::parse("client.acme.templates.power.footer").is_err());
-        assert!(Key::parse("route.x.templates.power.body").is_err());
-        // The preview names the client's keys.
-        let p = preview(&TemplateDraft { kind: "power".into(), subject: "{{x}}".into(), body: String::new(), client: Some("acme".into()) });
-        assert_eq!(p.errors[0].key, "client.acme.templates.power.subject");
     }
 }

@@ -2,55 +2,16 @@
 //! import. Every problem names its key.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
-use serde::Serialize;
 use time::Date;
-use ts_rs::TS;
 
+pub use crate::checks::{address_lines, check_email, check_host, has_control_in_text, parse_date, Problem, Severity, MAX_EMAIL, MAX_HOST, MAX_NAME, MAX_PATH, MAX_TEXT};
+use crate::checks::{check_address_list, check_domain, check_guid, check_url};
 use crate::keys::{Key, Kind, Scope};
 use crate::model::{AuthMethod, Config, EmailType, M365Flow, ReceiverProtocol, Security, ServerSettings};
-use crate::settings::{Settings, CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SEND_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
-
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
-#[serde(rename_all = "lowercase")]
-#[ts(export)]
-pub enum Severity {
-    /// The value itself is wrong.
-    Error,
-    /// A value needed by the other settings is not there yet.
-    Missing,
-    /// Works, but an admin should know.
-    Warning,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, TS)]
-#[ts(export)]
-pub struct Problem {
-    pub key: String,
-    pub severity: Severity,
-    pub message: String,
-}
-
-impl Problem {
-    pub(crate) fn new(key: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
-        Problem { key: key.into(), severity, message: message.into() }
-    }
-    pub fn is_blocking(&self) -> bool {
-        self.severity != Severity::Warning
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Shown on terminals: a key or message that echoes a hostile value stays inert.
-        let (key, message) = (crate::keys::shown(&self.key), crate::keys::shown(&self.message));
-        match self.severity {
-            Severity::Warning => write!(f, "{key}: warning: {message}"),
-            _ => write!(f, "{key}: {message}"),
-        }
-    }
-}
+use crate::keys::{CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SEND_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
+use crate::settings::Settings;
 
 /// What validation needs from outside the document.
 pub struct Context {
@@ -58,12 +19,6 @@ pub struct Context {
     /// Secret keys that are set in the keychain; `None` when not known (then not checked).
     pub secrets_set: Option<BTreeSet<String>>,
 }
-
-pub const MAX_HOST: usize = 253;
-pub const MAX_EMAIL: usize = 254;
-pub const MAX_NAME: usize = 200;
-pub const MAX_TEXT: usize = 256;
-pub const MAX_PATH: usize = 4096;
 
 pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -409,136 +364,6 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
     }
 }
 
-/// Multi-line text (a template body, a support message) has a control character other than a
-/// line break or a tab.
-pub fn has_control_in_text(v: &str) -> bool {
-    v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-}
-
-/// One address per line; empty lines are ignored. The failing line is named.
-fn check_address_list(v: &str, utf8: bool) -> Result<(), String> {
-    let lines: Vec<&str> = address_lines(v).collect();
-    if lines.len() > 100 {
-        return Err("has too many addresses (at most 100)".into());
-    }
-    for (n, line) in v.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        check_email(line.trim(), utf8).map_err(|e| format!("line {} ({}): {e}", n + 1, crate::keys::shown(line.trim())))?;
-    }
-    Ok(())
-}
-
-/// The addresses of a one-per-line list, trimmed, empty lines skipped.
-pub fn address_lines(v: &str) -> impl Iterator<Item = &str> {
-    v.lines().map(str::trim).filter(|l| !l.is_empty())
-}
-
-pub fn parse_date(v: &str) -> Result<Date, String> {
-    Date::parse(v, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| "must be a date YYYY-MM-DD".to_string())
-}
-
-fn check_guid(v: &str) -> bool {
-    let groups: Vec<&str> = v.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// A host name, an IPv4 address or an IPv6 address (bare or in brackets).
-pub fn check_host(v: &str) -> Result<(), String> {
-    if v.len() > MAX_HOST {
-        return Err(format!("is too long (at most {MAX_HOST} characters)"));
-    }
-    let bare = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
-    if bare.parse::<Ipv6Addr>().is_ok() || v.parse::<Ipv4Addr>().is_ok() {
-        return Ok(());
-    }
-    if v.contains(':') {
-        return Err("is not a valid IPv6 address; put the port in the Port field".into());
-    }
-    if v.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit())) {
-        return Err("is not a valid IPv4 address".into());
-    }
-    check_domain(v).map_err(|e| format!("is not a valid host name: {e}"))
-}
-
-/// A DNS name; internationalized names are accepted and checked in their ASCII (punycode) form.
-fn check_domain(v: &str) -> Result<(), String> {
-    let ascii = idna::domain_to_ascii_strict(v).map_err(|_| "contains characters a host name cannot have".to_string())?;
-    let ascii = ascii.strip_suffix('.').unwrap_or(&ascii);
-    if ascii.is_empty() || ascii.len() > MAX_HOST {
-        return Err("must be 1 to 253 characters".into());
-    }
-    for label in ascii.split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return Err("each part between dots must be 1 to 63 characters".into());
-        }
-        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err("only letters, digits, '-' and '.' are allowed".into());
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("a part may not start or end with '-'".into());
-        }
-    }
-    Ok(())
-}
-
-/// An addr-spec (`local@domain`), no display name. Non-ASCII only with UTF-8 headers on.
-pub fn check_email(v: &str, utf8: bool) -> Result<(), String> {
-    if v.len() > MAX_EMAIL {
-        return Err(format!("is too long (at most {MAX_EMAIL} characters)"));
-    }
-    // C1 controls are non-ASCII: UTF-8 headers alone must not let them in.
-    if v.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    if !utf8 && !v.is_ascii() {
-        return Err("contains non-ASCII characters: turn on UTF-8 headers (RFC 6532) to use internationalized addresses".into());
-    }
-    if v.contains('<') || v.contains('>') {
-        return Err("must be a bare address like it@example.com; put the name in the name field".into());
-    }
-    let Some((local, domain)) = v.rsplit_once('@') else {
-        return Err("is not an e-mail address (like it@example.com)".into());
-    };
-    if local.is_empty() || local.len() > 64 {
-        return Err("has an empty or too long part before the @ (at most 64)".into());
-    }
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || (!c.is_ascii() && utf8);
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") || !local.chars().all(|c| atext(c) || c == '.') {
-        return Err("has characters not allowed before the @".into());
-    }
-    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
-        let ip_ok = literal.parse::<Ipv4Addr>().is_ok() || literal.strip_prefix("IPv6:").is_some_and(|s| s.parse::<Ipv6Addr>().is_ok());
-        return ip_ok.then_some(()).ok_or_else(|| "has an invalid address literal after the @".into());
-    }
-    check_domain(domain).map_err(|e| format!("has an invalid domain: {e}"))
-}
-
-/// `https://host[:port][/path]`; `http://` only for loopback (test peers).
-fn check_url(v: &str) -> Result<(), String> {
-    let (scheme, rest) = v.split_once("://").ok_or("must be a URL like https://login.microsoftonline.com")?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if rest.contains(['?', '#']) {
-        return Err("must not have a query or fragment".into());
-    }
-    let host = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') && p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
-            p.parse::<u16>().ok().filter(|n| *n > 0).ok_or("has an invalid port")?;
-            h
-        }
-        _ => authority,
-    };
-    check_host(host).map_err(|e| format!("host {e}"))?;
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    match scheme {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err("must use https:// (http:// only for localhost)".into()),
-        _ => Err("must start with https://".into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,5 +578,50 @@ mod tests {
         assert_eq!(keys_of(&validate(&config, &ctx()), Severity::Error), ["global.sender.address"]);
         let config = config_with(&[("global.utf8_headers", "true"), ("global.sender.address", "jörg@bücher.example")]);
         assert!(validate(&config, &ctx()).is_empty());
+    }
+
+    #[test]
+    fn client_templates_inherit_override_and_name_their_keys() {
+        use crate::templates::{default_text, effective_for, preview, render, view, TemplateDraft};
+        use std::collections::BTreeMap;
+        let vars = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<String, String>>();
+        let mut config = Config::default();
+        config.templates.entry("power".into()).or_default().subject = Some("Global {{name}}".into());
+        config.clients.insert("acme".into(), Default::default());
+        // Unset: the global subject, then the default body.
+        let (subject, body) = effective_for(&config, Some("acme"), "power").unwrap();
+        assert_eq!((subject.as_str(), body.as_str()), ("Global {{name}}", default_text("power", "body")));
+        let v = view(&config, Some("acme"), "power").unwrap();
+        assert_eq!((v.subject_from.as_str(), v.body_from.as_str()), ("global", "default"));
+        assert_eq!(v.inherited_subject, "Global {{name}}");
+        // An override of the body only.
+        let key = Key::parse("client.acme.templates.power.body").unwrap();
+        assert_eq!(key.name(), "client.acme.templates.power.body");
+        assert_eq!(key.effective(&config).as_deref(), Some(default_text("power", "body")));
+        config = key.write(&config, Some("ACME says hi {{name}}".into()));
+        assert_eq!(config.clients["acme"].templates["power"].body.as_deref(), Some("ACME says hi {{name}}"));
+        let r = render(&config, "power", Some("acme"), &vars(&[("name", "Dana")])).unwrap();
+        assert_eq!((r.subject.as_str(), r.body.as_str()), ("Global Dana", "ACME says hi Dana"));
+        // Other clients and the global template are untouched.
+        assert!(render(&config, "power", None, &BTreeMap::new()).unwrap().body.starts_with("Hello Alex Example"));
+        assert_eq!(view(&config, Some("acme"), "power").unwrap().body_from, "client");
+        // Unknown client, unknown type.
+        let err = render(&config, "power", Some("nope"), &BTreeMap::new()).unwrap_err();
+        assert_eq!((err[0].key.as_str(), err[0].message.as_str()), ("--client", "nope: no such client"));
+        assert!(effective_for(&config, Some("acme"), "contractor").is_none());
+        // Validation names the client key, with line and column; subjects stay one line.
+        let bad = Key::parse("client.acme.templates.power.body").unwrap().write(&config, Some("ok\n  {{nmae}}".into()));
+        let bad = Key::parse("client.acme.templates.power.subject").unwrap().write(&bad, Some("a\nb".into()));
+        let problems = validate(&bad, &Context { today: ctx().today, secrets_set: None });
+        let body = problems.iter().find(|p| p.key == "client.acme.templates.power.body").expect("body problem");
+        assert!(body.message.contains("line 2, column 3") && body.message.contains("{{nmae}}"), "{body:?}");
+        assert!(problems.iter().any(|p| p.key == "client.acme.templates.power.subject" && p.message.contains("one line")));
+        // Every key is listed, and a wrong field is an unknown key.
+        assert!(crate::keys::all_keys(&config).iter().any(|k| k.name() == "client.acme.templates.power.subject"));
+        assert!(Key::parse("client.acme.templates.power.footer").is_err());
+        assert!(Key::parse("route.x.templates.power.body").is_err());
+        // The preview names the client's keys.
+        let p = preview(&TemplateDraft { kind: "power".into(), subject: "{{x}}".into(), body: String::new(), client: Some("acme".into()) });
+        assert_eq!(p.errors[0].key, "client.acme.templates.power.subject");
     }
 }
