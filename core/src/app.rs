@@ -352,14 +352,13 @@ impl Postdesk {
         let mut values = BTreeMap::new();
         let mut defaults = BTreeMap::new();
         let mut secret_names = Vec::new();
-        let doc = keys::document(config);
         for key in form_keys() {
             let name = key.name();
             if key.is_secret() {
                 secret_names.push(name);
                 continue;
             }
-            let stored = key.stored_in(&doc).map(|v| keys::display(&v)).unwrap_or_default();
+            let stored = key.get(config).map(|v| v.into_owned()).unwrap_or_default();
             values.insert(name.clone(), stored);
             if let Some(d) = key.field.default {
                 defaults.insert(name, d.to_string());
@@ -697,12 +696,11 @@ pub(crate) fn invalid(key: &str, message: &str) -> Error {
 /// small regular file holding a PEM certificate; a sendmail program a regular executable file,
 /// never read. Neither a FIFO nor a device is opened for reading (see [`crate::files`]).
 pub fn check_files(config: &Config) -> Vec<Problem> {
-    let doc = keys::document(config);
     keys::all_keys(config)
         .into_iter()
         .filter(|k| k.field.kind == Kind::Path)
         .filter_map(|k| {
-            let path = k.stored_in(&doc).map(|v| keys::display(&v))?;
+            let path = k.get(config).map(|v| v.into_owned())?;
             let p = Path::new(&path);
             if !p.is_absolute() {
                 return None; // reported by validate

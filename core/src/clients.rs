@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::app::{apply_edits, invalid, keyed, today, Error, Postdesk, SecretChange};
-use crate::keys::{self, Field, Key, Scope, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS};
+use crate::keys::{Field, Key, Scope, CLIENT_FIELDS, ROUTE_FIELDS, SERVER_FIELDS};
 use crate::model::{ClientSettings, Config, RouteSettings};
 use crate::validate::{validate, Context, Problem};
 
@@ -205,7 +205,6 @@ impl Postdesk {
     pub fn scope_form(&self, prefix: &str) -> Result<ScopeForm, Error> {
         let config = self.existing(prefix)?;
         let scope = scope_of(prefix)?;
-        let doc = keys::document(&config);
         let (mut values, mut inherited, mut inherited_from) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let mut secret_names = Vec::new();
         for key in scope_keys(&scope) {
@@ -215,10 +214,10 @@ impl Postdesk {
                 secret_names.push(format!("global.{}", key.field.name));
                 continue;
             }
-            values.insert(name.clone(), key.stored_in(&doc).map(|v| keys::display(&v)).unwrap_or_default());
+            values.insert(name.clone(), key.get(&config).map(|v| v.into_owned()).unwrap_or_default());
             let (from, value) = match key.parent().filter(|_| key.field.name != "enabled") {
-                Some(parent) => match parent.stored_in(&doc) {
-                    Some(v) => ("global", Some(keys::display(&v))),
+                Some(parent) => match parent.get(&config) {
+                    Some(v) => ("global", Some(v.into_owned())),
                     None => ("default", key.field.default.map(String::from)),
                 },
                 None => ("default", key.field.default.map(String::from)),

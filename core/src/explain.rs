@@ -48,8 +48,7 @@ pub const GLOBAL_OFF: &str = "The global mail server is off ⇒ nothing is sent 
 /// Explains which server sends a mail of `client` (none: the organization itself) from `from`
 /// (none: the sender address in force). Errors: unknown client, a From the client may not use.
 pub fn explain(config: &Config, client: Option<&str>, from: Option<&str>) -> Result<Explanation, String> {
-    let doc = crate::keys::document(config);
-    let get = |key: &str| Key::parse(key).expect("known key").effective_in(&doc);
+    let get = |key: &str| Key::parse(key).expect("known key").effective(config);
     let mut chain = Vec::new();
     if let Some(id) = client {
         let c = config.clients.get(id).ok_or_else(|| format!("client.{id}: no such client"))?;
@@ -67,7 +66,7 @@ pub fn explain(config: &Config, client: Option<&str>, from: Option<&str>) -> Res
         return Ok(Explanation { sends: false, source: None, server: None, from: None, route: None, candidates: vec![], reason: GLOBAL_OFF.into(), chain });
     }
     chain.push("The global mail server is on.".into());
-    let identity = crate::identity::sender_identity_in(&doc, client, from)?;
+    let identity = crate::identity::sender_identity(config, client, from)?;
     chain.extend(identity.reasons.iter().map(|r| format!("{}{}.", r[..1].to_uppercase(), &r[1..])));
     let sent_from = identity.from.clone();
     match (&sent_from, from) {

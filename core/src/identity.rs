@@ -21,19 +21,14 @@ pub struct Identity {
     pub reasons: Vec<String>,
 }
 
-fn effective(doc: &serde_json::Value, key: &str) -> Option<String> {
-    Key::parse(key).expect("known key").effective_in(doc)
+fn effective(config: &Config, key: &str) -> Option<String> {
+    Key::parse(key).expect("known key").effective(config)
 }
 
 /// The identity of a mail of `client` (none: the organization itself) asked to be sent from
 /// `from`. Errors name the key that refuses it.
 pub fn sender_identity(config: &Config, client: Option<&str>, from: Option<&str>) -> Result<Identity, String> {
-    let doc = crate::resolve::document_for(config, client, None);
-    sender_identity_in(&doc, client, from)
-}
-
-/// [`sender_identity`] on a [`crate::keys::document`] made once.
-pub fn sender_identity_in(doc: &serde_json::Value, client: Option<&str>, from: Option<&str>) -> Result<Identity, String> {
+    let doc = config;
     let Some(id) = client else {
         let from = from.map(String::from).or_else(|| effective(doc, "global.sender.address"));
         return Ok(Identity { from, from_name: None, reply_to: None, reasons: vec![] });
@@ -60,7 +55,7 @@ pub fn sender_identity_in(doc: &serde_json::Value, client: Option<&str>, from: O
         let system = effective(doc, "global.sender.address")
             .ok_or_else(|| format!("global.sender.address: required by {} (the system's address is sent)", k("sender.conceal")))?;
         let name = effective(doc, &k("sender.name"));
-        let stored_reply = Key::parse(&k("reply_to.address")).expect("key").stored_in(doc).map(|v| crate::keys::display(&v));
+        let stored_reply = Key::parse(&k("reply_to.address")).expect("key").get(doc).map(|v| v.into_owned());
         let reply_to = match stored_reply {
             Some(address) => Some(Mailbox { address, name: effective(doc, &k("reply_to.name")) }),
             None => user_address.clone().map(|address| Mailbox { address, name: name.clone() }),

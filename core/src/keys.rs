@@ -174,30 +174,15 @@ impl Key {
         }
     }
 
-    /// Value kept in the document, as JSON (`None` when unset).
+    /// Value kept in the document, as JSON (`None` when unset): for the CLI's `config show`
+    /// (an edge of the core), read from the typed model.
     pub fn stored(&self, config: &Config) -> Option<Value> {
-        self.stored_in(&document(config))
-    }
-
-    /// [`Key::stored`] on a [`document`] made once, for code that reads many keys.
-    pub fn stored_in(&self, doc: &Value) -> Option<Value> {
-        // The same path as `json_path`, walked without allocating (validation reads ~30 keys
-        // per client).
-        let mut node = match &self.scope {
-            Scope::Global => doc.get("global")?,
-            Scope::Support => doc.get("support")?,
-            Scope::Client(id) => doc.get("clients")?.get(id)?,
-            Scope::Route(name) => doc.get("routes")?.get(name)?,
-            Scope::Receiver => doc.get("receiver")?,
-            Scope::Limits => doc.get("limits")?,
-            Scope::Send => doc.get("send")?,
-            Scope::Template(kind) => doc.get("templates")?.get(kind)?,
-            Scope::ClientTemplate(id, kind) => doc.get("clients")?.get(id)?.get("templates")?.get(kind)?,
-        };
-        for part in self.field.name.split('.') {
-            node = node.get(part)?;
-        }
-        (!node.is_null()).then(|| node.clone())
+        let text = self.get(config)?;
+        Some(match self.field.kind {
+            Kind::Bool => Value::Bool(text == "true"),
+            Kind::Port | Kind::Seconds | Kind::Order | Kind::Count => text.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::String(text.into_owned())),
+            _ => Value::String(text.into_owned()),
+        })
     }
 
     /// Value in force: stored, else inherited from the global server, else the default.
@@ -217,30 +202,6 @@ impl Key {
             if let Some(parent) = self.parent() {
                 return parent.effective(config);
             }
-        }
-        self.field.default.map(String::from)
-    }
-
-    /// [`Key::effective`] on a [`document`] made once, for code that reads many keys.
-    pub fn effective_in(&self, doc: &Value) -> Option<String> {
-        if let Some(v) = self.stored_in(doc) {
-            return Some(display(&v));
-        }
-        if let Scope::Template(kind) = &self.scope {
-            return Some(crate::templates::default_text(kind, self.field.name).to_string());
-        }
-        // A client's template inherits the global one of its type.
-        if let Scope::ClientTemplate(_, kind) = &self.scope {
-            return Key { scope: Scope::Template(kind.clone()), field: self.field }.effective_in(doc);
-        }
-        // A client or route's own server is off unless switched on; it does not inherit `enabled`.
-        if self.field.inherited {
-            if let Some(parent) = self.parent() {
-                return parent.effective_in(doc);
-            }
-        }
-        if self.scope == Scope::Receiver && self.field.name == "port" {
-            return Some(receiver_default_port(doc).to_string());
         }
         self.field.default.map(String::from)
     }
@@ -314,19 +275,6 @@ impl Key {
             Scope::Send => format!("send.{}", self.field.name),
         }
     }
-}
-
-/// The receiver's port when `receiver.port` is unset: its protocol's well-known port.
-pub fn receiver_default_port(doc: &Value) -> u16 {
-    let protocol = doc.pointer("/receiver/protocol").and_then(Value::as_str).and_then(crate::model::ReceiverProtocol::parse);
-    protocol.unwrap_or_default().default_port()
-}
-
-/// The configuration's JSON form, which keys are read from. Code that reads many keys makes
-/// it once and uses [`Key::stored_in`] / [`Key::effective_in`] (serializing per key would make
-/// validating 10,000 clients quadratic).
-pub fn document(config: &Config) -> Value {
-    serde_json::to_value(config).expect("config serializes")
 }
 
 /// A JSON value as the CLI prints it.
@@ -500,6 +448,26 @@ mod typed_tests {
     use crate::model::Config;
     use serde_json::Value;
 
+    /// How keys were read before the typed model: from the whole document's JSON. The
+    /// reference the typed reads must match.
+    fn json_stored(key: &Key, doc: &Value) -> Option<Value> {
+        let mut node = match &key.scope {
+            Scope::Global => doc.get("global")?,
+            Scope::Support => doc.get("support")?,
+            Scope::Client(id) => doc.get("clients")?.get(id)?,
+            Scope::Route(name) => doc.get("routes")?.get(name)?,
+            Scope::Receiver => doc.get("receiver")?,
+            Scope::Limits => doc.get("limits")?,
+            Scope::Send => doc.get("send")?,
+            Scope::Template(kind) => doc.get("templates")?.get(kind)?,
+            Scope::ClientTemplate(id, kind) => doc.get("clients")?.get(id)?.get("templates")?.get(kind)?,
+        };
+        for part in key.field.name.split('.') {
+            node = node.get(part)?;
+        }
+        (!node.is_null()).then(|| node.clone())
+    }
+
     /// A value of the field's kind that the document accepts.
     fn sample(field: &Field, n: usize) -> Option<Value> {
         Some(match field.kind {
@@ -524,18 +492,20 @@ mod typed_tests {
                 }
             }
             config.clients.entry("empty".into()).or_default();
-            let doc = keys::document(&config);
+            let doc = serde_json::to_value(&config).unwrap();
             for (id, client) in &config.clients {
                 for field in CLIENT_FIELDS.iter().chain(SERVER_FIELDS.iter()) {
                     let key = Key { scope: Scope::Client(id.clone()), field };
-                    let expected = key.stored_in(&doc).map(|v| keys::display(&v));
+                    assert_eq!(key.stored(&config), json_stored(&key, &doc), "{}", key.name());
+                    let expected = json_stored(&key, &doc).map(|v| keys::display(&v));
                     assert_eq!(client.get(field.name).map(Cow::into_owned), expected, "{}", key.name());
                 }
             }
             for (name, route) in &config.routes {
                 for field in ROUTE_FIELDS.iter().chain(SERVER_FIELDS.iter()) {
                     let key = Key { scope: Scope::Route(name.clone()), field };
-                    let expected = key.stored_in(&doc).map(|v| keys::display(&v));
+                    assert_eq!(key.stored(&config), json_stored(&key, &doc), "{}", key.name());
+                    let expected = json_stored(&key, &doc).map(|v| keys::display(&v));
                     assert_eq!(route.get(field.name).map(Cow::into_owned), expected, "{}", key.name());
                 }
             }

@@ -124,20 +124,6 @@ fn matching_route(config: &Config, from: &str) -> Option<(String, String, &'stat
         .map(|(_, _, name, pattern, how)| (name.clone(), pattern.to_string(), how))
 }
 
-/// The part of the document one mail needs (global, support, one client, one route), in the
-/// document's shape, so keys read from it as from [`crate::keys::document`] without
-/// serializing every client for every mail.
-pub fn document_for(config: &Config, client: Option<&str>, route: Option<&str>) -> serde_json::Value {
-    let mut doc = serde_json::json!({ "version": config.version, "global": config.global, "support": config.support });
-    if let Some((id, c)) = client.and_then(|id| config.clients.get_key_value(id)) {
-        doc["clients"] = serde_json::json!({ id: c });
-    }
-    if let Some((name, r)) = route.and_then(|n| config.routes.get_key_value(n)) {
-        doc["routes"] = serde_json::json!({ name: r });
-    }
-    doc
-}
-
 impl ServerSettings {
     /// The server a mail goes through: this layer's settings (a client's or route's own
     /// server, or the global one itself), each unset value the global server's, else its
@@ -283,20 +269,6 @@ mod tests {
         assert_eq!(pattern_match("*@example.com", "a@Example.Com"), Some((2, "domain")));
         assert_eq!(pattern_match("Ceo@example.com", "ceo@EXAMPLE.com"), Some((3, "exact address")));
         assert_eq!(pattern_match("ceo@example.com", "no-at-sign"), None);
-    }
-
-    #[test]
-    fn the_partial_document_reads_like_the_whole_one() {
-        let c = routed();
-        let (whole, part) = (crate::keys::document(&c), document_for(&c, Some("acme"), Some("corp")));
-        for key in crate::keys::all_keys(&c) {
-            let wanted = matches!(&key.scope, crate::keys::Scope::Client(id) if id == "acme")
-                || matches!(&key.scope, crate::keys::Scope::Route(n) if n == "corp")
-                || matches!(key.scope, crate::keys::Scope::Global | crate::keys::Scope::Support);
-            if wanted {
-                assert_eq!(key.effective_in(&part), key.effective_in(&whole), "{}", key.name());
-            }
-        }
     }
 
     #[test]

@@ -251,8 +251,7 @@ fn value_option(a: &mut SendArgs, c: char, v: &str) -> Result<(), String> {
 /// The domain bare local names get: `send.local_domain`, else the domain of
 /// `global.sender.address`.
 pub fn local_domain(config: &Config) -> Option<String> {
-    let doc = crate::keys::document(config);
-    let get = |k: &str| Key::parse(k).expect("known key").effective_in(&doc);
+    let get = |k: &str| Key::parse(k).expect("known key").effective(config);
     get("send.local_domain").or_else(|| get("global.sender.address").and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string())))
 }
 

@@ -70,7 +70,6 @@ const MAX_MESSAGE: usize = 100_000;
 /// server, support, the client concerned and the routes. Secrets are never in the document;
 /// their keys are listed as removed.
 pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts) -> String {
-    let doc = keys::document(config);
     let mut out = format!("Postdesk system information\nApp version: {}\nOS: {}\n\nEffective settings (secrets removed):\n", facts.app_version, facts.os);
     let wanted = |k: &Key| match &k.scope {
         keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits | keys::Scope::Send => true,
@@ -82,7 +81,7 @@ pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts)
         let line = if key.is_secret() {
             format!("{} = <secret removed>\n", key.name())
         } else {
-            match key.effective_in(&doc) {
+            match key.effective(config) {
                 Some(v) => format!("{} = {}\n", key.name(), v.replace('\n', ", ")),
                 None => continue,
             }

@@ -239,7 +239,6 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
 
 /// The differences between the current and the imported configuration, by key.
 pub fn diff(old: &Config, new: &Config, secrets: &[(String, Secret)]) -> Vec<Change> {
-    let (old_doc, new_doc) = (keys::document(old), keys::document(new));
     let mut names: BTreeMap<String, Key> = BTreeMap::new();
     for key in all_keys(old).into_iter().chain(all_keys(new)) {
         if !key.is_secret() {
@@ -249,7 +248,7 @@ pub fn diff(old: &Config, new: &Config, secrets: &[(String, Secret)]) -> Vec<Cha
     let mut changes: Vec<Change> = names
         .into_iter()
         .filter_map(|(name, key)| {
-            let (a, b) = (key.stored_in(&old_doc).map(|v| keys::display(&v)), key.stored_in(&new_doc).map(|v| keys::display(&v)));
+            let (a, b) = (key.get(old).map(|v| v.into_owned()), key.get(new).map(|v| v.into_owned()));
             let kind = match (&a, &b) {
                 (None, Some(_)) => ChangeKind::Added,
                 (Some(_), None) => ChangeKind::Removed,
