@@ -7,28 +7,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::keys::{self, Key, KeyError, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
+use crate::keys::{self, Key, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
 use crate::model::Config;
 use crate::redirect::Redirect;
 use crate::secrets::{Keychain, Secret, SecretError};
 use crate::store::{EditLock, Store, StoreError};
 use crate::validate::{validate, Context, Problem, Severity};
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Keychain(#[from] SecretError),
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<Problem>),
-    /// An import would change where stored secrets go or which program runs, and the admin
-    /// did not allow it.
-    #[error("{}\nnot imported: the file changes where stored secrets are sent or which program runs; allow it with --allow-redirect (the window: \"Allow these changes\")", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Redirected(Vec<Redirect>),
-}
+pub use crate::error::Error;
+pub(crate) use crate::error::{invalid, keyed};
+
 
 /// What a saved change did: the warnings of the keys set, and where stored secrets now go.
 #[derive(Debug, Default)]
@@ -707,17 +695,6 @@ impl Postdesk {
     }
 }
 
-/// An error from a pure module, written `key: message`, as an [`Error::Invalid`] on that key.
-pub(crate) fn keyed(message: &str) -> Error {
-    match message.split_once(": ") {
-        Some((key, rest)) if !key.contains(' ') => invalid(key, rest),
-        _ => invalid("mail", message),
-    }
-}
-
-pub(crate) fn invalid(key: &str, message: &str) -> Error {
-    Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
-}
 
 /// Files named in settings (the one validation that looks at the disk): a CA file must be a
 /// small regular file holding a PEM certificate; a sendmail program a regular executable file,

@@ -10,6 +10,7 @@ pub mod diagnosis;
 pub mod explain;
 pub mod files;
 pub mod dne;
+pub mod error;
 pub mod hints;
 pub mod http;
 pub mod identity;
