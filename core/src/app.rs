@@ -440,16 +440,16 @@ struct Pending<'a> {
 }
 
 impl crate::oauth::Vault for Pending<'_> {
-    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
+    fn get(&self, key: &str) -> Result<Option<Secret>, Error> {
         match self.pending.iter().find(|c| c.key == key) {
             Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
-            None => self.app.secret(key).map_err(|e| e.to_string()),
+            None => self.app.secret(key),
         }
     }
-    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+    fn set(&self, key: &str, value: &Secret) -> Result<(), Error> {
         crate::oauth::Vault::set(self.app, key, value)
     }
-    fn clear(&self, key: &str) -> Result<(), String> {
+    fn clear(&self, key: &str) -> Result<(), Error> {
         crate::oauth::Vault::clear(self.app, key)
     }
 }
@@ -457,25 +457,26 @@ impl crate::oauth::Vault for Pending<'_> {
 /// OAuth's keychain entries (client secret, refresh token, signed-in account) go through the
 /// same keychain as every other secret.
 impl crate::oauth::Vault for Postdesk {
-    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
-        self.keychain.get(key).map_err(|e| e.to_string())
+    fn get(&self, key: &str) -> Result<Option<Secret>, Error> {
+        Ok(self.keychain.get(key)?)
     }
-    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+    fn set(&self, key: &str, value: &Secret) -> Result<(), Error> {
         // A sign-in or token rotation that ends after its client or route was removed must
         // not leave the token behind: checked and written under the edit lock.
-        let _lock = self.lock().map_err(|e| e.to_string())?;
+        let _lock = self.lock()?;
         let mut parts = key.splitn(3, '.');
         if let (Some(kind @ ("client" | "route")), Some(id)) = (parts.next(), parts.next()) {
-            let config = self.load().map_err(|e| e.to_string())?;
+            let config = self.load()?;
             let exists = if kind == "client" { config.clients.contains_key(id) } else { config.routes.contains_key(id) };
             if !exists {
-                return Err(format!("{kind}.{id} no longer exists: {key} was not stored"));
+                return Err(Error::Gone { scope: format!("{kind}.{id}"), key: key.into() });
             }
         }
-        self.keychain.set(key, value).map_err(|e| e.to_string())
+        Ok(self.keychain.set(key, value)?)
     }
-    fn clear(&self, key: &str) -> Result<(), String> {
-        self.keychain.clear(key).map(|_| ()).map_err(|e| e.to_string())
+    fn clear(&self, key: &str) -> Result<(), Error> {
+        self.keychain.clear(key)?;
+        Ok(())
     }
 }
 

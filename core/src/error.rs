@@ -23,6 +23,17 @@ pub enum Error {
     /// did not allow it.
     #[error("{}\nnot imported: the file changes where stored secrets are sent or which program runs; allow it with --allow-redirect (the window: \"Allow these changes\")", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Redirected(Vec<Redirect>),
+    /// A token was to be stored for a client or route that was removed meanwhile.
+    #[error("{scope} no longer exists: {key} was not stored")]
+    Gone { scope: String, key: String },
+}
+
+impl Error {
+    /// The OS keychain is unavailable (locked, not running): the one failure that is neither
+    /// the settings' nor the server's (the CLI's exit code 3).
+    pub fn keychain_unavailable(&self) -> bool {
+        matches!(self, Error::Keychain(SecretError::Unavailable(_)))
+    }
 }
 
 /// An error from a pure module, written `key: message`, as an [`Error::Invalid`] on that key.

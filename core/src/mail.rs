@@ -149,7 +149,7 @@ async fn attempt(
         rec.start(Stage::Token);
         let (token, account, detail) = match oauth::access_token(m, secrets).await {
             Ok(t) => t,
-            Err(e) => return Err(rec.fail_at(Stage::Token, e)),
+            Err(e) => return Err(rec.fail_at(Stage::Token, e.to_string())),
         };
         let mut detail = detail;
         if let Some(account) = &account {

@@ -509,14 +509,14 @@ mod tests {
         /// A keychain that holds nothing (the receiver is off, so it is never asked).
         struct Empty;
         impl crate::oauth::Vault for Empty {
-            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, String> {
+            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, crate::error::Error> {
                 Ok(None)
             }
-            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), String> {
-                Err("read-only".into())
+            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
             }
-            fn clear(&self, _: &str) -> Result<(), String> {
-                Err("read-only".into())
+            fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
             }
         }
         let none = Empty;

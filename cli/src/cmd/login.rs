@@ -30,7 +30,8 @@ pub(super) fn browser(app: &Postdesk, client: Option<&str>, timeout: u64) -> Res
             Ok(0)
         }
         Err(LoginError::Settings(e)) => Err(e),
-        Err(LoginError::Failed(error)) => {
+        Err(failed) => {
+            let error = failed.to_string();
             eprintln!("postdesk: token: {error}");
             if let Some(hint) = postdesk_core::hints::hint_for(postdesk_core::diagnosis::Stage::Token, &error) {
                 eprintln!("postdesk: what to do: {hint}");
