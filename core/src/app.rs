@@ -712,12 +712,12 @@ pub fn check_files(config: &Config) -> Vec<Problem> {
                 return None; // reported by validate
             }
             if k.field.name == "sendmail_path" {
-                return crate::files::check_program(p).err().map(|message| Problem { key: k.name(), severity: Severity::Error, message });
+                return crate::files::check_program(p).err().map(|e| Problem { key: k.name(), severity: Severity::Error, message: e.to_string() });
             }
             match crate::files::read_ca_file(p) {
                 Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") => None,
                 Ok(_) => Some("is not a PEM certificate file (no BEGIN CERTIFICATE)".to_string()),
-                Err(e) => Some(e),
+                Err(e) => Some(e.to_string()),
             }
             .map(|message| Problem { key: k.name(), severity: Severity::Error, message })
         })
