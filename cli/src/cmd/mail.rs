@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use postdesk_core::diagnosis::{step_line, Progress, Stage};
 use postdesk_core::mail::{self, Request};
-use postdesk_core::sendmail_args::{self, InputError};
+use postdesk_core::sendmail_args;
 use postdesk_core::{Error, Postdesk};
 
 use crate::input::{invalid_arg, utf8_args};
@@ -48,7 +48,7 @@ pub(super) fn receiver_check(app: &Postdesk, json: bool) -> Result<u8, Error> {
 
 /// `send`: sendmail's command line, the message on stdin, quiet on success (`-v`: each step).
 pub(super) fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, Error> {
-    let parsed = utf8_args(&raw).and_then(|a| sendmail_args::parse(&a));
+    let parsed = utf8_args(&raw).and_then(|a| sendmail_args::parse(&a).map_err(String::from));
     let args = match parsed {
         Ok(a) => a,
         Err(e) => {
@@ -68,11 +68,11 @@ pub(super) fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, E
     }
     let input = match sendmail_args::input(&args, &message, sendmail_args::local_domain(&config).as_deref()) {
         Ok(i) => i,
-        Err(InputError::Usage(e)) => {
+        Err(e) if e.is_usage() => {
             eprintln!("postdesk: {e}");
             return Ok(EXIT_CONFIG);
         }
-        Err(InputError::Message(e)) => {
+        Err(e) => {
             eprintln!("postdesk: {e}; nothing was sent");
             return Ok(EXIT_FAILED);
         }
