@@ -1,6 +1,6 @@
 //! What the command line shows and how it ends: exit codes, errors, JSON, diagnoses.
 
-use postdesk_core::diagnosis::{step_line, Progress, Report, Stage};
+use postdesk_core::diagnosis::{step_line, FailureKind, Progress, Report, Stage};
 use postdesk_core::secrets::SecretError;
 use postdesk_core::store::StoreError;
 use postdesk_core::Error;
@@ -75,13 +75,18 @@ pub(crate) fn present(report: &Report, output: Output, success: &str) -> u8 {
                 eprintln!("postdesk: what to do: {hint}");
             }
         }
-        return match stage {
-            _ if error.contains("keychain is not available") => EXIT_KEYCHAIN,
-            Stage::Config => EXIT_CONFIG,
-            _ => EXIT_FAILED,
-        };
+        return failed_exit_code(stage, report.failure_kind);
     }
     0
+}
+
+/// The exit code of a failed diagnosis: by the kind of failure, never by its wording.
+pub(crate) fn failed_exit_code(stage: Stage, kind: Option<FailureKind>) -> u8 {
+    match (stage, kind) {
+        (_, Some(FailureKind::KeychainUnavailable)) => EXIT_KEYCHAIN,
+        (Stage::Config, _) => EXIT_CONFIG,
+        _ => EXIT_FAILED,
+    }
 }
 
 /// After `config set`/`preset apply`: the warnings, and where stored secrets now go (stderr).

@@ -35,6 +35,7 @@ pub mod smtp;
 pub mod store;
 pub mod support;
 pub mod templates;
+mod tls;
 pub mod transfer;
 pub mod validate;
 
