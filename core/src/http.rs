@@ -145,3 +145,39 @@ pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
     }
     ser.finish().into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_or_silent_server_carries_its_kind() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = closed.local_addr().unwrap().port();
+            drop(closed);
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5)).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Refused, "{e}");
+            assert!(e.message.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")), "{e}");
+
+            let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = silent.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (_stream, _) = silent.accept().await.unwrap();
+                std::future::pending::<()>().await
+            });
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_millis(200)).await.err().unwrap();
+            assert_eq!((e.kind, e.message.as_str()), (FailureKind::Timeout, "no answer from 127.0.0.1 within 0 s"));
+
+            let closes = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = closes.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (stream, _) = closes.accept().await.unwrap();
+                drop(stream);
+            });
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5)).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Closed, "{e}");
+        });
+    }
+}

@@ -603,7 +603,95 @@ async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mu
 
 #[cfg(test)]
 mod tests {
-    use super::graph_mime;
+    use super::*;
+
+    /// A keychain that holds nothing and stores nothing.
+    struct Empty;
+    impl Vault for Empty {
+        fn get(&self, _: &str) -> Result<Option<Secret>, crate::error::Error> {
+            Ok(None)
+        }
+        fn set(&self, _: &str, _: &Secret) -> Result<(), crate::error::Error> {
+            Err(crate::error::invalid("keychain", "read-only"))
+        }
+        fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+            Err(crate::error::invalid("keychain", "read-only"))
+        }
+    }
+
+    /// A keychain that cannot be read.
+    struct Locked;
+    impl Vault for Locked {
+        fn get(&self, _: &str) -> Result<Option<Secret>, crate::error::Error> {
+            Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+        }
+        fn set(&self, _: &str, _: &Secret) -> Result<(), crate::error::Error> {
+            Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+        }
+        fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+            Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+        }
+    }
+
+    fn request() -> Request {
+        Request {
+            to: vec!["b@example.test".into()],
+            client: None,
+            from: None,
+            timeout: None,
+            message: None,
+            compose: None,
+            priority: false,
+            sent_log: None,
+            null_sender: false,
+            full_name: None,
+        }
+    }
+
+    /// Global SMTP on a loopback port.
+    fn smtp_at(port: u16) -> Config {
+        let mut config = Config::default();
+        config.global.enabled = Some(true);
+        config.global.host = Some("127.0.0.1".into());
+        config.global.port = Some(port);
+        config.global.sender.address = Some("a@example.test".into());
+        config
+    }
+
+    #[test]
+    fn a_cancelled_send_carries_its_kind_and_the_running_stage() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let report = rt.block_on(async {
+            // A server that accepts and never greets: the attempt waits in `banner`.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (_stream, _) = listener.accept().await.unwrap();
+                std::future::pending::<()>().await
+            });
+            let mut sink = |_| {};
+            send(&smtp_at(port), &Empty, request(), &mut sink, tokio::time::sleep(std::time::Duration::from_millis(300))).await
+        });
+        assert!(!report.ok);
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Banner), Some(FailureKind::Cancelled)), "{report:?}");
+        assert_eq!(report.error.as_deref(), Some("Cancelled by the user"));
+        assert_eq!(report.steps.last().map(|s| (s.stage, s.ok)), Some((Stage::Banner, false)));
+    }
+
+    #[test]
+    fn an_unreadable_keychain_is_its_own_kind_and_a_bad_setting_is_config() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut config = smtp_at(2525);
+        config.global.auth = Some(AuthMethod::Password);
+        config.global.username = Some("me".into());
+        let mut sink = |_| {};
+        let report = rt.block_on(send(&config, &Locked, request(), &mut sink, std::future::pending()));
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Config), Some(FailureKind::KeychainUnavailable)), "{report:?}");
+        assert!(report.error.unwrap().starts_with("the OS keychain is not available: the OS keychain is not available (locked)"));
+        let report = rt.block_on(send(&config, &Empty, request(), &mut sink, std::future::pending()));
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Config), Some(FailureKind::Config)), "{report:?}");
+        assert_eq!(report.error.as_deref(), Some("global.password: not set in the keychain"));
+    }
 
     fn to(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

@@ -567,6 +567,42 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_check_carries_its_kind_and_the_running_stage() {
+        struct Password;
+        impl crate::oauth::Vault for Password {
+            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, crate::error::Error> {
+                Ok(Some(crate::secrets::Secret::new("pw")))
+            }
+            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
+            }
+            fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let report = rt.block_on(async {
+            // A server that accepts and never greets: the check waits in `banner`.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (_stream, _) = listener.accept().await.unwrap();
+                std::future::pending::<()>().await
+            });
+            let mut config = Config::default();
+            config.receiver.enabled = Some(true);
+            config.receiver.protocol = Some(ReceiverProtocol::Imap);
+            config.receiver.host = Some("127.0.0.1".into());
+            config.receiver.port = Some(port);
+            config.receiver.username = Some("me".into());
+            let mut sink = |_| {};
+            check(&config, &Password, &mut sink, tokio::time::sleep(Duration::from_millis(300))).await
+        });
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Banner), Some(FailureKind::Cancelled)), "{report:?}");
+        assert_eq!(report.error.as_deref(), Some("Cancelled by the user"));
+    }
+
+    #[test]
     fn an_unavailable_keychain_is_its_own_kind() {
         struct Locked;
         impl crate::oauth::Vault for Locked {
