@@ -121,3 +121,21 @@ pub(crate) fn print_changes(plan: &postdesk_core::transfer::ImportPlan) {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_go_by_variant_and_kind() {
+        assert_eq!(exit_code(&Error::Keychain(SecretError::Unavailable("locked".into()))), EXIT_KEYCHAIN);
+        assert_eq!(exit_code(&Error::Keychain(SecretError::Rejected { key: "global.password".into(), detail: "no".into() })), EXIT_CONFIG);
+        let locked = StoreError::Locked { dir: "/d".into(), waited: std::time::Duration::from_secs(1) };
+        assert_eq!(exit_code(&Error::Store(locked)), EXIT_FAILED);
+        assert_eq!(exit_code(&postdesk_core::Error::Invalid(Vec::new())), EXIT_CONFIG);
+        assert_eq!(failed_exit_code(Stage::Token, Some(FailureKind::KeychainUnavailable)), EXIT_KEYCHAIN);
+        assert_eq!(failed_exit_code(Stage::Config, Some(FailureKind::KeychainUnavailable)), EXIT_KEYCHAIN);
+        assert_eq!(failed_exit_code(Stage::Config, Some(FailureKind::Config)), EXIT_CONFIG);
+        assert_eq!(failed_exit_code(Stage::Auth, Some(FailureKind::Auth)), EXIT_FAILED);
+    }
+}
