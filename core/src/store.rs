@@ -281,29 +281,20 @@ fn parse(bytes: &[u8]) -> Result<Config, Unreadable> {
     if version > u64::from(CURRENT_VERSION) {
         return Err(Unreadable::TooNew(version));
     }
-    migrate(&mut doc, version).map_err(|e| Unreadable::Invalid(e.to_string()))?;
+    migrate(&mut doc, version).map_err(Unreadable::Invalid)?;
     serde_json::from_value(doc).map_err(|e| Unreadable::Invalid(e.to_string()))
-}
-
-/// Why a document's format version cannot be brought up to [`CURRENT_VERSION`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum MigrateError {
-    #[error("format version 0 does not exist (the first is 1)")]
-    NoVersionZero,
-    #[error("format version {found} is newer than this Postdesk reads ({CURRENT_VERSION})")]
-    TooNew { found: u64 },
 }
 
 /// Brings an older document up to [`CURRENT_VERSION`], one version step at a time. Each
 /// future format change adds a step here and a test with a saved old document. Versions
 /// that never existed (0) are refused, not guessed at.
-pub(crate) fn migrate(doc: &mut Value, from: u64) -> Result<(), MigrateError> {
+pub(crate) fn migrate(doc: &mut Value, from: u64) -> Result<(), String> {
     if from == 0 {
-        return Err(MigrateError::NoVersionZero);
+        return Err("format version 0 does not exist (the first is 1)".into());
     }
     // Steps from..CURRENT_VERSION; none yet, as 1 is the first format.
     if from > u64::from(CURRENT_VERSION) {
-        return Err(MigrateError::TooNew { found: from });
+        return Err(format!("format version {from} is newer than this Postdesk reads ({CURRENT_VERSION})"));
     }
     doc["version"] = Value::from(CURRENT_VERSION);
     Ok(())

@@ -179,7 +179,7 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
         return Err(one("version", format!("the file is from a newer Postdesk (format version {version}; this one reads up to {CURRENT_VERSION}): update Postdesk")));
     }
     let mut value = value;
-    crate::store::migrate(&mut value, version).map_err(|e| one("version", e.to_string()))?;
+    crate::store::migrate(&mut value, version).map_err(|e| one("version", e))?;
     // The settings and the secrets section are read apart: through `#[serde(flatten)]` serde
     // would lose the path of a wrong value, and the key must be named.
     let typed = |e: serde_path_to_error::Error<serde_json::Error>, prefix: &str| {
