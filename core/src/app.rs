@@ -17,7 +17,6 @@ use crate::validate::{validate, Context, Problem, Severity};
 pub use crate::error::Error;
 pub(crate) use crate::error::{invalid, keyed};
 
-
 /// What a saved change did: the warnings of the keys set, and where stored secrets now go.
 #[derive(Debug, Default)]
 pub struct Saved {
@@ -695,7 +694,6 @@ impl Postdesk {
         Ok(())
     }
 }
-
 
 /// Files named in settings (the one validation that looks at the disk): a CA file must be a
 /// small regular file holding a PEM certificate; a sendmail program a regular executable file,
