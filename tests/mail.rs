@@ -421,7 +421,7 @@ fn refused_xoauth2_token_is_named() {
     use postdesk_core::model::Security;
     use postdesk_core::smtp::{send, Credentials, Endpoint, Envelope, Recorder};
     let port = fault::start(Fault::Smtp(Script { xoauth2_challenge: Some("535 5.7.3 Authentication unsuccessful"), ..Script::default() }));
-    let endpoint = Endpoint { host: "127.0.0.1".into(), port, security: Security::None, tls_verify: true, ca_file: None, timeout: Duration::from_secs(2), data_timeout: Duration::from_secs(2) };
+    let endpoint = Endpoint { host: "127.0.0.1".into(), port, security: Security::None, tls_verify: true, ca_file: None, timeout: Duration::from_secs(2), data_timeout: Duration::from_secs(2), helo_name: None };
     let creds = Credentials::OAuth2 { username: "it@example.test".into(), token: Secret::new("eyJ0eXAiOi.fake.token") };
     let envelope = Envelope { from: "it@example.test".into(), to: vec!["a@example.test".into()], smtputf8: false };
     let mut sink = |_| {};

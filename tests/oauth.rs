@@ -66,14 +66,14 @@ fn token_hint(error: &str) -> String {
 struct Mem(std::sync::Mutex<HashMap<String, String>>);
 
 impl Vault for Mem {
-    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
+    fn get(&self, key: &str) -> Result<Option<Secret>, postdesk_core::Error> {
         Ok(self.0.lock().unwrap().get(key).map(|v| Secret::new(v.clone())))
     }
-    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+    fn set(&self, key: &str, value: &Secret) -> Result<(), postdesk_core::Error> {
         self.0.lock().unwrap().insert(key.into(), value.expose().into());
         Ok(())
     }
-    fn clear(&self, key: &str) -> Result<(), String> {
+    fn clear(&self, key: &str) -> Result<(), postdesk_core::Error> {
         self.0.lock().unwrap().remove(key);
         Ok(())
     }
@@ -184,7 +184,7 @@ fn delegated_sign_in_then_refresh_rotates_and_the_old_token_stops_working() {
     rt().block_on(oauth::access_token(&m, &vault)).unwrap();
     assert_eq!(f.requests().len(), before);
     // The old refresh token no longer works, and says so with the "sign in again" hint.
-    let err = rt().block_on(oauth::refresh(&m, &rt1)).unwrap_err();
+    let err = rt().block_on(oauth::refresh(&m, &rt1)).unwrap_err().to_string();
     assert!(err.contains("AADSTS700082") && err.contains("sign in again"), "{err}");
     assert!(token_hint(&err).contains("sign in again"));
     // The new one works (once).
@@ -199,11 +199,11 @@ fn pkce_mismatch_is_rejected() {
     let b = SignIn::begin(&m, REDIRECT, None);
     let code = a.code_from_redirect(&sign_in(&a, PASSWORD, true)).unwrap();
     // Redeemed with another sign-in's verifier (a stolen code).
-    let err = rt().block_on(b.redeem(&code)).unwrap_err();
+    let err = rt().block_on(b.redeem(&code)).unwrap_err().to_string();
     assert!(err.contains("AADSTS501481"), "{err}");
     assert!(token_hint(&err).contains("PKCE"));
     // The code was spent by that attempt.
-    let err = rt().block_on(a.redeem(&code)).unwrap_err();
+    let err = rt().block_on(a.redeem(&code)).unwrap_err().to_string();
     assert!(err.contains("AADSTS54005"), "{err}");
 }
 
@@ -215,7 +215,7 @@ fn state_mismatch_is_rejected() {
     let b = SignIn::begin(&m, REDIRECT, None);
     let redirect_for_a = sign_in(&a, PASSWORD, true);
     let vault = Mem::default();
-    let err = rt().block_on(b.finish(&redirect_for_a, &vault)).unwrap_err();
+    let err = rt().block_on(b.finish(&redirect_for_a, &vault)).unwrap_err().to_string();
     assert!(err.contains("state mismatch"), "{err}");
     assert!(token_hint(&err).contains("did not belong"));
     assert!(vault.get("global.m365.refresh_token").unwrap().is_none(), "nothing stored");
@@ -228,13 +228,13 @@ fn code_reuse_is_rejected_and_codes_expire() {
     let s = SignIn::begin(&m, REDIRECT, None);
     let code = s.code_from_redirect(&sign_in(&s, PASSWORD, true)).unwrap();
     rt().block_on(s.redeem(&code)).unwrap();
-    let err = rt().block_on(s.redeem(&code)).unwrap_err();
+    let err = rt().block_on(s.redeem(&code)).unwrap_err().to_string();
     assert!(err.contains("AADSTS54005"), "{err}");
     assert!(token_hint(&err).contains("already used"));
     let s = SignIn::begin(&m, REDIRECT, None);
     let code = s.code_from_redirect(&sign_in(&s, PASSWORD, true)).unwrap();
     f.age_codes(fake::CODE_LIFETIME + Duration::from_secs(1));
-    let err = rt().block_on(s.redeem(&code)).unwrap_err();
+    let err = rt().block_on(s.redeem(&code)).unwrap_err().to_string();
     assert!(err.contains("AADSTS70008"), "{err}");
 }
 
@@ -243,7 +243,7 @@ fn refused_consent_and_wrong_password() {
     let f = fake_with_tenant();
     let m = m365(&f, M365Flow::Delegated, Transport::Smtp);
     let s = SignIn::begin(&m, REDIRECT, None);
-    let err = s.code_from_redirect(&sign_in(&s, PASSWORD, false)).unwrap_err();
+    let err = s.code_from_redirect(&sign_in(&s, PASSWORD, false)).unwrap_err().to_string();
     assert!(err.contains("consent refused") && err.contains("AADSTS65004"), "{err}");
     assert!(token_hint(&err).contains("accept the requested permissions"));
     let (status, page) = fill_sign_in_form(&s.url, &user(), "wrong", true).unwrap_err();

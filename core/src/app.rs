@@ -7,28 +7,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::keys::{self, Key, KeyError, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
+use crate::keys::{self, Key, Kind, Scope, RECEIVER_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS};
 use crate::model::Config;
 use crate::redirect::Redirect;
 use crate::secrets::{Keychain, Secret, SecretError};
 use crate::store::{EditLock, Store, StoreError};
 use crate::validate::{validate, Context, Problem, Severity};
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Keychain(#[from] SecretError),
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<Problem>),
-    /// An import would change where stored secrets go or which program runs, and the admin
-    /// did not allow it.
-    #[error("{}\nnot imported: the file changes where stored secrets are sent or which program runs; allow it with --allow-redirect (the window: \"Allow these changes\")", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Redirected(Vec<Redirect>),
-}
+pub use crate::error::Error;
+pub(crate) use crate::error::{invalid, keyed};
 
 /// What a saved change did: the warnings of the keys set, and where stored secrets now go.
 #[derive(Debug, Default)]
@@ -425,16 +412,16 @@ struct Pending<'a> {
 }
 
 impl crate::oauth::Vault for Pending<'_> {
-    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
+    fn get(&self, key: &str) -> Result<Option<Secret>, Error> {
         match self.pending.iter().find(|c| c.key == key) {
             Some(change) => Ok(change.value.clone().filter(|v| !v.is_empty()).map(Secret::new)),
-            None => self.app.secret(key).map_err(|e| e.to_string()),
+            None => self.app.secret(key),
         }
     }
-    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+    fn set(&self, key: &str, value: &Secret) -> Result<(), Error> {
         crate::oauth::Vault::set(self.app, key, value)
     }
-    fn clear(&self, key: &str) -> Result<(), String> {
+    fn clear(&self, key: &str) -> Result<(), Error> {
         crate::oauth::Vault::clear(self.app, key)
     }
 }
@@ -442,25 +429,26 @@ impl crate::oauth::Vault for Pending<'_> {
 /// OAuth's keychain entries (client secret, refresh token, signed-in account) go through the
 /// same keychain as every other secret.
 impl crate::oauth::Vault for Postdesk {
-    fn get(&self, key: &str) -> Result<Option<Secret>, String> {
-        self.keychain.get(key).map_err(|e| e.to_string())
+    fn get(&self, key: &str) -> Result<Option<Secret>, Error> {
+        Ok(self.keychain.get(key)?)
     }
-    fn set(&self, key: &str, value: &Secret) -> Result<(), String> {
+    fn set(&self, key: &str, value: &Secret) -> Result<(), Error> {
         // A sign-in or token rotation that ends after its client or route was removed must
         // not leave the token behind: checked and written under the edit lock.
-        let _lock = self.lock().map_err(|e| e.to_string())?;
+        let _lock = self.lock()?;
         let mut parts = key.splitn(3, '.');
         if let (Some(kind @ ("client" | "route")), Some(id)) = (parts.next(), parts.next()) {
-            let config = self.load().map_err(|e| e.to_string())?;
+            let config = self.load()?;
             let exists = if kind == "client" { config.clients.contains_key(id) } else { config.routes.contains_key(id) };
             if !exists {
-                return Err(format!("{kind}.{id} no longer exists: {key} was not stored"));
+                return Err(Error::Gone { scope: format!("{kind}.{id}"), key: key.into() });
             }
         }
-        self.keychain.set(key, value).map_err(|e| e.to_string())
+        Ok(self.keychain.set(key, value)?)
     }
-    fn clear(&self, key: &str) -> Result<(), String> {
-        self.keychain.clear(key).map(|_| ()).map_err(|e| e.to_string())
+    fn clear(&self, key: &str) -> Result<(), Error> {
+        self.keychain.clear(key)?;
+        Ok(())
     }
 }
 
@@ -680,18 +668,6 @@ impl Postdesk {
     }
 }
 
-/// An error from a pure module, written `key: message`, as an [`Error::Invalid`] on that key.
-pub(crate) fn keyed(message: &str) -> Error {
-    match message.split_once(": ") {
-        Some((key, rest)) if !key.contains(' ') => invalid(key, rest),
-        _ => invalid("mail", message),
-    }
-}
-
-pub(crate) fn invalid(key: &str, message: &str) -> Error {
-    Error::Invalid(vec![Problem { key: key.into(), severity: Severity::Error, message: message.into() }])
-}
-
 /// Files named in settings (the one validation that looks at the disk): a CA file must be a
 /// small regular file holding a PEM certificate; a sendmail program a regular executable file,
 /// never read. Neither a FIFO nor a device is opened for reading (see [`crate::files`]).
@@ -706,12 +682,12 @@ pub fn check_files(config: &Config) -> Vec<Problem> {
                 return None; // reported by validate
             }
             if k.field.name == "sendmail_path" {
-                return crate::files::check_program(p).err().map(|message| Problem { key: k.name(), severity: Severity::Error, message });
+                return crate::files::check_program(p).err().map(|e| Problem { key: k.name(), severity: Severity::Error, message: e.to_string() });
             }
             match crate::files::read_ca_file(p) {
                 Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") => None,
                 Ok(_) => Some("is not a PEM certificate file (no BEGIN CERTIFICATE)".to_string()),
-                Err(e) => Some(e),
+                Err(e) => Some(e.to_string()),
             }
             .map(|message| Problem { key: k.name(), severity: Severity::Error, message })
         })

@@ -81,6 +81,77 @@ pub enum Progress {
     Finished { step: Step },
 }
 
+/// What kind of failure ended an attempt. Decisions (cancelling, the banner's "closed right
+/// after connect", the CLI's exit code, the window's "cancelled") go by this, never by the
+/// wording of the error, which is for people.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum FailureKind {
+    /// The settings, the secrets they name or the mail itself: nothing was tried on the network.
+    Config,
+    /// The OS keychain could not be read.
+    KeychainUnavailable,
+    /// Refused by the Do-Not-Email list or the daily limit; nothing was sent.
+    Limits,
+    /// The host name does not resolve, or has no address.
+    Dns,
+    /// The connection was refused (nothing listens on that port).
+    Refused,
+    /// No answer, or no progress, within the time allowed.
+    Timeout,
+    /// The server closed or reset the connection.
+    Closed,
+    /// Another network or I/O error (network unreachable, a pipe to a program, …).
+    Io,
+    /// TLS could not be set up: the CA file, the handshake, the certificate, or STARTTLS/STLS
+    /// missing or refused.
+    Tls,
+    /// The login, the token or the sign-in was refused, or no usable login is offered.
+    Auth,
+    /// The server (or the sendmail program) refused: a negative SMTP reply, IMAP NO/BAD, POP3
+    /// -ERR, an HTTP error status, a non-zero exit.
+    Rejected,
+    /// The peer does not speak the expected protocol, or lacks an extension the mail needs.
+    Protocol,
+    /// The administrator cancelled.
+    Cancelled,
+}
+
+/// What a cancelled attempt reads (the window and the CLI show it as is).
+pub const CANCELLED: &str = "Cancelled by the user";
+
+/// Why an attempt stopped: the stage, the kind of failure, and what was seen (a raw reply or
+/// the error, for people).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub stage: Stage,
+    pub kind: FailureKind,
+    pub error: String,
+}
+
+impl Failure {
+    pub fn new(stage: Stage, kind: FailureKind, error: impl Into<String>) -> Failure {
+        Failure { stage, kind, error: error.into() }
+    }
+
+    /// The administrator cancelled while `stage` was running.
+    pub fn cancelled(stage: Stage) -> Failure {
+        Failure::new(stage, FailureKind::Cancelled, CANCELLED)
+    }
+
+    /// An I/O error as an admin reads it: a reset, an aborted connection, a broken pipe or an
+    /// early end is "the server closed the connection (reset)".
+    pub fn io(stage: Stage, e: &std::io::Error) -> Failure {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => Failure::new(stage, FailureKind::Closed, "the server closed the connection (reset)"),
+            ConnectionRefused => Failure::new(stage, FailureKind::Refused, e.to_string()),
+            _ => Failure::new(stage, FailureKind::Io, e.to_string()),
+        }
+    }
+}
+
 #[derive(Serialize, Clone, Debug, TS)]
 #[ts(export)]
 pub struct Report {
@@ -88,6 +159,10 @@ pub struct Report {
     pub server: Option<ServerSummary>,
     pub steps: Vec<Step>,
     pub failed_stage: Option<Stage>,
+    /// The kind of failure (absent when the attempt succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub failure_kind: Option<FailureKind>,
     pub error: Option<String>,
     pub hint: Option<String>,
     /// The SMTP dialogue, `C:`/`S:` lines, with AUTH data redacted.
@@ -95,6 +170,30 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of one attempt: its steps and transcript, and on failure the stage, kind,
+    /// error and the hint `hint_for` finds for them.
+    pub fn of(
+        server: Option<ServerSummary>,
+        steps: Vec<Step>,
+        transcript: Vec<String>,
+        outcome: Result<(), Failure>,
+        hint_for: fn(Stage, &str) -> Option<&'static str>,
+    ) -> Report {
+        match outcome {
+            Ok(()) => Report { ok: true, server, steps, failed_stage: None, failure_kind: None, error: None, hint: None, transcript },
+            Err(f) => Report {
+                ok: false,
+                server,
+                steps,
+                failed_stage: Some(f.stage),
+                failure_kind: Some(f.kind),
+                hint: hint_for(f.stage, &f.error).map(String::from),
+                error: Some(f.error),
+                transcript,
+            },
+        }
+    }
+
     /// Plain text for "Copy report" and for the CLI: no secret can be in it (the transcript is
     /// redacted when recorded, and steps never hold secrets).
     pub fn to_text(&self) -> String {

@@ -1,14 +1,16 @@
 //! A small HTTP/1.1 client for the OAuth token endpoint and Graph: hyper 1's connection-level
-//! client over tokio, TLS through the same rustls + ring stack as SMTP (OS trust store), one
-//! request per connection, everything under one deadline. `http://` is only ever used for
-//! loopback hosts (the settings' validation refuses anything else).
+//! client over tokio, TLS through the shared setup of `crate::tls` (rustls + ring, OS trust
+//! store, verified; the same stack as SMTP and the receiver), one request per connection,
+//! everything under one deadline. `http://` is only ever used for loopback hosts (the
+//! settings' validation refuses anything else).
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::net::TcpStream;
+
+use crate::diagnosis::FailureKind;
 
 pub struct Response {
     pub status: u16,
@@ -23,33 +25,41 @@ impl Response {
     }
 }
 
+/// Why a request got no answer: the kind (timeout, refused, TLS, …) and one line naming the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn error(kind: FailureKind, message: String) -> Error {
+    Error { kind, message }
+}
+
+/// The kind of an I/O error of a connection (refused, closed, other).
+fn io_kind(e: &std::io::Error) -> FailureKind {
+    crate::diagnosis::Failure::io(crate::diagnosis::Stage::Connect, e).kind
+}
+
 /// Largest response body read (token and Graph answers are a few KiB).
 const MAX_BODY: usize = 1 << 20;
 
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+/// Sends one request, for callers whose errors are text (`oauth`): `send`'s message.
+pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration) -> Result<Response, String> {
+    send(method, url, headers, body, deadline).await.map_err(|e| e.message)
 }
 
 /// Sends one request. `body`: content type and bytes. Errors are one line naming the host.
-pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration) -> Result<Response, String> {
+pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration) -> Result<Response, Error> {
     match tokio::time::timeout(deadline, request_inner(method, url, headers, body)).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer from {} within {} s", host_of(url), deadline.as_secs())),
+        Err(_) => Err(error(FailureKind::Timeout, format!("no answer from {} within {} s", host_of(url), deadline.as_secs()))),
     }
 }
 
@@ -57,17 +67,18 @@ fn host_of(url: &str) -> String {
     url::Url::parse(url).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_else(|| url.to_string())
 }
 
-async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>) -> Result<Response, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-    let host = parsed.host_str().ok_or_else(|| format!("{url}: no host"))?.to_string();
+async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>) -> Result<Response, Error> {
+    let config = |message: String| error(FailureKind::Config, message);
+    let parsed = url::Url::parse(url).map_err(|e| config(format!("{url}: {e}")))?;
+    let host = parsed.host_str().ok_or_else(|| config(format!("{url}: no host")))?.to_string();
     let tls = match parsed.scheme() {
         "https" => true,
         "http" => false,
-        other => return Err(format!("{url}: unsupported scheme {other}")),
+        other => return Err(config(format!("{url}: unsupported scheme {other}"))),
     };
     let port = parsed.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
     let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let tcp = TcpStream::connect((bare.as_str(), port)).await.map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let tcp = TcpStream::connect((bare.as_str(), port)).await.map_err(|e| error(io_kind(&e), format!("cannot connect to {host}:{port}: {e}")))?;
     let _ = tcp.set_nodelay(true);
     let mut path = parsed.path().to_string();
     if let Some(q) = parsed.query() {
@@ -89,30 +100,41 @@ async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: 
         }
         None => Vec::new(),
     };
-    let req = builder.body(Full::new(Bytes::from(bytes))).map_err(|e| e.to_string())?;
+    let req = builder.body(Full::new(Bytes::from(bytes))).map_err(|e| config(e.to_string()))?;
     if tls {
-        let name = rustls::pki_types::ServerName::try_from(bare.clone()).map_err(|e| format!("{host}: {e}"))?;
-        let stream = tokio_rustls::TlsConnector::from(tls_config()).connect(name, tcp).await.map_err(|e| format!("TLS with {host} failed: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(bare.clone()).map_err(|e| config(format!("{host}: {e}")))?;
+        let tls_config = crate::tls::https_config().map_err(|e| error(FailureKind::Tls, format!("TLS with {host} failed: {e}")))?;
+        let stream = tokio_rustls::TlsConnector::from(tls_config).connect(name, tcp).await.map_err(|e| error(FailureKind::Tls, format!("TLS with {host} failed: {e}")))?;
         exchange(stream, req, &host).await
     } else {
         exchange(tcp, req, &host).await
     }
 }
 
-async fn exchange<S>(stream: S, req: hyper::Request<Full<Bytes>>, host: &str) -> Result<Response, String>
+async fn exchange<S>(stream: S, req: hyper::Request<Full<Bytes>>, host: &str) -> Result<Response, Error>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| format!("HTTP with {host}: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| error(FailureKind::Protocol, format!("HTTP with {host}: {e}")))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let resp = sender.send_request(req).await.map_err(|e| format!("HTTP with {host}: {e}"))?;
+    let resp = sender.send_request(req).await.map_err(|e| error(hyper_kind(&e), format!("HTTP with {host}: {e}")))?;
     let status = resp.status().as_u16();
     let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(String::from);
     let limited = http_body_util::Limited::new(resp.into_body(), MAX_BODY);
-    let body = limited.collect().await.map_err(|e| format!("reading the answer of {host}: {e}"))?.to_bytes().to_vec();
+    let body = limited.collect().await.map_err(|e| error(FailureKind::Protocol, format!("reading the answer of {host}: {e}")))?.to_bytes().to_vec();
     Ok(Response { status, body, location })
+}
+
+/// A request that got no answer: the connection closed (or was reset) before one, or another error.
+fn hyper_kind(e: &hyper::Error) -> FailureKind {
+    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    match io {
+        Some(io) => io_kind(io),
+        None if e.is_incomplete_message() || e.is_canceled() => FailureKind::Closed,
+        None => FailureKind::Protocol,
+    }
 }
 
 /// `application/x-www-form-urlencoded` body from pairs.
@@ -122,4 +144,40 @@ pub fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
         ser.append_pair(k, v);
     }
     ser.finish().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_or_silent_server_carries_its_kind() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = closed.local_addr().unwrap().port();
+            drop(closed);
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5)).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Refused, "{e}");
+            assert!(e.message.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")), "{e}");
+
+            let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = silent.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (_stream, _) = silent.accept().await.unwrap();
+                std::future::pending::<()>().await
+            });
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_millis(200)).await.err().unwrap();
+            assert_eq!((e.kind, e.message.as_str()), (FailureKind::Timeout, "no answer from 127.0.0.1 within 0 s"));
+
+            let closes = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = closes.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (stream, _) = closes.accept().await.unwrap();
+                drop(stream);
+            });
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5)).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Closed, "{e}");
+        });
+    }
 }

@@ -74,7 +74,7 @@ pub fn sender_identity(config: &Config, client: Option<&str>, from: Option<&str>
 /// sender sending a message of its own (`postdesk send`): on bytes, the rest of the message
 /// kept as it is (see [`crate::message::replace_sender`]).
 pub fn rewrite_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>, utf8: bool) -> Result<Vec<u8>, String> {
-    crate::message::replace_sender(message, from, reply_to, utf8)
+    Ok(crate::message::replace_sender(message, from, reply_to, utf8)?)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod files;
 pub mod dne;
 pub mod edits;
+pub mod error;
 #[cfg(test)]
 mod fixtures;
 pub mod hints;
@@ -41,6 +42,7 @@ pub mod smtp;
 pub mod store;
 pub mod support;
 pub mod templates;
+mod tls;
 pub mod transfer;
 pub mod validate;
 

@@ -15,9 +15,23 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::store::StoreError;
+
 pub const LOG_FILE: &str = "sent-log";
 pub const LOCK_FILE: &str = "sent-log.lock";
 pub const WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Why the sent-mail count could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitsError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A line of `sent-log` is not `<milliseconds> <id>` (`line` counts from 1).
+    #[error("{} line {line} is damaged: {text:?} (fix or remove the file to reset the count)", path.display())]
+    Damaged { path: PathBuf, line: usize, text: String },
+    #[error(transparent)]
+    Write(#[from] StoreError),
+}
 
 /// The sent-mail count of one data directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +58,7 @@ impl Reservation {
     }
 
     /// Gives the slot back now (the mail was not handed over), reporting a failure to do so.
-    pub fn release(mut self) -> Result<(), String> {
+    pub fn release(mut self) -> Result<(), LimitsError> {
         self.settled = true;
         self.log.release_id(&self.id)
     }
@@ -75,8 +89,8 @@ impl SentLog {
         SentLog { dir: dir.to_path_buf() }
     }
 
-    fn lock(&self) -> Result<File, String> {
-        crate::store::create_private_dir(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+    fn lock(&self) -> Result<File, LimitsError> {
+        crate::store::create_private_dir(&self.dir).map_err(|source| LimitsError::Io { action: "create", path: self.dir.clone(), source })?;
         let path = self.dir.join(LOCK_FILE);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
@@ -85,25 +99,30 @@ impl SentLog {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
-        let file = options.open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        file.lock().map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        let file = match options.open(&path) {
+            Ok(file) => file,
+            Err(source) => return Err(LimitsError::Io { action: "open", path, source }),
+        };
+        if let Err(source) = file.lock() {
+            return Err(LimitsError::Io { action: "lock", path, source });
+        }
         Ok(file)
     }
 
     /// The entries still inside the window, oldest first. A damaged line is an error, not
     /// silently dropped: the count must not be reset by a bad file.
-    fn read(&self, now: u64) -> Result<Vec<(u64, String)>, String> {
+    fn read(&self, now: u64) -> Result<Vec<(u64, String)>, LimitsError> {
         let path = self.dir.join(LOG_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => return Err(LimitsError::Io { action: "read", path, source }),
         };
         let mut out = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let parsed = line.split_once(' ').and_then(|(t, id)| Some((t.parse::<u64>().ok()?, id.to_string())));
             let Some((at, id)) = parsed else {
-                return Err(format!("{} line {} is damaged: {line:?} (fix or remove the file to reset the count)", path.display(), i + 1));
+                return Err(LimitsError::Damaged { path, line: i + 1, text: line.into() });
             };
             // saturating: a hand-edited time near u64::MAX must not overflow (a panic in debug).
             if at.saturating_add(WINDOW_MS) > now {
@@ -114,24 +133,24 @@ impl SentLog {
         Ok(out)
     }
 
-    fn write(&self, entries: &[(u64, String)]) -> Result<(), String> {
+    fn write(&self, entries: &[(u64, String)]) -> Result<(), LimitsError> {
         let text: String = entries.iter().map(|(at, id)| format!("{at} {id}\n")).collect();
-        crate::store::write_atomic(&self.dir, LOG_FILE, text.as_bytes()).map_err(|e| e.to_string())
+        Ok(crate::store::write_atomic(&self.dir, LOG_FILE, text.as_bytes())?)
     }
 
     /// Mails sent in the last 24 hours.
-    pub fn count(&self) -> Result<u32, String> {
+    pub fn count(&self) -> Result<u32, LimitsError> {
         let _lock = self.lock()?;
         Ok(self.read(now_ms())?.len() as u32)
     }
 
     /// Takes a slot for one mail unless `max` (0 = no limit) mails were sent in the last 24
     /// hours. Always counted, so the window can show the count even without a limit.
-    pub fn reserve(&self, max: u32) -> Result<Reserve, String> {
+    pub fn reserve(&self, max: u32) -> Result<Reserve, LimitsError> {
         self.reserve_at(max, now_ms())
     }
 
-    pub fn reserve_at(&self, max: u32, now: u64) -> Result<Reserve, String> {
+    pub fn reserve_at(&self, max: u32, now: u64) -> Result<Reserve, LimitsError> {
         let _lock = self.lock()?;
         let mut entries = self.read(now)?;
         if max > 0 && entries.len() as u64 >= u64::from(max) {
@@ -145,7 +164,7 @@ impl SentLog {
     }
 
     /// Removes the entry `id` (its mail was not handed over).
-    fn release_id(&self, id: &str) -> Result<(), String> {
+    fn release_id(&self, id: &str) -> Result<(), LimitsError> {
         let _lock = self.lock()?;
         let mut entries = self.read(now_ms())?;
         let before = entries.len();
@@ -268,7 +287,7 @@ mod tests {
     fn a_damaged_log_is_reported_not_reset() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(LOG_FILE), "garbage\n").unwrap();
-        assert!(SentLog::new(dir.path()).count().unwrap_err().contains("damaged"));
+        assert!(SentLog::new(dir.path()).count().unwrap_err().to_string().contains("damaged"));
         assert_eq!(std::fs::read_to_string(dir.path().join(LOG_FILE)).unwrap(), "garbage\n");
         assert_eq!(duration_text(3 * 3_600_000 + 20 * 60_000), "3 h 20 min");
     }

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{Error, Postdesk};
 use crate::model::M365Flow;
-use crate::oauth::{SignIn, Vault, M365};
+use crate::oauth::{OAuthError, SignIn, Vault, M365};
 use crate::validate::{Problem, Severity};
 
 /// Path of the loopback redirect (the registered `http://localhost/postdesk/callback`, with
@@ -25,9 +25,34 @@ pub enum LoginError {
     /// The settings do not allow a delegated sign-in (exit 2 in the CLI).
     #[error(transparent)]
     Settings(#[from] Error),
-    /// The sign-in itself failed (refused, timed out, AADSTS error…).
+    /// No loopback listener for the redirect.
+    #[error("cannot listen on loopback for the sign-in redirect: {0}")]
+    Listen(std::io::Error),
     #[error("{0}")]
-    Failed(String),
+    Io(std::io::Error),
+    /// The browser could not be started.
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+    /// No redirect with this sign-in's state came back in time (`refused`: why the last
+    /// request that did come was refused).
+    #[error("no sign-in came back within {seconds} s: sign in again{}", refused.as_ref().map(|r| format!(" (a request was refused: {r})")).unwrap_or_default())]
+    TimedOut { seconds: u64, refused: Option<String> },
+    /// Entra refused the sign-in, or redeeming its code or storing the tokens failed.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+}
+
+/// Why the browser could not be opened on the sign-in page.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error("cannot start the browser ({program}): {source}; open this address yourself: {url}")]
+    Start { program: String, url: String, source: std::io::Error },
+    #[cfg(windows)]
+    #[error("not a web address, not opened: {url}")]
+    NotWeb { url: String },
+    #[cfg(windows)]
+    #[error("cannot start the browser (ShellExecuteW error {code}); open this address yourself: {url}")]
+    Shell { code: isize, url: String },
 }
 
 impl Postdesk {
@@ -40,8 +65,12 @@ impl Postdesk {
             None => "global".into(),
         };
         let m = M365::from_config(&config, &prefix).map_err(|e| {
-            let (key, msg) = e.split_once(": ").unwrap_or(("auth", &e));
-            Error::Invalid(vec![Problem::new(key.to_string(), Severity::Error, format!("{msg} (sign-in needs auth m365-smtp or m365-graph)"))])
+            let (key, msg) = match &e {
+                OAuthError::NotM365 { prefix } => (format!("{prefix}.auth"), "not a Microsoft 365 method".to_string()),
+                OAuthError::Required { key } => (key.clone(), "required for Microsoft 365".to_string()),
+                other => ("auth".to_string(), other.to_string()),
+            };
+            Error::Invalid(vec![Problem::new(key, Severity::Error, format!("{msg} (sign-in needs auth m365-smtp or m365-graph)"))])
         })?;
         if m.flow != M365Flow::Delegated {
             return Err(Error::Invalid(vec![Problem::new(format!("{prefix}.m365.flow"), Severity::Error, "is app (client credentials): there is no user sign-in; set it to delegated to sign in")]));
@@ -65,7 +94,7 @@ impl Postdesk {
 
     fn clear_oauth(&self, key: &str) -> Result<(), Error> {
         // Not a settings key, so not through `clear_secret`'s key check.
-        Vault::clear(self, key).map_err(|e| Error::Invalid(vec![Problem::new(key.to_string(), Severity::Error, e)]))?;
+        Vault::clear(self, key).map_err(|e| Error::Invalid(vec![Problem::new(key.to_string(), Severity::Error, e.to_string())]))?;
         Ok(())
     }
 
@@ -73,22 +102,19 @@ impl Postdesk {
     /// as the redirect URI says `localhost`), the authorize URL handed to `open` (the default
     /// browser), redirect requests answered until the one with this sign-in's state comes (or
     /// the timeout), then the code redeemed and the refresh token stored. Gives the account.
-    pub async fn sign_in_with_browser(&self, m: &M365, open: impl FnOnce(&str) -> Result<(), String>, timeout: Duration) -> Result<String, LoginError> {
-        let listeners = bind_loopback().await.map_err(|e| LoginError::Failed(format!("cannot listen on loopback for the sign-in redirect: {e}")))?;
-        let port = listeners[0].local_addr().map_err(|e| LoginError::Failed(e.to_string()))?.port();
+    pub async fn sign_in_with_browser(&self, m: &M365, open: impl FnOnce(&str) -> Result<(), BrowserError>, timeout: Duration) -> Result<String, LoginError> {
+        let listeners = bind_loopback().await.map_err(LoginError::Listen)?;
+        let port = listeners[0].local_addr().map_err(LoginError::Io)?.port();
         let redirect_uri = format!("http://localhost:{port}{CALLBACK_PATH}");
         let sign_in = SignIn::begin(m, &redirect_uri, None);
-        open(&sign_in.url).map_err(LoginError::Failed)?;
+        open(&sign_in.url)?;
         let mut refused: Option<String> = None;
         let url = match tokio::time::timeout(timeout, the_redirect(&listeners, port, &sign_in, &mut refused)).await {
-            Err(_) => {
-                let seen = refused.map(|r| format!(" (a request was refused: {r})")).unwrap_or_default();
-                return Err(LoginError::Failed(format!("no sign-in came back within {} s: sign in again{seen}", timeout.as_secs())));
-            }
-            Ok(r) => r.map_err(LoginError::Failed)?,
+            Err(_) => return Err(LoginError::TimedOut { seconds: timeout.as_secs(), refused }),
+            Ok(r) => r?,
         };
         drop(listeners);
-        sign_in.finish(&url, self).await.map_err(LoginError::Failed)
+        Ok(sign_in.finish(&url, self).await?)
     }
 }
 
@@ -115,12 +141,12 @@ async fn bind_loopback() -> std::io::Result<Vec<TcpListener>> {
 /// returns that redirect's full URL. Anything else (a favicon, a port scan, another path, a
 /// wrong or missing state) is answered 404 or 400 and the listening goes on; `refused` keeps
 /// why the last one was refused. The listeners close when the caller drops them.
-async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, refused: &mut Option<String>) -> Result<String, String> {
+async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, refused: &mut Option<String>) -> Result<String, LoginError> {
     loop {
         let accepted = match listeners {
             [one] => one.accept().await,
             [a, b, ..] => tokio::select! { r = a.accept() => r, r = b.accept() => r },
-            [] => return Err("no loopback listener".into()),
+            [] => return Err(LoginError::Io(std::io::Error::other("no loopback listener"))),
         };
         let Ok((mut stream, _)) = accepted else { continue };
         // A client that never sends its request does not hold up the others for long.
@@ -138,7 +164,7 @@ async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, re
             /// The redirect path with a wrong or missing state: 400, listen on.
             Refused(String),
             /// The redirect of this sign-in: signed in, or Entra's refusal.
-            Answer(Result<String, String>),
+            Answer(Result<String, OAuthError>),
         }
         let seen = if !sign_in.is_redirect(&url) {
             Seen::Stray
@@ -149,7 +175,8 @@ async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, re
         };
         let (status, message) = match &seen {
             Seen::Stray => ("404 Not Found", "Not found.".to_string()),
-            Seen::Refused(why) | Seen::Answer(Err(why)) => ("400 Bad Request", format!("Sign-in failed: {why}")),
+            Seen::Refused(why) => ("400 Bad Request", format!("Sign-in failed: {why}")),
+            Seen::Answer(Err(why)) => ("400 Bad Request", format!("Sign-in failed: {why}")),
             Seen::Answer(Ok(_)) => ("200 OK", "Signed in. You can close this tab and return to Postdesk.".to_string()),
         };
         let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
@@ -158,18 +185,18 @@ async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, re
         let _ = stream.write_all(reply.as_bytes()).await;
         let _ = stream.shutdown().await;
         match seen {
-            Seen::Answer(answer) => return answer,
+            Seen::Answer(answer) => return Ok(answer?),
             Seen::Refused(why) => *refused = Some(why),
             Seen::Stray => *refused = Some(format!("a request for {} (not the sign-in redirect)", target.split('?').next().unwrap_or(""))),
         }
     }
 }
 
-async fn read_head(stream: &mut tokio::net::TcpStream) -> Result<Vec<u8>, String> {
+async fn read_head(stream: &mut tokio::net::TcpStream) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await.map_err(|e| format!("reading the sign-in redirect: {e}"))?;
+        let n = stream.read(&mut buf).await?;
         if n == 0 || head.len() + n > MAX_REQUEST {
             break;
         }
@@ -186,7 +213,7 @@ fn has_state(url: &str, state: &str) -> bool {
 /// Opens `url` in the default browser: the first program of `$BROWSER` (a `%s` in it is
 /// replaced by the URL, else the URL is appended), else the desktop's opener (`xdg-open`,
 /// `open`, `start`). Does not wait for the browser.
-pub fn open_in_browser(url: &str) -> Result<(), String> {
+pub fn open_in_browser(url: &str) -> Result<(), BrowserError> {
     let browser = std::env::var("BROWSER").ok();
     // Windows: no program named ⇒ the shell's default handler, never through cmd.exe (`start`
     // would read the URL's `&` as a command separator).
@@ -200,7 +227,7 @@ pub fn open_in_browser(url: &str) -> Result<(), String> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start the browser ({program}): {e}; open this address yourself: {url}"))?;
+        .map_err(|source| BrowserError::Start { program: program.clone(), url: url.into(), source })?;
     // Reap it whenever it ends, without waiting here.
     std::thread::spawn(move || {
         let _ = child.wait();
@@ -231,12 +258,12 @@ fn browser_command(browser: Option<&str>, url: &str) -> (String, Vec<String>) {
 /// Windows: hands an http(s) URL to the shell's default handler (`ShellExecuteW`, verb
 /// "open"), with no command interpreter in between.
 #[cfg(windows)]
-fn shell_open(url: &str) -> Result<(), String> {
+fn shell_open(url: &str) -> Result<(), BrowserError> {
     use windows_sys::Win32::UI::Shell::ShellExecuteW;
     use windows_sys::Win32::UI::WindowsAndMessaging::SW_SHOWNORMAL;
     let web = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
     if !web {
-        return Err(format!("not a web address, not opened: {url}"));
+        return Err(BrowserError::NotWeb { url: url.into() });
     }
     let wide = |s: &str| s.encode_utf16().chain(std::iter::once(0)).collect::<Vec<u16>>();
     let (verb, file) = (wide("open"), wide(url));
@@ -247,7 +274,7 @@ fn shell_open(url: &str) -> Result<(), String> {
     if code as isize > 32 {
         Ok(())
     } else {
-        Err(format!("cannot start the browser (ShellExecuteW error {}); open this address yourself: {url}", code as isize))
+        Err(BrowserError::Shell { code: code as isize, url: url.into() })
     }
 }
 

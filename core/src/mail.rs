@@ -2,16 +2,17 @@
 //! as a diagnosis: the `config` step, then the transport's steps, then `delivered`.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::diagnosis::{Progress, Report, Stage};
+use crate::diagnosis::{Failure, FailureKind, Progress, Report, Stage};
 use crate::hints::hint_for;
 use crate::message::{render, Draft, Mailbox};
 use crate::oauth::{self, Transport, Vault};
 use crate::model::{AuthMethod, Config, EmailType};
 use crate::resolve::{resolve_route, Route, Server};
 use crate::secrets::Secret;
-use crate::smtp::{self, Credentials, Endpoint, Envelope, Failure, Recorder};
+use crate::smtp::{self, Credentials, Endpoint, Envelope, Recorder};
 use crate::validate::{check_email, validate, Context};
 
 /// The keychain as sending needs it: read secrets by key (`global.password`), and store a
@@ -63,15 +64,15 @@ pub async fn send(
         let attempt = attempt(config, secrets, &request, &mut rec, &mut server_summary, &mut reservation);
         tokio::select! {
             r = attempt => r,
-            _ = cancel => Err(Failure { stage: Stage::Config, error: "Cancelled by the user".into() }),
+            _ = cancel => Err(Failure::cancelled(Stage::Config)),
         }
     };
     let outcome = match outcome {
-        Err(f) if f.error == "Cancelled by the user" => {
+        Err(f) if f.kind == FailureKind::Cancelled => {
             // The stage that was running when cancelled.
             let stage = rec.running().unwrap_or(f.stage);
             rec.cancel_running();
-            Err(Failure { stage, error: f.error })
+            Err(Failure::cancelled(stage))
         }
         other => other,
     };
@@ -85,42 +86,15 @@ pub async fn send(
             _ => r.keep(),
         }
     }
-    match outcome {
-        Ok(()) => Report {
-            ok: true,
-            server: server_summary,
-            steps: rec.steps,
-            failed_stage: None,
-            error: None,
-            hint: None,
-            transcript: rec.transcript,
-        },
-        Err(f) => Report {
-            ok: false,
-            server: server_summary,
-            hint: hint_for(f.stage, &f.error).map(String::from),
-            failed_stage: Some(f.stage),
-            error: Some(f.error),
-            steps: rec.steps,
-            transcript: rec.transcript,
-        },
-    }
+    Report::of(server_summary, rec.steps, rec.transcript, outcome, hint_for)
 }
 
 /// A report for a mail that could not even be prepared (e.g. a value that does not parse).
 pub fn config_failure(error: String, progress: &mut (dyn FnMut(Progress) + Send)) -> Report {
     let mut rec = Recorder::new(progress);
     rec.start(Stage::Config);
-    let f = rec.fail_at(Stage::Config, error);
-    Report {
-        ok: false,
-        server: None,
-        hint: hint_for(f.stage, &f.error).map(String::from),
-        failed_stage: Some(f.stage),
-        error: Some(f.error),
-        steps: rec.steps,
-        transcript: rec.transcript,
-    }
+    let f = rec.fail_at(Stage::Config, FailureKind::Config, error);
+    Report::of(None, rec.steps, rec.transcript, Err(f), hint_for)
 }
 
 async fn attempt(
@@ -134,7 +108,7 @@ async fn attempt(
     rec.start(Stage::Config);
     let prepared = match prepare(config, secrets, request) {
         Ok(p) => p,
-        Err(error) => return Err(rec.fail_at(Stage::Config, error)),
+        Err(NotReady { kind, error }) => return Err(rec.fail_at(Stage::Config, kind, error)),
     };
     *summary = Some(prepared.server.summary());
     rec.finish(true, prepared.detail.clone());
@@ -147,9 +121,14 @@ async fn attempt(
     }
     if let Some(m) = &m365 {
         rec.start(Stage::Token);
-        let (token, account, detail) = match oauth::access_token(m, secrets).await {
+        let watched = Watched { vault: secrets, unreadable: AtomicBool::new(false) };
+        let (token, account, detail) = match oauth::access_token(m, &watched).await {
             Ok(t) => t,
-            Err(e) => return Err(rec.fail_at(Stage::Token, e)),
+            // `oauth` says why in words; whether the keychain could be read is known here.
+            Err(e) => {
+                let kind = if watched.unreadable.load(Ordering::Relaxed) { FailureKind::KeychainUnavailable } else { FailureKind::Auth };
+                return Err(rec.fail_at(Stage::Token, kind, e.to_string()));
+            }
         };
         let mut detail = detail;
         if let Some(account) = &account {
@@ -187,6 +166,7 @@ async fn attempt(
                 ca_file: server.ca_file.as_ref().map(Into::into),
                 timeout: request.timeout.unwrap_or(server.timeout),
                 data_timeout: server.data_timeout,
+                helo_name: server.settings.helo_name.clone(),
             };
             smtp::send(&endpoint, credentials.as_ref(), &envelope, &message, rec).await?
         }
@@ -202,9 +182,9 @@ async fn receive_before_send(config: &Config, secrets: SecretLookup<'_>, rec: &m
     let login = match crate::receiver::login_from(config, secrets) {
         Ok(Some(login)) => login,
         Ok(None) => return Ok(()), // receiver off: validation warns that before_send does nothing
-        Err(e) => {
+        Err(f) => {
             rec.start(Stage::Receiver);
-            return Err(rec.fail_at(Stage::Receiver, format!("config: {e}")));
+            return Err(rec.fail_at(Stage::Receiver, f.kind, format!("config: {}", f.error)));
         }
     };
     rec.start(Stage::Receiver);
@@ -219,7 +199,7 @@ async fn receive_before_send(config: &Config, secrets: SecretLookup<'_>, rec: &m
             rec.finish(true, format!("logged in to {what} ({stages})\n{said}"));
             Ok(())
         }
-        Err(f) => Err(rec.fail_at(Stage::Receiver, format!("{}: {} ({what}; {stages})", f.stage.as_str(), f.error))),
+        Err(f) => Err(rec.fail_at(Stage::Receiver, f.kind, format!("{}: {} ({what}; {stages})", f.stage.as_str(), f.error))),
     }
 }
 
@@ -238,29 +218,65 @@ struct Prepared {
     detail: String,
 }
 
+/// Why the `config` step failed: the settings or the mail (`Config`), or the keychain.
+struct NotReady {
+    kind: FailureKind,
+    error: String,
+}
+
+impl From<String> for NotReady {
+    fn from(error: String) -> NotReady {
+        NotReady { kind: FailureKind::Config, error }
+    }
+}
+
+/// The keychain as the token step hands it to `oauth`, noting whether reading it failed: the
+/// step's failure is then "keychain unavailable", whatever words `oauth` chose.
+struct Watched<'a> {
+    vault: SecretLookup<'a>,
+    unreadable: AtomicBool,
+}
+
+impl Vault for Watched<'_> {
+    fn get(&self, key: &str) -> Result<Option<Secret>, crate::error::Error> {
+        let got = self.vault.get(key);
+        if got.is_err() {
+            self.unreadable.store(true, Ordering::Relaxed);
+        }
+        got
+    }
+    fn set(&self, key: &str, value: &Secret) -> Result<(), crate::error::Error> {
+        self.vault.set(key, value)
+    }
+    fn clear(&self, key: &str) -> Result<(), crate::error::Error> {
+        self.vault.clear(key)
+    }
+}
+
 /// The `config` step: route, validation of what this mail needs, secrets, the message.
-fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Result<Prepared, String> {
+fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Result<Prepared, NotReady> {
     let identity = crate::identity::sender_identity(config, request.client.as_deref(), request.from.as_deref())?;
     let (route, reason) = resolve_route(config, request.client.as_deref(), identity.from.as_deref()).map_err(|e| e.to_string())?;
     let reason = identity.reasons.iter().map(String::as_str).chain([reason.as_str()]).collect::<Vec<_>>().join("; ");
-    let Route::Send(server) = route else { return Err(reason) };
+    let Route::Send(server) = route else { return Err(reason.into()) };
     let server = *server;
-    let problems: Vec<String> = validate(config, &Context { today: crate::app::today(), secrets_set: None })
+    let today = time::OffsetDateTime::now_utc().date();
+    let problems: Vec<String> = validate(config, &Context { today, secrets_set: None })
         .into_iter()
         .filter(|p| p.is_blocking() && (p.key.starts_with(&format!("{}.", server.prefix)) || p.key.starts_with("global.")))
         .map(|p| p.to_string())
         .collect();
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(problems.join("; ").into());
     }
     let from = match (&identity.from, &server.sender) {
         (Some(f), _) => f.clone(),
         (None, Some(s)) => s.address.clone(),
-        (None, None) => return Err(format!("{}.sender.address: required to send mail", server.prefix)),
+        (None, None) => return Err(format!("{}.sender.address: required to send mail", server.prefix).into()),
     };
     check_email(&from, server.utf8_headers).map_err(|e| format!("from address {from}: {e}"))?;
     if request.to.is_empty() {
-        return Err("no recipient given".into());
+        return Err(String::from("no recipient given").into());
     }
     for to in &request.to {
         check_email(to, server.utf8_headers).map_err(|e| format!("recipient {to}: {e}"))?;
@@ -278,7 +294,7 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         }
         _ => None,
     };
-    let m365 = if server.auth.is_m365() { Some(oauth::M365::from_config(config, &server.prefix)?) } else { None };
+    let m365 = if server.auth.is_m365() { Some(oauth::M365::from_config(config, &server.prefix).map_err(String::from)?) } else { None };
     let from_name = identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone()));
     let header_from = Mailbox { name: from_name, address: from.clone() };
     let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
@@ -297,7 +313,7 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
             };
             // What sendmail adds to a message without it: From (named by -F), Date, Message-ID.
             let added = Mailbox { name: request.full_name.clone().or(header_from.name.clone()), address: from.clone() };
-            crate::message::complete_headers(&m, &added, server.utf8_headers, time::OffsetDateTime::now_utc())?
+            crate::message::complete_headers(&m, &added, server.utf8_headers, time::OffsetDateTime::now_utc()).map_err(String::from)?
         }
         (None, Some(d)) => render(d, time::OffsetDateTime::now_utc()),
         (None, None) => unreachable!("a draft is made whenever no message is given"),
@@ -348,6 +364,7 @@ fn limits_step(config: &Config, request: &Request, rec: &mut Recorder<'_>) -> Re
             };
             return Err(rec.fail_at(
                 Stage::Limits,
+                FailureKind::Limits,
                 format!("refused by the Do-Not-Email list: {names} {} on the list{why}; nothing was sent to any recipient", if listed.len() == 1 { "is" } else { "are" }),
             ));
         }
@@ -355,13 +372,14 @@ fn limits_step(config: &Config, request: &Request, rec: &mut Recorder<'_>) -> Re
     }
     let max = config.limits.max_per_day.unwrap_or(0);
     let reservation = match &request.sent_log {
-        None if max > 0 => return Err(rec.fail_at(Stage::Limits, "daily limit: the sent-mail count is not available to this sender".into())),
+        None if max > 0 => return Err(rec.fail_at(Stage::Limits, FailureKind::Config, "daily limit: the sent-mail count is not available to this sender".into())),
         None => None,
         Some(log) => match log.reserve(max) {
-            Err(e) => return Err(rec.fail_at(Stage::Limits, format!("daily limit: {e}"))),
+            Err(e) => return Err(rec.fail_at(Stage::Limits, FailureKind::Io, format!("daily limit: {e}"))),
             Ok(Reserve::Full { count, oldest_ends_in_ms }) => {
                 return Err(rec.fail_at(
                     Stage::Limits,
+                    FailureKind::Limits,
                     format!(
                         "daily limit reached: {count} mails in the last 24 hours, limits.max_per_day is {max}; nothing was sent (the next mail can go in {})",
                         duration_text(oldest_ends_in_ms)
@@ -394,8 +412,8 @@ fn composed_draft(server: &Server, from: &Mailbox, reply_to: Option<Mailbox>, to
     }
 }
 
-fn lookup(secrets: SecretLookup<'_>, key: &str) -> Result<Option<Secret>, String> {
-    secrets.get(key).map_err(|e| format!("the OS keychain is not available: {e}"))
+fn lookup(secrets: SecretLookup<'_>, key: &str) -> Result<Option<Secret>, NotReady> {
+    secrets.get(key).map_err(|e| NotReady { kind: FailureKind::KeychainUnavailable, error: format!("the OS keychain is not available: {e}") })
 }
 
 fn this_host() -> String {
@@ -459,9 +477,9 @@ async fn graph_send(
         None => ("text/plain", base64::engine::general_purpose::STANDARD.encode(message).into_bytes()),
     };
     let bearer = zeroize::Zeroizing::new(format!("Bearer {}", token.expose()));
-    let resp = match crate::http::request("POST", &url, &[("authorization", &bearer), ("accept", "application/json")], Some((content_type, body)), oauth::HTTP_TIMEOUT).await {
+    let resp = match crate::http::send("POST", &url, &[("authorization", &bearer), ("accept", "application/json")], Some((content_type, body)), oauth::HTTP_TIMEOUT).await {
         Ok(r) => r,
-        Err(e) => return Err(rec.fail_at(Stage::Graph, e)),
+        Err(e) => return Err(rec.fail_at(Stage::Graph, e.kind, e.message)),
     };
     if resp.status == 202 {
         let what = if draft.is_some() { "JSON message" } else { "MIME message" };
@@ -478,7 +496,8 @@ async fn graph_send(
         429 => "Too Many Requests",
         _ => "",
     };
-    Err(rec.fail_at(Stage::Graph, format!("Graph sendMail answered {} {reason}: {code}: {text}", resp.status)))
+    let kind = if matches!(resp.status, 401 | 403) { FailureKind::Auth } else { FailureKind::Rejected };
+    Err(rec.fail_at(Stage::Graph, kind, format!("Graph sendMail answered {} {reason}: {code}: {text}", resp.status)))
 }
 
 /// A given message as Graph must get it. Graph sends a MIME message to the To, Cc and Bcc of
@@ -548,7 +567,7 @@ fn graph_json(d: &Draft) -> serde_json::Value {
 async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mut Recorder<'_>) -> Result<String, Failure> {
     use tokio::io::AsyncWriteExt;
     rec.start(Stage::Data);
-    let fail = |rec: &mut Recorder<'_>, e: String| rec.fail_at(Stage::Data, e);
+    let fail = |rec: &mut Recorder<'_>, kind: FailureKind, e: String| rec.fail_at(Stage::Data, kind, e);
     let mut child = match tokio::process::Command::new(&server.sendmail_path)
         .args(["-i", "-f", if envelope.from.is_empty() { "<>" } else { &envelope.from }, "--"])
         .args(&envelope.to)
@@ -559,7 +578,7 @@ async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mu
         .spawn()
     {
         Ok(c) => c,
-        Err(e) => return Err(fail(rec, format!("cannot run {}: {e}", server.sendmail_path))),
+        Err(e) => return Err(fail(rec, FailureKind::Config, format!("cannot run {}: {e}", server.sendmail_path))),
     };
     // sendmail takes local line ends.
     let text = crate::message::crlf_to_lf(message);
@@ -570,22 +589,110 @@ async fn sendmail(server: &Server, envelope: &Envelope, message: &[u8], rec: &mu
         child.wait_with_output().await
     };
     match tokio::time::timeout(server.timeout, run).await {
-        Err(_) => Err(fail(rec, format!("{} did not finish within {} s", server.sendmail_path, server.timeout.as_secs()))),
-        Ok(Err(e)) => Err(fail(rec, format!("{}: {e}", server.sendmail_path))),
+        Err(_) => Err(fail(rec, FailureKind::Timeout, format!("{} did not finish within {} s", server.sendmail_path, server.timeout.as_secs()))),
+        Ok(Err(e)) => Err(fail(rec, FailureKind::Io, format!("{}: {e}", server.sendmail_path))),
         Ok(Ok(out)) if out.status.success() => {
             rec.finish(true, format!("{} bytes handed to {}", message.len(), server.sendmail_path));
             Ok(format!("accepted by {}", server.sendmail_path))
         }
         Ok(Ok(out)) => {
             let err = String::from_utf8_lossy(&out.stderr).lines().take(3).collect::<Vec<_>>().join(" ");
-            Err(fail(rec, format!("{} exited with {}: {err}", server.sendmail_path, out.status)))
+            Err(fail(rec, FailureKind::Rejected, format!("{} exited with {}: {err}", server.sendmail_path, out.status)))
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::graph_mime;
+    use super::*;
+
+    /// A keychain that holds nothing and stores nothing.
+    struct Empty;
+    impl Vault for Empty {
+        fn get(&self, _: &str) -> Result<Option<Secret>, crate::error::Error> {
+            Ok(None)
+        }
+        fn set(&self, _: &str, _: &Secret) -> Result<(), crate::error::Error> {
+            Err(crate::error::invalid("keychain", "read-only"))
+        }
+        fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+            Err(crate::error::invalid("keychain", "read-only"))
+        }
+    }
+
+    /// A keychain that cannot be read.
+    struct Locked;
+    impl Vault for Locked {
+        fn get(&self, _: &str) -> Result<Option<Secret>, crate::error::Error> {
+            Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+        }
+        fn set(&self, _: &str, _: &Secret) -> Result<(), crate::error::Error> {
+            Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+        }
+        fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+            Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+        }
+    }
+
+    fn request() -> Request {
+        Request {
+            to: vec!["b@example.test".into()],
+            client: None,
+            from: None,
+            timeout: None,
+            message: None,
+            compose: None,
+            priority: false,
+            sent_log: None,
+            null_sender: false,
+            full_name: None,
+        }
+    }
+
+    /// Global SMTP on a loopback port.
+    fn smtp_at(port: u16) -> Config {
+        let mut config = Config::default();
+        config.global.enabled = Some(true);
+        config.global.host = Some("127.0.0.1".into());
+        config.global.port = Some(port);
+        config.global.sender.address = Some("a@example.test".into());
+        config
+    }
+
+    #[test]
+    fn a_cancelled_send_carries_its_kind_and_the_running_stage() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let report = rt.block_on(async {
+            // A server that accepts and never greets: the attempt waits in `banner`.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (_stream, _) = listener.accept().await.unwrap();
+                std::future::pending::<()>().await
+            });
+            let mut sink = |_| {};
+            send(&smtp_at(port), &Empty, request(), &mut sink, tokio::time::sleep(std::time::Duration::from_millis(300))).await
+        });
+        assert!(!report.ok);
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Banner), Some(FailureKind::Cancelled)), "{report:?}");
+        assert_eq!(report.error.as_deref(), Some("Cancelled by the user"));
+        assert_eq!(report.steps.last().map(|s| (s.stage, s.ok)), Some((Stage::Banner, false)));
+    }
+
+    #[test]
+    fn an_unreadable_keychain_is_its_own_kind_and_a_bad_setting_is_config() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut config = smtp_at(2525);
+        config.global.auth = Some(AuthMethod::Password);
+        config.global.username = Some("me".into());
+        let mut sink = |_| {};
+        let report = rt.block_on(send(&config, &Locked, request(), &mut sink, std::future::pending()));
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Config), Some(FailureKind::KeychainUnavailable)), "{report:?}");
+        assert!(report.error.unwrap().starts_with("the OS keychain is not available: the OS keychain is not available (locked)"));
+        let report = rt.block_on(send(&config, &Empty, request(), &mut sink, std::future::pending()));
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Config), Some(FailureKind::Config)), "{report:?}");
+        assert_eq!(report.error.as_deref(), Some("global.password: not set in the keychain"));
+    }
 
     fn to(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

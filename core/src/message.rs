@@ -124,8 +124,24 @@ fn encoded_words(text: &str) -> String {
 }
 
 /// Why a message given to `postdesk send` is refused.
-fn head_of(message: &[u8]) -> Result<Head, String> {
-    rfc5322::parse(message).map_err(|e| format!("message: {e}"))
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// Where its header block ends is ambiguous.
+    #[error("message: {0}")]
+    Head(#[from] rfc5322::HeadError),
+    /// A recipient field (`field`, as written) does not read as addresses.
+    #[error("message: {field}: {source}")]
+    Address { field: String, source: rfc5322::AddressError },
+}
+
+impl From<MessageError> for String {
+    fn from(e: MessageError) -> String {
+        e.to_string()
+    }
+}
+
+fn head_of(message: &[u8]) -> Result<Head, MessageError> {
+    Ok(rfc5322::parse(message)?)
 }
 
 /// Rebuilds a message from its header block: each field kept as it is, replaced
@@ -184,12 +200,12 @@ fn recipient_fields(head: &Head) -> [&'static str; 3] {
 /// Recipients named in the To, Cc and Bcc fields (for `sendmail -t`; Resent-To, -Cc and
 /// -Bcc when the message is resent), in order, each once; bare local names (`root`) as they
 /// are. The message comes back without its Bcc and Resent-Bcc fields.
-pub fn recipients_from_headers(message: &[u8]) -> Result<(Vec<String>, Vec<u8>), String> {
+pub fn recipients_from_headers(message: &[u8]) -> Result<(Vec<String>, Vec<u8>), MessageError> {
     let head = head_of(message)?;
     let names = recipient_fields(&head);
     let mut to: Vec<String> = Vec::new();
     for field in head.fields.iter().filter(|f| names.iter().any(|n| f.is(n))) {
-        let found = rfc5322::addresses(&message[field.value.clone()]).map_err(|e| format!("message: {}: {e}", field.name))?;
+        let found = rfc5322::addresses(&message[field.value.clone()]).map_err(|source| MessageError::Address { field: field.name.to_string(), source })?;
         for a in found {
             if !to.iter().any(|t| same_address(t, &a.addr)) {
                 to.push(a.addr);
@@ -200,7 +216,7 @@ pub fn recipients_from_headers(message: &[u8]) -> Result<(Vec<String>, Vec<u8>),
 }
 
 /// The message without its Bcc and Resent-Bcc fields: they never leave the machine.
-pub fn without_bcc(message: &[u8]) -> Result<Vec<u8>, String> {
+pub fn without_bcc(message: &[u8]) -> Result<Vec<u8>, MessageError> {
     let head = head_of(message)?;
     Ok(without_bcc_in(message, &head))
 }
@@ -228,7 +244,7 @@ const ADDRESS_FIELDS: &[&str] =
 /// Appends `@domain` to every bare local name in the address fields (`From: root (Cron
 /// Daemon)` → `From: root@domain (Cron Daemon)`). Fields that do not read as addresses are
 /// left as they are. Nothing else changes.
-pub fn qualify_addresses(message: &[u8], domain: &str) -> Result<Vec<u8>, String> {
+pub fn qualify_addresses(message: &[u8], domain: &str) -> Result<Vec<u8>, MessageError> {
     let head = head_of(message)?;
     let mut changed = false;
     let mut edited: Vec<Option<Vec<u8>>> = Vec::new();
@@ -255,7 +271,7 @@ pub fn qualify_addresses(message: &[u8], domain: &str) -> Result<Vec<u8>, String
 
 /// Adds what sendmail adds to a message that lacks it: `From:` (`from`), `Date:` and
 /// `Message-ID:`. A message that has all three comes back as it is.
-pub fn complete_headers(message: &[u8], from: &Mailbox, utf8: bool, now: OffsetDateTime) -> Result<Vec<u8>, String> {
+pub fn complete_headers(message: &[u8], from: &Mailbox, utf8: bool, now: OffsetDateTime) -> Result<Vec<u8>, MessageError> {
     let head = head_of(message)?;
     let mut add = Vec::new();
     if !head.has("from") {
@@ -276,7 +292,7 @@ pub fn complete_headers(message: &[u8], from: &Mailbox, utf8: bool, now: OffsetD
 /// Replaces the sender of a complete message: `From:` (and `Sender:`) go, `from` comes first;
 /// with `reply_to`, `Reply-To:` is replaced too. The body and the other fields are kept byte
 /// for byte, in the message's own line ends.
-pub fn replace_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>, utf8: bool) -> Result<Vec<u8>, String> {
+pub fn replace_sender(message: &[u8], from: &Mailbox, reply_to: Option<&Mailbox>, utf8: bool) -> Result<Vec<u8>, MessageError> {
     let head = head_of(message)?;
     let mut prepend = vec![format!("From: {}", from.header(utf8))];
     if let Some(r) = reply_to {
@@ -326,9 +342,9 @@ mod tests {
 
     #[test]
     fn ambiguous_headers_are_refused_with_the_line() {
-        let e = recipients_from_headers(b"From: a@x.test\r\nTo: b@x.test\nBcc: c@x.test\r\n\r\nbody").unwrap_err();
+        let e = recipients_from_headers(b"From: a@x.test\r\nTo: b@x.test\nBcc: c@x.test\r\n\r\nbody").unwrap_err().to_string();
         assert!(e.starts_with("message: line 2 of the header ends in LF") && e.contains("CRLF"), "{e}");
-        assert!(without_bcc(b"To: a@x.test\n\r\nbody").unwrap_err().contains("line 2"));
+        assert!(without_bcc(b"To: a@x.test\n\r\nbody").unwrap_err().to_string().contains("line 2"));
     }
 
     #[test]

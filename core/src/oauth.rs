@@ -16,8 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::settings::Settings;
 use crate::model::{AuthMethod, Config, M365Cloud, M365Flow, ServerSettings};
+use crate::settings::Settings;
+use crate::error::Error;
 use crate::secrets::Secret;
 
 // The clouds' URLs are a pure table (redirect.rs reads them too).
@@ -56,7 +57,7 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 impl M365 {
     /// Reads the effective `m365.*` keys of a server (a client's unset keys come from global).
-    pub fn from_config(config: &Config, prefix: &str) -> Result<M365, String> {
+    pub fn from_config(config: &Config, prefix: &str) -> Result<M365, OAuthError> {
         let layer = match prefix.split_once('.') {
             Some(("client", id)) => config.clients.get(id).map(|c| &c.server),
             Some(("route", name)) => config.routes.get(name).map(|r| &r.server),
@@ -68,14 +69,15 @@ impl M365 {
     }
 
     /// The Microsoft 365 settings of a server's settings in force ([`crate::resolve::Server::settings`]).
-    pub fn from_settings(s: &ServerSettings, prefix: &str) -> Result<M365, String> {
+    pub fn from_settings(s: &ServerSettings, prefix: &str) -> Result<M365, OAuthError> {
         let transport = match s.auth() {
             AuthMethod::M365Smtp => Transport::Smtp,
             AuthMethod::M365Graph => Transport::Graph,
-            _ => return Err(format!("{prefix}.auth: not a Microsoft 365 method")),
+            _ => return Err(OAuthError::NotM365 { prefix: prefix.into() }),
         };
-        let tenant = s.m365.tenant.clone().ok_or_else(|| format!("{prefix}.m365.tenant: required for Microsoft 365"))?;
-        let client_id = s.m365.client_id.clone().ok_or_else(|| format!("{prefix}.m365.client_id: required for Microsoft 365"))?;
+        let required = |name: &str| OAuthError::Required { key: format!("{prefix}.{name}") };
+        let tenant = s.m365.tenant.clone().ok_or_else(|| required("m365.tenant"))?;
+        let client_id = s.m365.client_id.clone().ok_or_else(|| required("m365.client_id"))?;
         let c = s.m365.cloud();
         let preset = cloud(c);
         let trim = |s: &String| s.trim_end_matches('/').to_string();
@@ -128,14 +130,92 @@ impl M365 {
     }
 }
 
+
 /// The keychain as OAuth needs it (`app.rs` backs it with `secrets.rs`).
 pub trait Vault: Sync {
-    fn get(&self, key: &str) -> Result<Option<Secret>, String>;
-    fn set(&self, key: &str, value: &Secret) -> Result<(), String>;
-    fn clear(&self, key: &str) -> Result<(), String>;
+    fn get(&self, key: &str) -> Result<Option<Secret>, Error>;
+    fn set(&self, key: &str, value: &Secret) -> Result<(), Error>;
+    fn clear(&self, key: &str) -> Result<(), Error>;
 }
 
 // ------------------------------------------------------------------ errors
+
+/// Why a Microsoft 365 setting, token or sign-in failed. The message texts are what the
+/// diagnosis shows (and `hints.rs` matches); callers decide by variant.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{prefix}.auth: not a Microsoft 365 method")]
+    NotM365 { prefix: String },
+    /// A setting Microsoft 365 needs is unset (`key` is the full dotted key).
+    #[error("{key}: required for Microsoft 365")]
+    Required { key: String },
+    /// The HTTP request to the token endpoint failed (connection, TLS, timeout).
+    #[error("{0}")]
+    Http(String),
+    /// The token endpoint answered with an error.
+    #[error(transparent)]
+    Token(TokenError),
+    #[error("the token endpoint answered something that is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("the token endpoint's answer has no access_token")]
+    NoAccessToken,
+    #[error(transparent)]
+    IdToken(#[from] IdTokenError),
+    /// The keychain could not be read.
+    #[error("the OS keychain is not available: {0}")]
+    Keychain(Error),
+    /// A token could not be written to the keychain (`what`: which one).
+    #[error("{what}: {source}")]
+    Store { what: &'static str, source: Error },
+    #[error("{key}: not set in the keychain (the app-only flow needs the client secret)")]
+    NoClientSecret { key: String },
+    #[error("not signed in to Microsoft 365 for {prefix}: use \"Sign in with Microsoft\" in the Security section or `postdesk login`")]
+    NotSignedIn { prefix: String },
+    #[error("the sign-in redirect cannot be read: {0}")]
+    BadRedirect(url::ParseError),
+    #[error("the sign-in answer does not belong to this sign-in (state mismatch): it was refused; sign in again")]
+    StateMismatch,
+    /// Entra answered the sign-in with an error (`access_denied`: the user cancelled or refused).
+    #[error("{}{description} ({error})", if error == "access_denied" { "sign-in cancelled or consent refused: " } else { "" })]
+    Refused { error: String, description: String },
+    #[error("the sign-in redirect carries no code")]
+    NoCode,
+    #[error("Entra returned no refresh token (offline_access not granted)")]
+    NoRefreshToken,
+}
+
+impl OAuthError {
+    /// The keychain itself is unavailable (locked, not running): not a problem of the settings.
+    pub fn keychain_unavailable(&self) -> bool {
+        match self {
+            OAuthError::Keychain(e) | OAuthError::Store { source: e, .. } => e.keychain_unavailable(),
+            _ => false,
+        }
+    }
+}
+
+impl From<OAuthError> for String {
+    fn from(e: OAuthError) -> String {
+        e.to_string()
+    }
+}
+
+/// An id token that cannot be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum IdTokenError {
+    #[error("the id token is not a JWT")]
+    NotJwt,
+    #[error("the id token cannot be read")]
+    Unreadable,
+    #[error("the id token is for another application ({audience}), not {client_id}")]
+    Audience { audience: Value, client_id: String },
+    #[error("the id token's issuer {issuer} does not match its tenant {tenant}")]
+    Issuer { issuer: String, tenant: String },
+    #[error("signed in to tenant {tenant}, but {prefix}.m365.tenant is {configured}")]
+    Tenant { tenant: String, prefix: String, configured: String },
+    #[error("the id token names no account")]
+    NoAccount,
+}
 
 /// An error answer of the token endpoint, in Entra's shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,6 +252,8 @@ impl TokenError {
     }
 }
 
+impl std::error::Error for TokenError {}
+
 impl std::fmt::Display for TokenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The description starts with "AADSTSnnnn:" already when Entra sent one.
@@ -204,21 +286,21 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-async fn token_request(m: &M365, pairs: &[(&str, &str)]) -> Result<Tokens, String> {
+async fn token_request(m: &M365, pairs: &[(&str, &str)]) -> Result<Tokens, OAuthError> {
     let body = crate::http::form(pairs);
-    let resp = crate::http::request("POST", &m.token_url(), &[("accept", "application/json")], Some(("application/x-www-form-urlencoded", body)), HTTP_TIMEOUT).await?;
+    let resp = crate::http::request("POST", &m.token_url(), &[("accept", "application/json")], Some(("application/x-www-form-urlencoded", body)), HTTP_TIMEOUT).await.map_err(OAuthError::Http)?;
     if resp.status != 200 {
-        return Err(TokenError::parse(resp.status, &resp.body).to_string());
+        return Err(OAuthError::Token(TokenError::parse(resp.status, &resp.body)));
     }
     let mut body = zeroize::Zeroizing::new(resp.body);
-    let mut v: Value = serde_json::from_slice(&body).map_err(|e| format!("the token endpoint answered something that is not JSON: {e}"))?;
+    let mut v: Value = serde_json::from_slice(&body).map_err(OAuthError::NotJson)?;
     body.clear();
     // The tokens are moved out of the parsed answer into `Secret`s (wiped when dropped), not copied.
     let mut take = |name: &str| match v.get_mut(name) {
         Some(Value::String(s)) => Some(Secret::new(std::mem::take(s))),
         _ => None,
     };
-    let access = take("access_token").ok_or("the token endpoint's answer has no access_token")?;
+    let access = take("access_token").ok_or(OAuthError::NoAccessToken)?;
     let refresh = take("refresh_token");
     let expires_in = token_lifetime(&v["expires_in"]);
     let account = match v["id_token"].as_str() {
@@ -248,32 +330,32 @@ fn token_lifetime(v: &Value) -> Duration {
 
 /// The account of an id token received straight from the token endpoint (over TLS, so the
 /// signature need not be checked, OIDC Core 3.1.3.7), after checking audience and tenant.
-pub fn account_from_id_token(m: &M365, id_token: &str) -> Result<String, String> {
-    let payload = id_token.split('.').nth(1).ok_or("the id token is not a JWT")?;
-    let claims: Value = B64URL.decode(payload).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or("the id token cannot be read")?;
+pub fn account_from_id_token(m: &M365, id_token: &str) -> Result<String, IdTokenError> {
+    let payload = id_token.split('.').nth(1).ok_or(IdTokenError::NotJwt)?;
+    let claims: Value = B64URL.decode(payload).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(IdTokenError::Unreadable)?;
     if claims["aud"].as_str() != Some(m.client_id.as_str()) {
-        return Err(format!("the id token is for another application ({}), not {}", claims["aud"], m.client_id));
+        return Err(IdTokenError::Audience { audience: claims["aud"].clone(), client_id: m.client_id.clone() });
     }
     let tid = claims["tid"].as_str().unwrap_or("");
     let iss = claims["iss"].as_str().unwrap_or("");
     if !iss.ends_with(&format!("/{tid}/v2.0")) {
-        return Err(format!("the id token's issuer {iss} does not match its tenant {tid}"));
+        return Err(IdTokenError::Issuer { issuer: iss.into(), tenant: tid.into() });
     }
     // A tenant given as a GUID must be the one that signed in (a domain cannot be compared).
     if m.tenant.contains('-') && m.tenant.len() == 36 && !m.tenant.eq_ignore_ascii_case(tid) {
-        return Err(format!("signed in to tenant {tid}, but {}.m365.tenant is {}", m.prefix, m.tenant));
+        return Err(IdTokenError::Tenant { tenant: tid.into(), prefix: m.prefix.clone(), configured: m.tenant.clone() });
     }
-    claims["preferred_username"].as_str().or(claims["email"].as_str()).or(claims["upn"].as_str()).map(String::from).ok_or_else(|| "the id token names no account".into())
+    claims["preferred_username"].as_str().or(claims["email"].as_str()).or(claims["upn"].as_str()).map(String::from).ok_or(IdTokenError::NoAccount)
 }
 
 /// App-only: client credentials with the client secret.
-pub async fn app_token(m: &M365, secret: &Secret) -> Result<Tokens, String> {
+pub async fn app_token(m: &M365, secret: &Secret) -> Result<Tokens, OAuthError> {
     let scope = m.scope();
     token_request(m, &[("client_id", &m.client_id), ("client_secret", secret.expose()), ("scope", &scope), ("grant_type", "client_credentials")]).await
 }
 
 /// Delegated: redeems a refresh token; Entra answers with a new one (rotation).
-pub async fn refresh(m: &M365, refresh_token: &Secret) -> Result<Tokens, String> {
+pub async fn refresh(m: &M365, refresh_token: &Secret) -> Result<Tokens, OAuthError> {
     let scope = m.scope();
     token_request(m, &[("client_id", &m.client_id), ("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose()), ("scope", &scope)]).await
 }
@@ -334,11 +416,11 @@ pub fn forget_cached_tokens() {
 
 /// An access token for sending, and the account it acts for (delegated) — from the cache, by
 /// client credentials, or by redeeming (and rotating) the stored refresh token.
-pub async fn access_token(m: &M365, vault: &dyn Vault) -> Result<(Secret, Option<String>, String), String> {
+pub async fn access_token(m: &M365, vault: &dyn Vault) -> Result<(Secret, Option<String>, String), OAuthError> {
     match m.flow {
         M365Flow::App => {
             let secret = vault_get(vault, &m.secret_key())?.or(if m.prefix != "global" { vault_get(vault, "global.m365.client_secret")? } else { None });
-            let secret = secret.ok_or_else(|| format!("{}: not set in the keychain (the app-only flow needs the client secret)", m.secret_key()))?;
+            let secret = secret.ok_or_else(|| OAuthError::NoClientSecret { key: m.secret_key() })?;
             let key = cache_key(m, &secret);
             if let Some(t) = cached(&key) {
                 return Ok((t, None, format!("app-only token for {} from memory", m.scope())));
@@ -356,7 +438,7 @@ pub async fn access_token(m: &M365, vault: &dyn Vault) -> Result<(Secret, Option
                 key_prefix = "global".into();
             }
             let Some(rt) = stored else {
-                return Err(format!("not signed in to Microsoft 365 for {}: use \"Sign in with Microsoft\" in the Security section or `postdesk login`", m.prefix));
+                return Err(OAuthError::NotSignedIn { prefix: m.prefix.clone() });
             };
             let account = vault_get(vault, &format!("{key_prefix}.m365.account"))?.map(|a| a.expose().to_string());
             let key = cache_key(m, &rt);
@@ -366,20 +448,20 @@ pub async fn access_token(m: &M365, vault: &dyn Vault) -> Result<(Secret, Option
             let t = refresh(m, &rt).await?;
             // Rotation: the old refresh token stops working, so the new one is stored at once.
             if let Some(new) = &t.refresh {
-                vault.set(&format!("{key_prefix}.m365.refresh_token"), new).map_err(|e| format!("the new refresh token could not be stored in the keychain: {e}"))?;
+                vault.set(&format!("{key_prefix}.m365.refresh_token"), new).map_err(|source| OAuthError::Store { what: "the new refresh token could not be stored in the keychain", source })?;
                 remember(cache_key(m, new), &t);
             }
             let account = t.account.clone().or(account);
             if let Some(a) = &t.account {
-                vault.set(&format!("{key_prefix}.m365.account"), &Secret::new(a.clone())).map_err(|e| format!("keychain: {e}"))?;
+                vault.set(&format!("{key_prefix}.m365.account"), &Secret::new(a.clone())).map_err(|source| OAuthError::Store { what: "keychain", source })?;
             }
             Ok((t.access, account.clone(), format!("delegated token for {} (refresh token rotated, valid {} min)", account.unwrap_or_default(), t.expires_in.as_secs() / 60)))
         }
     }
 }
 
-fn vault_get(vault: &dyn Vault, key: &str) -> Result<Option<Secret>, String> {
-    vault.get(key).map_err(|e| format!("the OS keychain is not available: {e}"))
+fn vault_get(vault: &dyn Vault, key: &str) -> Result<Option<Secret>, OAuthError> {
+    vault.get(key).map_err(OAuthError::Keychain)
 }
 
 // ------------------------------------------------------------------ delegated sign-in
@@ -438,22 +520,22 @@ impl SignIn {
 
     /// The authorization code of the redirect, after checking its state; a refusal or an
     /// error of Entra becomes its message.
-    pub fn code_from_redirect(&self, url: &str) -> Result<String, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("the sign-in redirect cannot be read: {e}"))?;
+    pub fn code_from_redirect(&self, url: &str) -> Result<String, OAuthError> {
+        let parsed = url::Url::parse(url).map_err(OAuthError::BadRedirect)?;
         let q: HashMap<String, String> = parsed.query_pairs().into_owned().collect();
         if q.get("state").map(String::as_str) != Some(self.state.as_str()) {
-            return Err("the sign-in answer does not belong to this sign-in (state mismatch): it was refused; sign in again".into());
+            return Err(OAuthError::StateMismatch);
         }
         if let Some(error) = q.get("error") {
             let desc = q.get("error_description").map(String::as_str).unwrap_or("");
             let desc = desc.split(" Trace ID:").next().unwrap_or(desc);
-            return Err(if error == "access_denied" { format!("sign-in cancelled or consent refused: {desc} ({error})") } else { format!("{desc} ({error})") });
+            return Err(OAuthError::Refused { error: error.clone(), description: desc.into() });
         }
-        q.get("code").cloned().ok_or_else(|| "the sign-in redirect carries no code".into())
+        q.get("code").cloned().ok_or(OAuthError::NoCode)
     }
 
     /// Redeems the code with the PKCE verifier.
-    pub async fn redeem(&self, code: &str) -> Result<Tokens, String> {
+    pub async fn redeem(&self, code: &str) -> Result<Tokens, OAuthError> {
         let scope = self.m.scope();
         let t = token_request(&self.m, &[
             ("client_id", &self.m.client_id),
@@ -465,20 +547,20 @@ impl SignIn {
         ])
         .await?;
         if t.refresh.is_none() {
-            return Err("Entra returned no refresh token (offline_access not granted)".into());
+            return Err(OAuthError::NoRefreshToken);
         }
         Ok(t)
     }
 
     /// Redeems and keeps the result: refresh token and account in the keychain, the access
     /// token in memory. Returns the account.
-    pub async fn finish(&self, redirect_url: &str, vault: &dyn Vault) -> Result<String, String> {
+    pub async fn finish(&self, redirect_url: &str, vault: &dyn Vault) -> Result<String, OAuthError> {
         let code = self.code_from_redirect(redirect_url)?;
         let t = self.redeem(&code).await?;
         let rt = t.refresh.as_ref().expect("checked in redeem");
-        vault.set(&self.m.refresh_key(), rt).map_err(|e| format!("the refresh token could not be stored in the keychain: {e}"))?;
+        vault.set(&self.m.refresh_key(), rt).map_err(|source| OAuthError::Store { what: "the refresh token could not be stored in the keychain", source })?;
         let account = t.account.clone().unwrap_or_default();
-        vault.set(&self.m.account_key(), &Secret::new(account.clone())).map_err(|e| format!("keychain: {e}"))?;
+        vault.set(&self.m.account_key(), &Secret::new(account.clone())).map_err(|source| OAuthError::Store { what: "keychain", source })?;
         remember(cache_key(&self.m, rt), &t);
         Ok(account)
     }
@@ -515,7 +597,7 @@ mod tests {
         assert!(s.verifier.expose().len() >= 43);
         let other = SignIn::begin(&s.m, &s.redirect_uri, None);
         assert_ne!(other.state, s.state);
-        assert!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", other.state)).unwrap_err().contains("state mismatch"));
+        assert!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", other.state)).unwrap_err().to_string().contains("state mismatch"));
         assert_eq!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", s.state)).unwrap(), "abc");
         assert!(s.is_redirect("http://localhost/postdesk/callback?code=1"));
         assert!(!s.is_redirect("http://localhost/other"));

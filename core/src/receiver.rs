@@ -2,9 +2,11 @@
 //! the stages `dns`, `connect`, `banner`, `tls` and `auth` — for `postdesk receiver-check`,
 //! the window's Validate button, and before every send when `receiver.before_send` is on.
 //!
-//! DNS, connect and TLS are shared with the SMTP client (same certificate verifier: the CA
-//! file first, then the OS roots). IMAP is spoken by `async-imap`; POP3 by the few lines
-//! below (greeting, CAPA, STLS, USER/PASS, QUIT). Why: see ARCHITECTURE.md.
+//! A protocol client: it reads the settings and the keychain it is given, and imports no
+//! operation (`mail` calls it before a send). DNS and connect are the SMTP client's steps, TLS
+//! the shared `crate::tls` (same certificate verifier: the CA file first, then the OS roots).
+//! IMAP is spoken by `async-imap`; POP3 by the few lines below (greeting, CAPA, STLS,
+//! USER/PASS, QUIT). Why: see ARCHITECTURE.md.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -15,12 +17,13 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::time::timeout;
 
-use crate::diagnosis::{Progress, Report, ServerSummary, Stage};
+use crate::diagnosis::{Failure, FailureKind, Progress, Report, ServerSummary, Stage};
 use crate::hints::receiver_hint_for;
-use crate::mail::SecretLookup;
-use crate::model::{Config, ReceiverProtocol, Security};
+use crate::model::{Config, ReceiverProtocol};
+use crate::oauth::Vault;
 use crate::secrets::Secret;
-use crate::smtp::{self, Endpoint, Failure, Io, Recorder, TlsSetup};
+use crate::smtp::{net, Recorder};
+use crate::tls::{Io, TlsSetup};
 
 /// Everything needed to log in to the receiver mailbox.
 #[derive(Clone, Debug)]
@@ -47,33 +50,37 @@ impl Login {
     }
 }
 
-/// The receiver's login as configured; `Ok(None)` when the receiver is off. `Err` names what
-/// is missing or invalid.
-pub fn login_from(config: &Config, secrets: SecretLookup<'_>) -> Result<Option<Login>, String> {
+/// The receiver's login as configured; `Ok(None)` when the receiver is off. `Err`, a `config`
+/// failure, names what is missing or invalid, or says the keychain is unavailable.
+pub fn login_from(config: &Config, secrets: &dyn Vault) -> Result<Option<Login>, Failure> {
     let r = &config.receiver;
     if r.enabled != Some(true) {
         return Ok(None);
     }
-    let problems: Vec<String> = crate::validate::validate(config, &crate::validate::Context { today: crate::app::today(), secrets_set: None })
+    let config_error = |e: &str| Failure::new(Stage::Config, FailureKind::Config, e);
+    let today = time::OffsetDateTime::now_utc().date();
+    let problems: Vec<String> = crate::validate::validate(config, &crate::validate::Context { today, secrets_set: None })
         .into_iter()
         .filter(|p| p.is_blocking() && p.key.starts_with("receiver."))
         .map(|p| p.to_string())
         .collect();
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(config_error(&problems.join("; ")));
     }
     if let Some(ca) = r.ca_file.as_deref() {
-        crate::files::check_ca_file(std::path::Path::new(ca)).map_err(|e| format!("receiver.ca_file: {ca} {e}"))?;
+        crate::files::check_ca_file(std::path::Path::new(ca)).map_err(|e| config_error(&format!("receiver.ca_file: {ca} {e}")))?;
     }
-    let password = secrets.get("receiver.password").map_err(|e| format!("the OS keychain is not available: {e}"))?;
-    let password = password.ok_or("receiver.password: not set in the keychain")?;
+    let password = secrets
+        .get("receiver.password")
+        .map_err(|e| Failure::new(Stage::Config, FailureKind::KeychainUnavailable, format!("the OS keychain is not available: {e}")))?;
+    let password = password.ok_or_else(|| config_error("receiver.password: not set in the keychain"))?;
     let protocol = r.protocol.unwrap_or_default();
     let timeout_secs = crate::keys::Key::parse("global.timeout_secs").expect("key").effective(config).and_then(|v| v.parse().ok()).unwrap_or(10);
     Ok(Some(Login {
         protocol,
-        host: r.host.clone().ok_or("receiver.host: required when the receiver is used")?,
+        host: r.host.clone().ok_or_else(|| config_error("receiver.host: required when the receiver is used"))?,
         port: r.port.unwrap_or(protocol.default_port()),
-        username: r.username.clone().ok_or("receiver.username: required when the receiver is used")?,
+        username: r.username.clone().ok_or_else(|| config_error("receiver.username: required when the receiver is used"))?,
         password,
         ca_file: r.ca_file.as_ref().map(PathBuf::from),
         timeout: Duration::from_secs(timeout_secs),
@@ -83,7 +90,7 @@ pub fn login_from(config: &Config, secrets: SecretLookup<'_>) -> Result<Option<L
 /// `receiver-check` and Validate: log in, report every step. `cancel` completing stops it.
 pub async fn check(
     config: &Config,
-    secrets: SecretLookup<'_>,
+    secrets: &dyn Vault,
     progress: &mut (dyn FnMut(Progress) + Send),
     cancel: impl Future<Output = ()>,
 ) -> Report {
@@ -91,64 +98,39 @@ pub async fn check(
     rec.start(Stage::Config);
     let login = match login_from(config, secrets) {
         Ok(Some(login)) => login,
-        Ok(None) => return report(&mut rec, None, Err(rec_fail(Stage::Config, "the receiver is off (receiver.enabled is false)"))),
-        Err(e) => return report(&mut rec, None, Err(rec_fail(Stage::Config, &e))),
+        Ok(None) => return report(&mut rec, None, Err(Failure::new(Stage::Config, FailureKind::Config, "the receiver is off (receiver.enabled is false)"))),
+        Err(f) => return report(&mut rec, None, Err(f)),
     };
     rec.finish(true, format!("{} {}:{} as {}", login.protocol.as_str(), login.host, login.port, login.username));
     let outcome = tokio::select! {
         r = log_in(&login, &mut rec) => r,
-        _ = cancel => Err(Failure { stage: rec.running().unwrap_or(Stage::Config), error: "Cancelled by the user".into() }),
+        _ = cancel => Err(Failure::cancelled(rec.running().unwrap_or(Stage::Config))),
     };
-    if outcome.as_ref().is_err_and(|f| f.error == "Cancelled by the user") {
+    if outcome.as_ref().is_err_and(|f| f.kind == FailureKind::Cancelled) {
         rec.cancel_running();
     }
     report(&mut rec, Some(login.summary()), outcome.map(|_| ()))
 }
 
-/// Marks a failure that happened while the config step was running.
-fn rec_fail(stage: Stage, error: &str) -> Failure {
-    Failure { stage, error: error.into() }
-}
-
 fn report(rec: &mut Recorder<'_>, server: Option<ServerSummary>, outcome: Result<(), Failure>) -> Report {
     let outcome = match outcome {
         // A failure from before the network steps ends the running config step.
-        Err(f) if rec.running() == Some(Stage::Config) => Err(rec.fail_at(f.stage, f.error)),
+        Err(f) if rec.running() == Some(Stage::Config) => Err(rec.fail(f)),
         other => other,
     };
     let steps = std::mem::take(&mut rec.steps);
     let transcript = std::mem::take(&mut rec.transcript);
-    match outcome {
-        Ok(()) => Report { ok: true, server, steps, failed_stage: None, error: None, hint: None, transcript },
-        Err(f) => Report {
-            ok: false,
-            server,
-            hint: receiver_hint_for(f.stage, &f.error).map(String::from),
-            failed_stage: Some(f.stage),
-            error: Some(f.error),
-            steps,
-            transcript,
-        },
-    }
+    Report::of(server, steps, transcript, outcome, receiver_hint_for)
 }
 
 /// Logs in and out again, recording `dns`, `connect`, (`tls`,) `banner`, (`tls`,) `auth`.
 /// Returns what the server said on success.
 pub async fn log_in(login: &Login, rec: &mut Recorder<'_>) -> Result<String, Failure> {
     let t = login.timeout;
-    let addrs = smtp::resolve(rec, &login.host, login.port, t).await?;
-    let (tcp, peer) = smtp::connect(rec, &addrs, t).await?;
+    let addrs = net::resolve(rec, &login.host, login.port, t).await?;
+    let (tcp, peer) = net::connect(rec, &addrs, t).await?;
     let _ = tcp.set_nodelay(true);
-    let endpoint = Endpoint {
-        host: login.host.clone(),
-        port: login.port,
-        security: Security::Tls,
-        tls_verify: true,
-        ca_file: login.ca_file.clone(),
-        timeout: t,
-        data_timeout: t,
-    };
-    let tls = TlsSetup::new(&endpoint).map_err(|e| rec.fail_now(Stage::Tls, e))?;
+    let tls = TlsSetup::new(&login.host, true, login.ca_file.as_deref()).map_err(|e| rec.fail_now(Stage::Tls, FailureKind::Tls, e))?;
     let implicit = matches!(login.protocol, ReceiverProtocol::Imaps | ReceiverProtocol::Pop3s);
     let io: Box<dyn Io> = if implicit { rec.step(Stage::Tls, tls.handshake(Box::new(tcp), t)).await? } else { Box::new(tcp) };
     if login.protocol.is_imap() {
@@ -158,16 +140,35 @@ pub async fn log_in(login: &Login, rec: &mut Recorder<'_>) -> Result<String, Fai
     }
 }
 
+/// An error of the IMAP or POP3 dialogue before the stage it ends is known.
+#[derive(Debug)]
+struct Error {
+    kind: FailureKind,
+    text: String,
+}
+
+impl Error {
+    fn new(kind: FailureKind, text: impl Into<String>) -> Error {
+        Error { kind, text: text.into() }
+    }
+
+    fn at(self, stage: Stage) -> Failure {
+        Failure::new(stage, self.kind, self.text)
+    }
+
+    fn io(e: &std::io::Error) -> Error {
+        let f = Failure::io(Stage::Auth, e);
+        Error::new(f.kind, f.error)
+    }
+}
+
 /// A reset or close before any greeting is a `connect` failure (allowlists do this), a
 /// silence is "no greeting".
-fn banner_failure(error: String, peer: &str, secs: f32) -> Failure {
-    let lower = error.to_lowercase();
-    if lower.contains("closed") || lower.contains("reset") || lower.contains("connection lost") || lower.contains("eof") {
-        Failure::new(Stage::Connect, format!("{peer} closed the connection right after connect (reset)"))
-    } else if lower.contains("timed out") {
-        Failure::new(Stage::Banner, format!("no greeting within {secs:.0} s"))
-    } else {
-        Failure::new(Stage::Banner, error)
+fn banner_failure(error: Error, peer: &str, secs: f32) -> Failure {
+    match error.kind {
+        FailureKind::Closed => Failure::new(Stage::Connect, FailureKind::Closed, format!("{peer} closed the connection right after connect (reset)")),
+        FailureKind::Timeout => Failure::new(Stage::Banner, FailureKind::Timeout, format!("no greeting within {secs:.0} s")),
+        _ => error.at(Stage::Banner),
     }
 }
 
@@ -204,19 +205,20 @@ impl AsyncWrite for Conn {
 type ImapClient = async_imap::Client<Conn>;
 
 /// Reads the greeting; returns its text and the capabilities it announces (if any).
-async fn imap_greeting(client: &mut ImapClient, t: Duration) -> Result<(String, Option<Vec<String>>), String> {
+async fn imap_greeting(client: &mut ImapClient, t: Duration) -> Result<(String, Option<Vec<String>>), Error> {
     use imap_proto::{Response, Status};
     let response = match timeout(t, client.read_response()).await {
-        Err(_) => return Err("timed out".into()),
+        Err(_) => return Err(Error::new(FailureKind::Timeout, "timed out")),
         Ok(Err(e)) => {
+            let kind = Failure::io(Stage::Banner, &e).kind;
             let e = e.to_string();
             // A parse failure quotes what the server sent: show that, not the parser's state.
             return Err(match e.split_once("during parsing of ") {
-                Some((_, seen)) => format!("not an IMAP greeting: {}", truncate(seen.trim_matches('"').trim_end_matches("\\r\\n"), 120)),
-                None => e,
+                Some((_, seen)) => Error::new(FailureKind::Protocol, format!("not an IMAP greeting: {}", truncate(seen.trim_matches('"').trim_end_matches("\\r\\n"), 120))),
+                None => Error::new(kind, e),
             });
         }
-        Ok(Ok(None)) => return Err("the server closed the connection".into()),
+        Ok(Ok(None)) => return Err(Error::new(FailureKind::Closed, "the server closed the connection")),
         Ok(Ok(Some(r))) => r,
     };
     match response.parsed() {
@@ -230,10 +232,10 @@ async fn imap_greeting(client: &mut ImapClient, t: Duration) -> Result<(String, 
                     };
                     Ok((text, caps))
                 }
-                _ => Err(format!("the server refused the session: {text}")),
+                _ => Err(Error::new(FailureKind::Rejected, format!("the server refused the session: {text}"))),
             }
         }
-        other => Err(format!("not an IMAP greeting: {}", truncate(&format!("{other:?}"), 120))),
+        other => Err(Error::new(FailureKind::Protocol, format!("not an IMAP greeting: {}", truncate(&format!("{other:?}"), 120)))),
     }
 }
 
@@ -258,12 +260,12 @@ fn capability_name(c: &imap_proto::Capability<'_>) -> String {
 }
 
 /// CAPABILITY, for servers whose greeting does not list them.
-async fn imap_capabilities(client: &mut ImapClient, t: Duration) -> Result<Vec<String>, String> {
+async fn imap_capabilities(client: &mut ImapClient, t: Duration) -> Result<Vec<String>, Error> {
     use async_imap::types::UnsolicitedResponse;
     let (tx, rx) = async_channel::unbounded();
     match timeout(t, client.run_command_and_check_ok("CAPABILITY", Some(tx))).await {
-        Err(_) => return Err("timed out waiting for the server".into()),
-        Ok(Err(e)) => return Err(format!("CAPABILITY refused: {}", imap_error(&e))),
+        Err(_) => return Err(Error::new(FailureKind::Timeout, "timed out waiting for the server")),
+        Ok(Err(e)) => return Err(Error::new(imap_kind(&e), format!("CAPABILITY refused: {}", imap_error(&e)))),
         Ok(Ok(())) => {}
     }
     let mut caps = Vec::new();
@@ -296,14 +298,20 @@ async fn imap(login: &Login, io: Box<dyn Io>, tls: &TlsSetup, peer: &str, rec: &
         rec.start(Stage::Tls);
         let offered = match caps.take() {
             Some(c) => c,
-            None => imap_capabilities(&mut client, t).await.map_err(|e| rec.fail_at(Stage::Tls, e))?,
+            None => imap_capabilities(&mut client, t).await.map_err(|e| rec.fail(e.at(Stage::Tls)))?,
         };
         if !has(&offered, "STARTTLS") {
-            return Err(rec.fail_at(Stage::Tls, format!("the server does not offer STARTTLS (it offers {})", offered.join(" "))));
+            return Err(rec.fail_at(Stage::Tls, FailureKind::Tls, format!("the server does not offer STARTTLS (it offers {})", offered.join(" "))));
         }
         match timeout(t, client.run_command_and_check_ok("STARTTLS", None)).await {
-            Err(_) => return Err(rec.fail_at(Stage::Tls, "timed out waiting for the server's answer to STARTTLS".into())),
-            Ok(Err(e)) => return Err(rec.fail_at(Stage::Tls, format!("STARTTLS refused: {e}"))),
+            Err(_) => return Err(rec.fail_at(Stage::Tls, FailureKind::Timeout, "timed out waiting for the server's answer to STARTTLS".into())),
+            Ok(Err(e)) => {
+                let kind = match e {
+                    async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => FailureKind::Tls,
+                    _ => imap_kind(&e),
+                };
+                return Err(rec.fail_at(Stage::Tls, kind, format!("STARTTLS refused: {e}")));
+            }
             Ok(Ok(())) => {}
         }
         let plain = client.into_inner().0;
@@ -320,14 +328,20 @@ async fn imap(login: &Login, io: Box<dyn Io>, tls: &TlsSetup, peer: &str, rec: &
     // A server that refuses passwords in clear says so before we send one.
     let caps = match caps {
         Some(c) => c,
-        None => imap_capabilities(&mut client, t).await.map_err(|e| rec.fail_at(Stage::Auth, e))?,
+        None => imap_capabilities(&mut client, t).await.map_err(|e| rec.fail(e.at(Stage::Auth)))?,
     };
     if has(&caps, "LOGINDISABLED") {
-        return Err(rec.fail_at(Stage::Auth, "the server refuses LOGIN on this connection (LOGINDISABLED): plaintext login is not allowed without TLS".into()));
+        return Err(rec.fail_at(Stage::Auth, FailureKind::Auth, "the server refuses LOGIN on this connection (LOGINDISABLED): plaintext login is not allowed without TLS".into()));
     }
     let mut session = match timeout(t, client.login(&login.username, login.password.expose())).await {
-        Err(_) => return Err(rec.fail_at(Stage::Auth, format!("timed out after {secs:.0} s waiting for the login answer"))),
-        Ok(Err((e, _))) => return Err(rec.fail_at(Stage::Auth, imap_error(&e))),
+        Err(_) => return Err(rec.fail_at(Stage::Auth, FailureKind::Timeout, format!("timed out after {secs:.0} s waiting for the login answer"))),
+        Ok(Err((e, _))) => {
+            let kind = match e {
+                async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => FailureKind::Auth,
+                _ => imap_kind(&e),
+            };
+            return Err(rec.fail_at(Stage::Auth, kind, imap_error(&e)));
+        }
         Ok(Ok(s)) => s,
     };
     let detail = format!("LOGIN as {}: OK", login.username);
@@ -356,6 +370,18 @@ fn imap_error(e: &async_imap::error::Error) -> String {
     }
 }
 
+/// The kind of an async-imap error: a refusal (NO, BAD), a closed connection, another I/O
+/// error, or a server that does not speak IMAP as expected.
+fn imap_kind(e: &async_imap::error::Error) -> FailureKind {
+    use async_imap::error::Error;
+    match e {
+        Error::No(_) | Error::Bad(_) => FailureKind::Rejected,
+        Error::ConnectionLost => FailureKind::Closed,
+        Error::Io(io) => Failure::io(Stage::Auth, io).kind,
+        _ => FailureKind::Protocol,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // POP3 (RFC 1939, CAPA/STLS RFC 2449/2595): the login only.
 
@@ -368,22 +394,24 @@ struct Pop<'r, 'a> {
 const MAX_LINE: u64 = 4096;
 
 impl Pop<'_, '_> {
-    async fn line(&mut self) -> Result<String, String> {
+    async fn line(&mut self) -> Result<String, Error> {
         let read = async {
             let mut buf = Vec::new();
-            let n = (&mut self.io).take(MAX_LINE).read_until(b'\n', &mut buf).await.map_err(|e| smtp::io_failure(Stage::Auth, &e).error)?;
+            let n = (&mut self.io).take(MAX_LINE).read_until(b'\n', &mut buf).await.map_err(|e| Error::io(&e))?;
             if n == 0 {
-                return Err("the server closed the connection".to_string());
+                return Err(Error::new(FailureKind::Closed, "the server closed the connection"));
             }
             Ok(String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string())
         };
-        let line = timeout(self.t, read).await.unwrap_or_else(|_| Err(format!("timed out after {:.0} s waiting for the server", self.t.as_secs_f32())))?;
+        let line = timeout(self.t, read)
+            .await
+            .unwrap_or_else(|_| Err(Error::new(FailureKind::Timeout, format!("timed out after {:.0} s waiting for the server", self.t.as_secs_f32()))))?;
         self.rec.transcript.push(format!("S: {line}"));
         Ok(line)
     }
 
     /// Sends a command and reads its status line; `shown` replaces it in the transcript.
-    async fn command(&mut self, line: &str, shown: Option<&str>) -> Result<String, String> {
+    async fn command(&mut self, line: &str, shown: Option<&str>) -> Result<String, Error> {
         self.rec.transcript.push(format!("C: {}", shown.unwrap_or(line)));
         let bytes = format!("{line}\r\n");
         let write = async {
@@ -392,15 +420,15 @@ impl Pop<'_, '_> {
             io.flush().await
         };
         match timeout(self.t, write).await {
-            Err(_) => return Err("timed out sending to the server".into()),
-            Ok(Err(e)) => return Err(smtp::io_failure(Stage::Auth, &e).error),
+            Err(_) => return Err(Error::new(FailureKind::Timeout, "timed out sending to the server")),
+            Ok(Err(e)) => return Err(Error::io(&e)),
             Ok(Ok(())) => {}
         }
         self.line().await
     }
 
     /// CAPA's list (empty when the server does not know CAPA).
-    async fn capa(&mut self) -> Result<Vec<String>, String> {
+    async fn capa(&mut self) -> Result<Vec<String>, Error> {
         let first = self.command("CAPA", None).await?;
         if !first.starts_with("+OK") {
             return Ok(Vec::new());
@@ -430,27 +458,27 @@ async fn pop3(login: &Login, io: Box<dyn Io>, tls: &TlsSetup, peer: &str, rec: &
         }
     };
     if greeting.starts_with("-ERR") {
-        return Err(p.rec.fail_at(Stage::Banner, greeting));
+        return Err(p.rec.fail_at(Stage::Banner, FailureKind::Rejected, greeting));
     }
     if !greeting.starts_with("+OK") {
-        return Err(p.rec.fail_at(Stage::Banner, format!("not a POP3 greeting: {}", truncate(&greeting, 120))));
+        return Err(p.rec.fail_at(Stage::Banner, FailureKind::Protocol, format!("not a POP3 greeting: {}", truncate(&greeting, 120))));
     }
     p.rec.finish(true, greeting);
 
     if login.protocol == ReceiverProtocol::Pop3Stls {
         p.rec.start(Stage::Tls);
-        let caps = p.capa().await.map_err(|e| p.rec.fail_at(Stage::Tls, e))?;
+        let caps = p.capa().await.map_err(|e| p.rec.fail(e.at(Stage::Tls)))?;
         if !has(&caps, "STLS") {
             let offered = if caps.is_empty() { "no CAPA".to_string() } else { caps.join(" ") };
-            return Err(p.rec.fail_at(Stage::Tls, format!("the server does not offer STLS (it offers {offered})")));
+            return Err(p.rec.fail_at(Stage::Tls, FailureKind::Tls, format!("the server does not offer STLS (it offers {offered})")));
         }
-        let reply = p.command("STLS", None).await.map_err(|e| p.rec.fail_at(Stage::Tls, e))?;
+        let reply = p.command("STLS", None).await.map_err(|e| p.rec.fail(e.at(Stage::Tls)))?;
         if !reply.starts_with("+OK") {
-            return Err(p.rec.fail_at(Stage::Tls, format!("STLS refused: {reply}")));
+            return Err(p.rec.fail_at(Stage::Tls, FailureKind::Tls, format!("STLS refused: {reply}")));
         }
         // Anything the server sent after its +OK would be injected into the TLS session.
         if !p.io.buffer().is_empty() {
-            return Err(p.rec.fail_at(Stage::Tls, "the server sent data before the TLS handshake (STLS injection)".into()));
+            return Err(p.rec.fail_at(Stage::Tls, FailureKind::Tls, "the server sent data before the TLS handshake (STLS injection)".into()));
         }
         let plain = std::mem::replace(&mut p.io, BufReader::new(Box::new(tokio::io::duplex(1).0))).into_inner();
         match tls.handshake(plain, t).await {
@@ -463,13 +491,13 @@ async fn pop3(login: &Login, io: Box<dyn Io>, tls: &TlsSetup, peer: &str, rec: &
     }
 
     p.rec.start(Stage::Auth);
-    let user = p.command(&format!("USER {}", login.username), None).await.map_err(|e| p.rec.fail_at(Stage::Auth, e))?;
+    let user = p.command(&format!("USER {}", login.username), None).await.map_err(|e| p.rec.fail(e.at(Stage::Auth)))?;
     if !user.starts_with("+OK") {
-        return Err(p.rec.fail_at(Stage::Auth, user));
+        return Err(p.rec.fail_at(Stage::Auth, FailureKind::Auth, user));
     }
-    let pass = p.command(&format!("PASS {}", login.password.expose()), Some("PASS <redacted>")).await.map_err(|e| p.rec.fail_at(Stage::Auth, e))?;
+    let pass = p.command(&format!("PASS {}", login.password.expose()), Some("PASS <redacted>")).await.map_err(|e| p.rec.fail(e.at(Stage::Auth)))?;
     if !pass.starts_with("+OK") {
-        return Err(p.rec.fail_at(Stage::Auth, pass));
+        return Err(p.rec.fail_at(Stage::Auth, FailureKind::Auth, pass));
     }
     let detail = format!("USER/PASS as {}: {pass}", login.username);
     p.rec.finish(true, detail.clone());
@@ -499,9 +527,102 @@ mod tests {
 
     #[test]
     fn a_close_before_the_greeting_is_a_connect_failure() {
-        assert_eq!(banner_failure("the server closed the connection".into(), "127.0.0.1:1", 10.0).stage, Stage::Connect);
-        assert_eq!(banner_failure("timed out".into(), "127.0.0.1:1", 10.0).error, "no greeting within 10 s");
-        assert_eq!(banner_failure("not an IMAP greeting: x".into(), "127.0.0.1:1", 10.0).stage, Stage::Banner);
+        let closed = banner_failure(Error::new(FailureKind::Closed, "the server closed the connection"), "127.0.0.1:1", 10.0);
+        assert_eq!((closed.stage, closed.kind), (Stage::Connect, FailureKind::Closed));
+        assert_eq!(closed.error, "127.0.0.1:1 closed the connection right after connect (reset)");
+        let silent = banner_failure(Error::new(FailureKind::Timeout, "timed out"), "127.0.0.1:1", 10.0);
+        assert_eq!((silent.stage, silent.kind, silent.error.as_str()), (Stage::Banner, FailureKind::Timeout, "no greeting within 10 s"));
+        let other = banner_failure(Error::new(FailureKind::Protocol, "not an IMAP greeting: x"), "127.0.0.1:1", 10.0);
+        assert_eq!((other.stage, other.kind, other.error.as_str()), (Stage::Banner, FailureKind::Protocol, "not an IMAP greeting: x"));
+        // The decision is the kind's, not the words': a refusal that mentions "closed" stays a refusal.
+        let refused = banner_failure(Error::new(FailureKind::Rejected, "the server refused the session: * BYE closed for maintenance"), "127.0.0.1:1", 10.0);
+        assert_eq!((refused.stage, refused.kind), (Stage::Banner, FailureKind::Rejected));
+    }
+
+    #[test]
+    fn imap_errors_carry_their_kind() {
+        use async_imap::error::Error as E;
+        assert_eq!(imap_kind(&E::ConnectionLost), FailureKind::Closed);
+        assert_eq!(imap_kind(&E::Io(std::io::ErrorKind::ConnectionReset.into())), FailureKind::Closed);
+        assert_eq!(imap_kind(&E::No("x".into())), FailureKind::Rejected);
+    }
+
+    #[test]
+    fn a_closed_or_silent_pop3_server_carries_its_kind() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut sink = |_| {};
+            let mut rec = Recorder::new(&mut sink);
+            let (ours, theirs) = tokio::io::duplex(64);
+            drop(theirs);
+            let mut p = Pop { io: BufReader::new(Box::new(ours)), rec: &mut rec, t: Duration::from_millis(50) };
+            let e = p.line().await.unwrap_err();
+            assert_eq!((e.kind, e.text.as_str()), (FailureKind::Closed, "the server closed the connection"));
+            let (ours, _theirs) = tokio::io::duplex(64);
+            let mut p = Pop { io: BufReader::new(Box::new(ours)), rec: &mut rec, t: Duration::from_millis(50) };
+            let e = p.line().await.unwrap_err();
+            assert_eq!(e.kind, FailureKind::Timeout, "{e:?}");
+            assert!(e.text.starts_with("timed out"), "{e:?}");
+        });
+    }
+
+    #[test]
+    fn a_cancelled_check_carries_its_kind_and_the_running_stage() {
+        struct Password;
+        impl crate::oauth::Vault for Password {
+            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, crate::error::Error> {
+                Ok(Some(crate::secrets::Secret::new("pw")))
+            }
+            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
+            }
+            fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let report = rt.block_on(async {
+            // A server that accepts and never greets: the check waits in `banner`.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let _server = tokio::spawn(async move {
+                let (_stream, _) = listener.accept().await.unwrap();
+                std::future::pending::<()>().await
+            });
+            let mut config = Config::default();
+            config.receiver.enabled = Some(true);
+            config.receiver.protocol = Some(ReceiverProtocol::Imap);
+            config.receiver.host = Some("127.0.0.1".into());
+            config.receiver.port = Some(port);
+            config.receiver.username = Some("me".into());
+            let mut sink = |_| {};
+            check(&config, &Password, &mut sink, tokio::time::sleep(Duration::from_millis(300))).await
+        });
+        assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Banner), Some(FailureKind::Cancelled)), "{report:?}");
+        assert_eq!(report.error.as_deref(), Some("Cancelled by the user"));
+    }
+
+    #[test]
+    fn an_unavailable_keychain_is_its_own_kind() {
+        struct Locked;
+        impl crate::oauth::Vault for Locked {
+            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, crate::error::Error> {
+                Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+            }
+            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), crate::error::Error> {
+                Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+            }
+            fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+                Err(crate::secrets::SecretError::Unavailable("locked".into()).into())
+            }
+        }
+        let mut config = Config::default();
+        config.receiver.enabled = Some(true);
+        config.receiver.host = Some("imap.example.test".into());
+        config.receiver.username = Some("me".into());
+        let f = login_from(&config, &Locked).unwrap_err();
+        assert_eq!((f.stage, f.kind), (Stage::Config, FailureKind::KeychainUnavailable));
+        assert!(f.error.starts_with("the OS keychain is not available: the OS keychain is not available (locked)"), "{}", f.error);
     }
 
     #[test]
@@ -509,14 +630,14 @@ mod tests {
         /// A keychain that holds nothing (the receiver is off, so it is never asked).
         struct Empty;
         impl crate::oauth::Vault for Empty {
-            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, String> {
+            fn get(&self, _: &str) -> Result<Option<crate::secrets::Secret>, crate::error::Error> {
                 Ok(None)
             }
-            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), String> {
-                Err("read-only".into())
+            fn set(&self, _: &str, _: &crate::secrets::Secret) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
             }
-            fn clear(&self, _: &str) -> Result<(), String> {
-                Err("read-only".into())
+            fn clear(&self, _: &str) -> Result<(), crate::error::Error> {
+                Err(crate::error::invalid("keychain", "read-only"))
             }
         }
         let none = Empty;
@@ -526,6 +647,7 @@ mod tests {
         assert!(!report.ok);
         assert_eq!(report.failed_stage, Some(Stage::Config));
         assert_eq!(report.steps.len(), 1);
+        assert_eq!(report.failure_kind, Some(FailureKind::Config));
         assert!(report.error.unwrap().contains("receiver.enabled"));
     }
 }

@@ -91,19 +91,47 @@ Reads an RFC 5322 message on standard input and sends it through the resolved ro
   --help           this text
 ";
 
-fn usage(text: impl Into<String>) -> String {
-    text.into()
+/// A command line `postdesk send` does not take (exit 2): the option and value it names.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    #[error("{option}: needs a value")]
+    NeedsValue { option: String },
+    #[error("-: not an option (give recipients after --)")]
+    Dash,
+    #[error("{option}: takes no value")]
+    TakesNoValue { option: String },
+    #[error("{option}: unknown option (postdesk send --help lists them)")]
+    UnknownLong { option: String },
+    #[error("{option}: unknown option (postdesk send --help lists the sendmail options it takes)")]
+    Unknown { option: String },
+    #[error("{option}: must not contain control characters (line breaks)")]
+    ControlCharacters { option: String },
+    #[error("{option} {value}: give one address (like it@example.com), a user name, or <>")]
+    NotOneSender { option: String, value: String },
+    #[error("{option} {value}: the envelope sender was already given (-f/-r once)")]
+    SenderTwice { option: String, value: String },
+    /// A value the option does not take; `expected` says what it takes.
+    #[error("{option} {value}: {expected}")]
+    BadValue { option: &'static str, value: String, expected: &'static str },
+    #[error("-b{value}: only -bm (deliver the message read on standard input) is supported")]
+    Mode { value: String },
+}
+
+impl From<UsageError> for String {
+    fn from(e: UsageError) -> String {
+        e.to_string()
+    }
 }
 
 /// No control characters (CR, LF, NUL…): values end up in headers and commands.
-fn plain(option: &str, v: &str) -> Result<(), String> {
+fn plain(option: &str, v: &str) -> Result<(), UsageError> {
     if v.chars().any(char::is_control) {
-        return Err(usage(format!("{option}: must not contain control characters (line breaks)")));
+        return Err(UsageError::ControlCharacters { option: option.into() });
     }
     Ok(())
 }
 
-fn sender(option: &str, v: &str) -> Result<Sender, String> {
+fn sender(option: &str, v: &str) -> Result<Sender, UsageError> {
     let v = v.trim();
     plain(option, v)?;
     let bare = v.strip_prefix('<').and_then(|s| s.strip_suffix('>')).unwrap_or(v).trim();
@@ -111,12 +139,12 @@ fn sender(option: &str, v: &str) -> Result<Sender, String> {
         return Ok(Sender::Null);
     }
     if bare.contains(char::is_whitespace) || bare.contains(['<', '>', ',']) {
-        return Err(usage(format!("{option} {v}: give one address (like it@example.com), a user name, or <>")));
+        return Err(UsageError::NotOneSender { option: option.into(), value: v.into() });
     }
     Ok(Sender::Address(bare.to_string()))
 }
 
-fn notify(v: &str) -> Result<String, String> {
+fn notify(v: &str) -> Result<String, UsageError> {
     let lower = v.trim().to_ascii_lowercase();
     let words: Vec<&str> = lower.split(',').map(str::trim).collect();
     let ok = if words == ["never"] {
@@ -125,18 +153,18 @@ fn notify(v: &str) -> Result<String, String> {
         !words.is_empty() && words.iter().all(|w| matches!(*w, "success" | "failure" | "delay"))
     };
     if !ok {
-        return Err(usage(format!("-N {v}: must be never, or one or more of success, failure, delay (comma-separated)")));
+        return Err(UsageError::BadValue { option: "-N", value: v.into(), expected: "must be never, or one or more of success, failure, delay (comma-separated)" });
     }
     Ok(words.join(","))
 }
 
 /// Parses the arguments after `send`.
-pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<SendArgs, String> {
+pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<SendArgs, UsageError> {
     let mut a = SendArgs::default();
     let mut i = 0;
     let mut options_done = false;
-    let next = |i: &mut usize, option: &str| -> Result<String, String> {
-        let v = args.get(*i).map(|s| s.as_ref().to_string()).ok_or_else(|| usage(format!("{option}: needs a value")))?;
+    let next = |i: &mut usize, option: &str| -> Result<String, UsageError> {
+        let v = args.get(*i).map(|s| s.as_ref().to_string()).ok_or_else(|| UsageError::NeedsValue { option: option.into() })?;
         *i += 1;
         Ok(v)
     };
@@ -148,7 +176,7 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<SendArgs, String> {
             continue;
         }
         if arg == "-" {
-            return Err(usage("-: not an option (give recipients after --)"));
+            return Err(UsageError::Dash);
         }
         if arg == "--" {
             options_done = true;
@@ -167,10 +195,10 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<SendArgs, String> {
             match name {
                 "client" => a.client = Some(value()?),
                 "data-dir" => a.data_dir = Some(value()?),
-                "priority" | "help" if inline.is_some() => return Err(usage(format!("{option}: takes no value"))),
+                "priority" | "help" if inline.is_some() => return Err(UsageError::TakesNoValue { option }),
                 "priority" => a.priority = true,
                 "help" => a.help = true,
-                _ => return Err(usage(format!("{option}: unknown option (postdesk send --help lists them)"))),
+                _ => return Err(UsageError::UnknownLong { option }),
             }
             continue;
         }
@@ -189,19 +217,19 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<SendArgs, String> {
                     value_option(&mut a, c, &v)?;
                     break;
                 }
-                _ => return Err(usage(format!("{option}: unknown option (postdesk send --help lists the sendmail options it takes)"))),
+                _ => return Err(UsageError::Unknown { option }),
             }
         }
     }
     Ok(a)
 }
 
-fn value_option(a: &mut SendArgs, c: char, v: &str) -> Result<(), String> {
+fn value_option(a: &mut SendArgs, c: char, v: &str) -> Result<(), UsageError> {
     let option = format!("-{c}");
     match c {
         'f' | 'r' => {
             if a.sender.is_some() {
-                return Err(usage(format!("{option} {v}: the envelope sender was already given (-f/-r once)")));
+                return Err(UsageError::SenderTwice { option, value: v.into() });
             }
             a.sender = Some(sender(&option, v)?);
         }
@@ -213,12 +241,12 @@ fn value_option(a: &mut SendArgs, c: char, v: &str) -> Result<(), String> {
         'N' => a.notify = Some(notify(v)?),
         'R' => match v.trim().to_ascii_lowercase().as_str() {
             r @ ("full" | "hdrs") => a.ret = Some(r.to_string()),
-            _ => return Err(usage(format!("-R {v}: must be full or hdrs"))),
+            _ => return Err(UsageError::BadValue { option: "-R", value: v.into(), expected: "must be full or hdrs" }),
         },
         'V' => {
             let ok = !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| (33..=126).contains(&b) && b != b'+' && b != b'=');
             if !ok {
-                return Err(usage(format!("-V {v}: the envelope ID must be 1 to 100 printable ASCII characters without '+' or '='")));
+                return Err(UsageError::BadValue { option: "-V", value: v.into(), expected: "the envelope ID must be 1 to 100 printable ASCII characters without '+' or '='" });
             }
             a.envid = Some(v.to_string());
         }
@@ -226,12 +254,12 @@ fn value_option(a: &mut SendArgs, c: char, v: &str) -> Result<(), String> {
             a.body = Some(match v.to_ascii_uppercase().as_str() {
                 "7BIT" => Body::SevenBit,
                 "8BITMIME" => Body::EightBitMime,
-                _ => return Err(usage(format!("-B {v}: must be 7BIT or 8BITMIME"))),
+                _ => return Err(UsageError::BadValue { option: "-B", value: v.into(), expected: "must be 7BIT or 8BITMIME" }),
             })
         }
         'b' => {
             if v != "m" {
-                return Err(usage(format!("-b{v}: only -bm (deliver the message read on standard input) is supported")));
+                return Err(UsageError::Mode { value: v.into() });
             }
         }
         'o' => {
@@ -266,12 +294,28 @@ pub struct Input {
     pub message: Vec<u8>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why the recipients, the sender or the message of `postdesk send` cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
-    /// A command-line or setting problem (exit 2).
-    Usage(String),
+    /// A recipient argument that does not read as addresses (exit 2).
+    #[error("recipient {0}")]
+    Recipient(crate::rfc5322::AddressError),
+    /// A recipient argument with no address in it (exit 2).
+    #[error("recipient {0:?}: no address")]
+    NoAddress(String),
+    /// A bare user name and no domain to give it: `send.local_domain` is needed (exit 2).
+    #[error("send.local_domain: needed to give the user name {0} a domain (set it, or global.sender.address)")]
+    NoLocalDomain(String),
     /// The message cannot be read safely (exit 1).
-    Message(String),
+    #[error(transparent)]
+    Message(#[from] crate::message::MessageError),
+}
+
+impl InputError {
+    /// A problem of the command line or the settings (exit 2), not of the message (exit 1).
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, InputError::Message(_))
+    }
 }
 
 /// Reads the recipients and the sender from the arguments and, with `-t`, the message's
@@ -286,9 +330,9 @@ pub fn input(args: &SendArgs, message: &[u8], local_domain: Option<&str>) -> Res
         }
     };
     for arg in &args.recipients {
-        let found = crate::rfc5322::addresses(arg.as_bytes()).map_err(|e| InputError::Usage(format!("recipient {e}")))?;
+        let found = crate::rfc5322::addresses(arg.as_bytes()).map_err(InputError::Recipient)?;
         if found.is_empty() {
-            return Err(InputError::Usage(format!("recipient {arg:?}: no address")));
+            return Err(InputError::NoAddress(arg.clone()));
         }
         for a in found {
             push(&mut to, a.addr);
@@ -296,13 +340,13 @@ pub fn input(args: &SendArgs, message: &[u8], local_domain: Option<&str>) -> Res
     }
     let message = crate::rfc5322::strip_mbox_from(message);
     let mut message = if args.extract_recipients {
-        let (found, without) = recipients_from_headers(message).map_err(InputError::Message)?;
+        let (found, without) = recipients_from_headers(message)?;
         for a in found {
             push(&mut to, a);
         }
         without
     } else {
-        without_bcc(message).map_err(InputError::Message)?
+        without_bcc(message)?
     };
     use crate::rfc5322::has_domain;
     let complete = |name: &str| -> Result<String, InputError> {
@@ -311,9 +355,7 @@ pub fn input(args: &SendArgs, message: &[u8], local_domain: Option<&str>) -> Res
         }
         match local_domain {
             Some(d) => Ok(format!("{name}@{d}")),
-            None => Err(InputError::Usage(format!(
-                "send.local_domain: needed to give the user name {name} a domain (set it, or global.sender.address)"
-            ))),
+            None => Err(InputError::NoLocalDomain(name.into())),
         }
     };
     let mut qualified = Vec::new();
@@ -329,7 +371,7 @@ pub fn input(args: &SendArgs, message: &[u8], local_domain: Option<&str>) -> Res
         Some(Sender::Address(a)) => (Some(complete(a)?), false),
     };
     if let Some(d) = local_domain {
-        message = qualify_addresses(&message, d).map_err(InputError::Message)?;
+        message = qualify_addresses(&message, d)?;
     }
     Ok(Input { to: qualified, from, null_sender, message })
 }
@@ -378,8 +420,8 @@ mod tests {
         assert_eq!(p(&["-r", "<it@x.test>"]).sender, Some(Sender::Address("it@x.test".into())));
         assert_eq!(p(&["-rit@x.test"]).sender, Some(Sender::Address("it@x.test".into())));
         assert_eq!(p(&["-fwww-data"]).sender, Some(Sender::Address("www-data".into())));
-        assert!(parse(&["-f", "a@x.test", "-r", "b@x.test"]).unwrap_err().contains("already given"));
-        assert!(parse(&["-f", "a b"]).unwrap_err().starts_with("-f a b: "));
+        assert!(parse(&["-f", "a@x.test", "-r", "b@x.test"]).unwrap_err().to_string().contains("already given"));
+        assert!(parse(&["-f", "a b"]).unwrap_err().to_string().starts_with("-f a b: "));
     }
 
     #[test]
@@ -410,7 +452,7 @@ mod tests {
             (&["-h"], "-h: unknown option"),
             (&["-"], "-: not an option"),
         ] {
-            let e = parse(args).unwrap_err();
+            let e = parse(args).unwrap_err().to_string();
             assert!(e.starts_with(start), "{args:?}: {e}");
         }
     }
@@ -424,7 +466,7 @@ mod tests {
         assert_eq!(got.from.as_deref(), Some("root@host.test"));
         assert_eq!(got.message, b"From: root@host.test (Cron Daemon)\nTo: root@host.test, b@x.test\nSubject: s\n\nbody\n");
         let e = input(&a, msg, None).unwrap_err();
-        assert!(matches!(&e, InputError::Usage(m) if m.starts_with("send.local_domain: ")), "{e:?}");
+        assert!(e.is_usage() && e.to_string().starts_with("send.local_domain: "), "{e:?}");
         // Without -t, Bcc goes all the same; the fields name no extra recipient.
         let got = input(&p(&["-f<>", "c@x.test"]), msg, Some("host.test")).unwrap();
         assert_eq!((got.to, got.from, got.null_sender), (vec!["c@x.test".to_string()], None, true));
@@ -434,12 +476,12 @@ mod tests {
         let got = input(&p(&["\"a@b\""]), b"", Some("h.test")).unwrap();
         assert_eq!(got.to, ["\"a@b\"@h.test"]);
         let e = input(&p(&["Bob Smith"]), b"", Some("h.test")).unwrap_err();
-        assert!(matches!(&e, InputError::Usage(m) if m.contains("Bob Smith")), "{e:?}");
+        assert!(e.is_usage() && e.to_string().contains("Bob Smith"), "{e:?}");
     }
 
     #[test]
     fn local_domain_falls_back_to_the_senders_domain() {
-        use crate::app::test_config as config;
+        use crate::fixtures::test_config as config;
         assert_eq!(local_domain(&config(&[])), None);
         assert_eq!(local_domain(&config(&[("global.sender.address", "it@corp.example")])).as_deref(), Some("corp.example"));
         let c = config(&[("global.sender.address", "it@corp.example"), ("send.local_domain", "host.corp.example")]);

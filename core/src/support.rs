@@ -91,46 +91,86 @@ pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts)
     out
 }
 
+/// Why a support request cannot be prepared. Each names the key (or draft field) at fault;
+/// the settings' own refusals (sender identity, route) come with their text.
+#[derive(Debug, thiserror::Error)]
+pub enum SupportError {
+    #[error("client.{0}: no such client")]
+    NoSuchClient(String),
+    #[error("support.address: not set: there is no support address to send to")]
+    NoAddress,
+    #[error("subject: must be one line of 1 to {MAX_SUBJECT} characters")]
+    SubjectNotOneLine,
+    #[error("subject: must not contain control characters")]
+    SubjectControl,
+    #[error("message: must not be empty (at most {MAX_MESSAGE} bytes)")]
+    MessageEmpty,
+    #[error("message: must not contain control characters (line breaks and tabs are fine)")]
+    MessageControl,
+    /// The sender identity of the client refuses (its text names the key).
+    #[error("{0}")]
+    Identity(String),
+    /// No mail would be sent (the route's reason, e.g. the global server is off).
+    #[error("{0}")]
+    NoRoute(String),
+    #[error("{prefix}.sender.address: required to send mail")]
+    NoSender { prefix: String },
+    /// The message could not be rewritten for a concealed sender.
+    #[error("{0}")]
+    Rewrite(String),
+}
+
+impl SupportError {
+    /// As a problem on the key it names (`mail` when it names none).
+    pub fn into_error(self) -> crate::Error {
+        match self {
+            SupportError::NoSuchClient(id) => crate::error::invalid(&format!("client.{id}"), "no such client"),
+            SupportError::NoSender { prefix } => crate::error::invalid(&format!("{prefix}.sender.address"), "required to send mail"),
+            other => crate::error::keyed(&other.to_string()),
+        }
+    }
+}
+
 /// Where a support request of `client` goes, and why.
-pub fn support_address(config: &Config, client: Option<&str>) -> Result<(String, String), String> {
+pub fn support_address(config: &Config, client: Option<&str>) -> Result<(String, String), SupportError> {
     if let Some(id) = client {
-        let c = config.clients.get(id).ok_or_else(|| format!("client.{id}: no such client"))?;
+        let c = config.clients.get(id).ok_or_else(|| SupportError::NoSuchClient(id.into()))?;
         if let Some(a) = &c.support.address {
             if config.support.allow_client_address == Some(true) {
                 return Ok((a.clone(), format!("client {id}'s own support address (support.allow_client_address is on)")));
             }
         }
     }
-    let a = config.support.address.clone().ok_or("support.address: not set: there is no support address to send to")?;
+    let a = config.support.address.clone().ok_or(SupportError::NoAddress)?;
     Ok((a, "the support address (support.address)".into()))
 }
 
 /// Builds the support request exactly as it would leave at `now`.
-pub fn prepare(config: &Config, draft: &SupportDraft, facts: &SystemFacts, now: time::OffsetDateTime) -> Result<SupportPreview, String> {
+pub fn prepare(config: &Config, draft: &SupportDraft, facts: &SystemFacts, now: time::OffsetDateTime) -> Result<SupportPreview, SupportError> {
     let subject = draft.subject.trim();
     if subject.is_empty() || subject.contains(['\r', '\n']) || subject.chars().count() > MAX_SUBJECT {
-        return Err(format!("subject: must be one line of 1 to {MAX_SUBJECT} characters"));
+        return Err(SupportError::SubjectNotOneLine);
     }
     // The subject becomes a header; both are shown in a terminal by `--preview`.
     if subject.chars().any(char::is_control) {
-        return Err("subject: must not contain control characters".into());
+        return Err(SupportError::SubjectControl);
     }
     if draft.message.trim().is_empty() || draft.message.len() > MAX_MESSAGE {
-        return Err(format!("message: must not be empty (at most {MAX_MESSAGE} bytes)"));
+        return Err(SupportError::MessageEmpty);
     }
     if crate::validate::has_control_in_text(&draft.message) {
-        return Err("message: must not contain control characters (line breaks and tabs are fine)".into());
+        return Err(SupportError::MessageControl);
     }
     let client = draft.client.as_deref();
     let (to, to_reason) = support_address(config, client)?;
-    let identity = crate::identity::sender_identity(config, client, None)?;
-    let (route, route_reason) = resolve_route(config, client, identity.from.as_deref()).map_err(|e| e.to_string())?;
-    let Route::Send(server) = route else { return Err(route_reason) };
+    let identity = crate::identity::sender_identity(config, client, None).map_err(SupportError::Identity)?;
+    let (route, route_reason) = resolve_route(config, client, identity.from.as_deref()).map_err(|e| SupportError::NoSuchClient(e.0))?;
+    let Route::Send(server) = route else { return Err(SupportError::NoRoute(route_reason)) };
     let address = identity
         .from
         .clone()
         .or_else(|| server.sender.as_ref().map(|s| s.address.clone()))
-        .ok_or_else(|| format!("{}.sender.address: required to send mail", server.prefix))?;
+        .ok_or_else(|| SupportError::NoSender { prefix: server.prefix.clone() })?;
     let from = Mailbox { name: identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone())), address };
     let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
     let text = render(
@@ -145,7 +185,7 @@ pub fn prepare(config: &Config, draft: &SupportDraft, facts: &SystemFacts, now: 
     if identity.reply_to.is_some() {
         // The send path rewrites a concealed sender's message; doing it here too keeps the
         // preview byte for byte what leaves.
-        raw = crate::identity::rewrite_sender(&raw, &from, reply_to.as_ref(), server.utf8_headers)?;
+        raw = crate::identity::rewrite_sender(&raw, &from, reply_to.as_ref(), server.utf8_headers).map_err(SupportError::Rewrite)?;
     }
     Ok(SupportPreview {
         draft: draft.clone(),
@@ -189,7 +229,7 @@ impl crate::Postdesk {
     /// Exactly what a support request would send, and to whom, through which server.
     pub fn support_preview(&self, draft: &SupportDraft) -> Result<SupportPreview, crate::Error> {
         let config = self.load()?;
-        prepare(&config, draft, &SystemFacts::of_this_machine(), time::OffsetDateTime::now_utc()).map_err(|e| crate::app::keyed(&e))
+        prepare(&config, draft, &SystemFacts::of_this_machine(), time::OffsetDateTime::now_utc()).map_err(SupportError::into_error)
     }
 
     /// Sends the previewed request: the very bytes of `preview.raw`, after checking that the
@@ -207,7 +247,7 @@ impl crate::Postdesk {
         match prepare(&config, &preview.draft, &SystemFacts::of_this_machine(), time::OffsetDateTime::now_utc()) {
             Ok(now) if without_date_and_id(&now.raw) == without_date_and_id(&preview.raw) && now.to == preview.to => {}
             Ok(_) => return crate::mail::config_failure("the settings changed since the preview: preview the support request again".into(), progress),
-            Err(e) => return crate::mail::config_failure(e, progress),
+            Err(e) => return crate::mail::config_failure(e.to_string(), progress),
         }
         let request = crate::mail::Request {
             to: vec![preview.to.clone()],
@@ -267,7 +307,7 @@ mod tests {
         assert_eq!(support_address(&c, Some("acme")).unwrap().0, "desk@acme.test");
         assert_eq!(support_address(&c, None).unwrap().0, "help@vendor.test");
         c = crate::app::apply_edits(&c, &[("support.address".to_string(), "".to_string())].into()).0;
-        assert!(support_address(&c, None).unwrap_err().starts_with("support.address: "));
+        assert!(support_address(&c, None).unwrap_err().to_string().starts_with("support.address: "));
     }
 
     #[test]
@@ -293,10 +333,10 @@ mod tests {
     #[test]
     fn global_off_sends_nothing_and_bad_input_is_named() {
         let mut c = setup();
-        assert!(prepare(&c, &SupportDraft { subject: " ".into(), ..draft(None) }, &facts(), time::OffsetDateTime::now_utc()).unwrap_err().starts_with("subject: "));
-        assert!(prepare(&c, &SupportDraft { message: "".into(), ..draft(None) }, &facts(), time::OffsetDateTime::now_utc()).unwrap_err().starts_with("message: "));
+        assert!(prepare(&c, &SupportDraft { subject: " ".into(), ..draft(None) }, &facts(), time::OffsetDateTime::now_utc()).unwrap_err().to_string().starts_with("subject: "));
+        assert!(prepare(&c, &SupportDraft { message: "".into(), ..draft(None) }, &facts(), time::OffsetDateTime::now_utc()).unwrap_err().to_string().starts_with("message: "));
         c = crate::app::apply_edits(&c, &[("global.enabled".to_string(), "false".to_string())].into()).0;
-        assert!(prepare(&c, &draft(None), &facts(), time::OffsetDateTime::now_utc()).unwrap_err().contains("global mail server is off"));
+        assert!(prepare(&c, &draft(None), &facts(), time::OffsetDateTime::now_utc()).unwrap_err().to_string().contains("global mail server is off"));
     }
 
     #[test]

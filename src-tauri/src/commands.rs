@@ -116,6 +116,8 @@ fn code_of(e: &postdesk_core::Error) -> ErrorCode {
         Error::Keychain(postdesk_core::secrets::SecretError::Rejected { .. }) => ErrorCode::Keychain,
         Error::Store(_) => ErrorCode::Store,
         Error::Key(_) => ErrorCode::Key,
+        // A sign-in token kept for a client or route that was removed meanwhile.
+        Error::Gone { .. } => ErrorCode::Gone,
     }
 }
 

@@ -81,7 +81,7 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
     let result = match outcome {
         Err(_) => Err(format!("no sign-in came back within {} s: sign in again", SIGN_IN_TIMEOUT.as_secs())),
         Ok(Err(_)) | Ok(Ok(None)) => Err("the sign-in window was closed before the sign-in finished: sign in again".into()),
-        Ok(Ok(Some(redirect))) => sign_in.finish(&redirect, postdesk).await,
+        Ok(Ok(Some(redirect))) => sign_in.finish(&redirect, postdesk).await.map_err(|e| e.to_string()),
     };
     let _ = window.destroy();
     result

@@ -70,7 +70,7 @@ impl Postdesk {
     /// The list, the limit and the current count, for the window.
     pub fn dne_view(&self) -> Result<DneView, Error> {
         let config = self.load()?;
-        let sent = crate::limits::SentLog::new(self.data_dir()).count().map_err(|e| invalid("limits", &e))?;
+        let sent = crate::limits::SentLog::new(self.data_dir()).count().map_err(|e| invalid("limits", &e.to_string()))?;
         Ok(DneView {
             entries: config.dne.clone(),
             max_per_day: config.limits.max_per_day.unwrap_or(0),
