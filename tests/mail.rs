@@ -574,7 +574,7 @@ fn a_client_inherits_or_overrides_the_ehlo_name() {
 fn a_bad_ehlo_name_is_refused_naming_the_key() {
     let d = tempfile::tempdir().unwrap();
     for bad in ["two words", "mta.example.test\r\nRCPT TO:<x@example.test>", "-dash.example"] {
-        let r = postdesk(d.path(), &["config", "set", "global.helo_name", bad], None);
+        let r = postdesk(d.path(), &["config", "set", "--", "global.helo_name", bad], None);
         assert_ne!(r.code, 0, "{bad:?} was accepted");
         assert!(r.stderr.contains("global.helo_name"), "{r:?}");
     }
