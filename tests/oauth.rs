@@ -692,3 +692,33 @@ fn graph_mime_carries_the_bcc_recipients_as_a_bcc_header() {
     assert!(bcc_line.contains("extra@example.test") && bcc_line.contains("hidden@example.test") && !bcc_line.contains("carol"), "{mime}");
     assert!(mime.contains("To: carol@example.test") && mime.ends_with("body\r\n"), "{mime}");
 }
+
+/// What one `postdesk send` through Graph costs with 10,000 clients configured (the Microsoft
+/// 365 settings used to be read by serializing the whole configuration). A benchmark, not a
+/// test: `scripts/test.sh cargo test --test oauth -- --ignored --nocapture bench_` prints the
+/// median wall time of 15 sends of the binary `POSTDESK_BIN` names.
+#[test]
+#[ignore = "benchmark"]
+fn bench_send_through_graph_with_10000_clients() {
+    let f = fake_with_tenant();
+    let d = m365_dir(&f, "m365-graph", "app", &[]);
+    set_secret(d.path(), SECRET);
+    let path = d.path().join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let clients: serde_json::Map<String, Value> = (0..10_000)
+        .map(|i| (format!("client-{i:05}"), serde_json::json!({"name": format!("Client number {i}"), "host": format!("smtp.client{i}.example.net")})))
+        .collect();
+    config["clients"] = Value::Object(clients);
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let message = format!("From: {}\r\nTo: carol@example.test\r\nSubject: Invoice 42\r\n\r\nPlease find it attached.\r\n", user());
+    let mut times = Vec::new();
+    for _ in 0..16 {
+        let t = std::time::Instant::now();
+        let run = postdesk(d.path(), &["send", "-t"], Some(&message));
+        times.push(t.elapsed());
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    times.remove(0); // the first send also signs in (a token request)
+    times.sort();
+    println!("bench: postdesk send through Graph, 10,000 clients: median {:?} (min {:?}, max {:?}) over {} sends", times[times.len() / 2], times[0], times[times.len() - 1], times.len());
+}
