@@ -223,6 +223,11 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     // With username, password and STARTTLS given, the preview drops its earlier complaints.
     wait_gone(&c, "[data-problem-for=\"global.username\"]").await;
     wait_gone(&c, "[data-problem-for=\"global.password\"]").await;
+    // The EHLO name (Connection): a host name with a space is named under the field.
+    type_into(&c, &key("global.helo_name"), "mta example").await;
+    wait_text(&c, "[data-problem-for=\"global.helo_name\"]", "not a valid host name").await;
+    type_into(&c, &key("global.helo_name"), "mta.example.test").await;
+    wait_gone(&c, "[data-problem-for=\"global.helo_name\"]").await;
 
     section(&c, "support").await;
     type_into(&c, &key("support.address"), "helpdesk@example.test").await;
@@ -238,6 +243,9 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
 
     click(&c, "#save").await;
     wait_content(&c, "#status", "Saved").await;
+    section(&c, "security").await;
+    c.execute(&format!("document.querySelector('{}').scrollIntoView({{block: 'center'}})", key("global.helo_name")), vec![]).await.unwrap();
+    screenshot(&c, "security-connection").await;
     for name in ["base", "security", "support"] {
         section(&c, name).await;
         screenshot(&c, name).await;
@@ -264,6 +272,7 @@ async fn settings_survive_a_restart_and_the_password_lives_only_in_the_keychain(
     assert!(files_containing(home.path(), PASSWORD).is_empty(), "password in a file under the app's home dirs");
     let saved = std::fs::read_to_string(data.path().join("config.json")).unwrap();
     assert!(saved.contains("smtp.example.test"), "{saved}");
+    assert!(saved.contains("\"helo_name\": \"mta.example.test\""), "{saved}");
 
     // Start the app again: the values are back, the password shows as set, never as text.
     let c = driver.session().await;
