@@ -1,8 +1,6 @@
 //! `config get|set|unset|show`, `check`, `secret set|clear`.
 
-use postdesk_core::app::secret_keys;
-use postdesk_core::keys::{all_keys, display};
-use postdesk_core::{Error, Postdesk, Problem};
+use postdesk_core::{all_keys, display, secret_keys, Error, Postdesk, Problem};
 use serde_json::{json, Value};
 
 use crate::input::read_secret;

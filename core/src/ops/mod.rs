@@ -3,4 +3,5 @@
 //! their rules, in the layer below).
 
 mod dne;
+mod send;
 mod templates;
