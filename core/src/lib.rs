@@ -71,14 +71,24 @@ mod tls;
 
 // The operations and their error.
 pub use app::{Error, Postdesk};
-// The errors inside `Error` that callers match on.
+// The errors inside `Error` and of the operations that have their own, which callers match
+// on (never on their text).
+pub use keys::KeyError;
+pub use limits::LimitsError;
 pub use login::{BrowserError, LoginError};
+pub use message::MessageError;
+pub use oauth::{IdTokenError, OAuthError, TokenError};
+pub use redirect::{Redirect, RedirectWhat};
+pub use rfc5322::{AddressError, HeadError};
 pub use secrets::SecretError;
 pub use sendmail_args::{InputError, UsageError};
 pub use store::StoreError;
 
-// The configuration and its problems.
-pub use model::Config;
+// The configuration (the saved document, as `Postdesk::load` returns it) and its problems.
+pub use model::{
+    AuthMethod, ClientSettings, ClientSupport, Config, EmailType, IgnoreDne, LimitSettings, M365Cloud, M365Flow, M365Settings, MailboxSettings, ReceiverProtocol,
+    ReceiverSettings, RouteSettings, Security, SendSettings, ServerSettings, SupportSettings, TemplateSettings,
+};
 pub use validate::{Problem, Severity};
 pub use secrets::Secret;
 pub use keys::Key;
@@ -86,13 +96,13 @@ pub use keys::Key;
 pub use app::{Form, ImportPreview, Saved, SecretChange};
 pub use clients::{ClientRow, RouteRow, ScopeForm};
 pub use dne::DneView;
-pub use explain::Explanation;
+pub use explain::{Explanation, RouteCandidate};
 pub use prefetch::FormPrefetch;
-pub use presets::Preset;
-pub use templates::{Rendered, TemplateDraft, TemplatePreview, TemplateView};
+pub use presets::{Preset, PresetVariant};
+pub use templates::{Rendered, TemplateDraft, TemplateError, TemplatePreview, TemplateView};
 pub use transfer::{Change, ChangeKind, ImportPlan};
 // Sending, diagnoses and their reports.
-pub use diagnosis::{FailureKind, Progress, Report, ServerSummary, Stage, Step};
+pub use diagnosis::{Failure, FailureKind, Progress, Report, ServerSummary, Stage, Step};
 pub use limits::SentLog;
 pub use mail::{Compose, Request};
 pub use sendmail_args::{Input, SendArgs};
