@@ -91,9 +91,9 @@ pub use model::{
 };
 pub use validate::{Problem, Severity};
 pub use secrets::Secret;
-pub use keys::Key;
 // Settings, forms and saving.
 pub use app::{Form, ImportPreview, Saved, SecretChange};
+pub use ops::{Origin, Shown, ShownKey};
 pub use clients::{ClientRow, RouteRow, ScopeForm};
 pub use dne::DneView;
 pub use explain::{Explanation, RouteCandidate};
@@ -115,7 +115,6 @@ pub use oauth::{SignIn, M365};
 pub use hints::hint_for;
 pub use diagnosis::step_line;
 pub use checks::check_email;
-pub use edits::secret_keys;
-pub use keys::{all_keys, display, shown};
+pub use keys::shown;
 pub use login::open_in_browser;
 pub use sendmail_args::USAGE as SENDMAIL_USAGE;

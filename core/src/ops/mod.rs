@@ -4,4 +4,7 @@
 
 mod dne;
 mod send;
+mod show;
 mod templates;
+
+pub use show::{Origin, Shown, ShownKey};
