@@ -11,7 +11,8 @@
 // The internal modules: `pub(crate)`, or `pub` with the feature `internals`, which only the
 // integration tests (`tests/`), the benchmark and the fuzz targets turn on. The CLI and the
 // window build without it and see only the façade below (ARCHITECTURE.md, "The façade";
-// `scripts/test.sh` checks them alone).
+// `scripts/test.sh` checks them alone). A new module is declared here, never `pub mod`
+// (`core/tests/facade.rs`).
 macro_rules! internal {
     ($($(#[$attr:meta])* $name:ident;)*) => {$(
         $(#[$attr])*
