@@ -20,6 +20,9 @@ make --no-print-directory ui/node_modules/.package-lock.json
 step "Rust: build everything once"
 cargo build --workspace --all-targets
 
+step "The CLI and the window use only the core's façade (built without the tests' feature \`internals\`)"
+cargo check -q -p postdesk-cli -p postdesk --all-targets
+
 step "Fuzz briefly: import, message (send -t), argv (sendmail's options) (make fuzz runs them longer)"
 # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
 fuzz_log=$(mktemp)

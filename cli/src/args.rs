@@ -117,7 +117,7 @@ pub enum Command {
     /// and --client ID, --priority: `postdesk send --help` lists them.
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Send {
-        /// Read by `postdesk_core::sendmail_args::parse`, not by clap (sendmail's `-FName`,
+        /// Read by `Postdesk::parse_sendmail_args`, not by clap (sendmail's `-FName`,
         /// `-oem`, `-f<>` forms).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
         args: Vec<std::ffi::OsString>,
@@ -233,7 +233,7 @@ pub enum PresetCmd {
 
 impl Cli {
     pub fn data_dir(&self) -> PathBuf {
-        postdesk_core::store::data_dir(self.data_dir.clone())
+        postdesk_core::Postdesk::data_dir_from(self.data_dir.clone())
     }
 }
 

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use postdesk_core::{sendmail_args, Postdesk};
+use postdesk_core::Postdesk;
 
 mod args;
 mod cmd;
@@ -25,11 +25,11 @@ pub use process::{harden_process, open_window, WINDOW_PROGRAM};
 pub fn run(cli: Cli) -> ExitCode {
     // `send --data-dir DIR` (sendmail's arguments are not clap's).
     let send_dir = match &cli.command {
-        Some(Command::Send { args }) => input::utf8_args(args).ok().and_then(|a| sendmail_args::parse(&a).ok()).and_then(|a| a.data_dir),
+        Some(Command::Send { args }) => input::utf8_args(args).ok().and_then(|a| Postdesk::parse_sendmail_args(&a).ok()).and_then(|a| a.data_dir),
         _ => None,
     };
     let data_dir = match send_dir {
-        Some(d) => postdesk_core::store::data_dir(Some(PathBuf::from(d))),
+        Some(d) => Postdesk::data_dir_from(Some(PathBuf::from(d))),
         None => cli.data_dir(),
     };
     let app = Postdesk::open(&data_dir);

@@ -1,9 +1,6 @@
 //! What the command line shows and how it ends: exit codes, errors, JSON, diagnoses.
 
-use postdesk_core::diagnosis::{step_line, FailureKind, Progress, Report, Stage};
-use postdesk_core::secrets::SecretError;
-use postdesk_core::store::StoreError;
-use postdesk_core::Error;
+use postdesk_core::{step_line, Error, FailureKind, Progress, Report, SecretError, Stage, StoreError};
 use serde::Serialize;
 
 pub const EXIT_FAILED: u8 = 1;
@@ -22,7 +19,7 @@ pub(crate) fn exit_code(e: &Error) -> u8 {
 /// A failed command's error on stderr, one `postdesk: ` line per line of its message.
 pub(crate) fn print_error(e: &Error) {
     for line in e.to_string().lines() {
-        eprintln!("postdesk: {}", postdesk_core::keys::shown(line));
+        eprintln!("postdesk: {}", postdesk_core::shown(line));
     }
 }
 
@@ -90,7 +87,7 @@ pub(crate) fn failed_exit_code(stage: Stage, kind: Option<FailureKind>) -> u8 {
 }
 
 /// After `config set`/`preset apply`: the warnings, and where stored secrets now go (stderr).
-pub(crate) fn print_saved(saved: &postdesk_core::app::Saved) {
+pub(crate) fn print_saved(saved: &postdesk_core::Saved) {
     for warning in &saved.warnings {
         eprintln!("postdesk: {warning}");
     }
@@ -99,8 +96,8 @@ pub(crate) fn print_saved(saved: &postdesk_core::app::Saved) {
     }
 }
 
-pub(crate) fn print_changes(plan: &postdesk_core::transfer::ImportPlan) {
-    use postdesk_core::transfer::ChangeKind;
+pub(crate) fn print_changes(plan: &postdesk_core::ImportPlan) {
+    use postdesk_core::ChangeKind;
     if plan.changes.is_empty() {
         println!("no changes");
     }

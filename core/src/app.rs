@@ -98,6 +98,12 @@ fn scope_prefixes(config: &Config) -> BTreeSet<String> {
 }
 
 impl Postdesk {
+    /// The data directory to open: `explicit` (`--data-dir`), else `POSTDESK_DATA_DIR`, else
+    /// the OS app-data directory.
+    pub fn data_dir_from(explicit: Option<PathBuf>) -> PathBuf {
+        crate::store::data_dir(explicit)
+    }
+
     pub fn open(data_dir: &Path) -> Postdesk {
         Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir) }
     }
@@ -477,6 +483,11 @@ impl Postdesk {
 }
 
 impl Postdesk {
+    /// Every provider preset, in the order the window offers them ("Custom" last).
+    pub fn presets() -> Vec<crate::presets::Preset> {
+        crate::presets::presets()
+    }
+
     /// Applies a provider preset (and variant) to the saved settings, validated like
     /// `config set`: nothing is saved when it would make a value invalid. Returns the
     /// preset (for its to-do list) and the warnings of the keys it set.
@@ -520,6 +531,11 @@ pub struct ImportPreview {
 }
 
 impl Postdesk {
+    /// The JSON Schema of the export file (`postdesk schema`).
+    pub fn export_schema() -> serde_json::Value {
+        crate::transfer::schema()
+    }
+
     /// The export file: settings, which secrets are needed, and (with a passphrase) the
     /// secrets themselves, encrypted.
     /// Returns the file's text and the secret keys it names as needed.

@@ -15,8 +15,6 @@ use crate::diagnosis::FailureKind;
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
-    /// `Location`, for redirects.
-    pub location: Option<String>,
 }
 
 impl Response {
@@ -121,10 +119,9 @@ where
     });
     let resp = sender.send_request(req).await.map_err(|e| error(hyper_kind(&e), format!("HTTP with {host}: {e}")))?;
     let status = resp.status().as_u16();
-    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(String::from);
     let limited = http_body_util::Limited::new(resp.into_body(), MAX_BODY);
     let body = limited.collect().await.map_err(|e| error(FailureKind::Protocol, format!("reading the answer of {host}: {e}")))?.to_bytes().to_vec();
-    Ok(Response { status, body, location })
+    Ok(Response { status, body })
 }
 
 /// A request that got no answer: the connection closed (or was reset) before one, or another error.

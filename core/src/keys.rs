@@ -36,6 +36,7 @@ pub static LIMIT_FIELDS: Table = Table::new(keys_of::<LimitSettings>);
 pub static SEND_FIELDS: Table = Table::new(keys_of::<SendSettings>);
 
 /// Every scope's table, as the UI gets it (`ui/src/lib/bindings/settings.ts`).
+#[cfg(test)]
 #[derive(serde::Serialize)]
 pub struct AllTables {
     pub server: &'static Table,
@@ -48,6 +49,7 @@ pub struct AllTables {
     pub send: &'static Table,
 }
 
+#[cfg(test)]
 pub fn all_tables() -> AllTables {
     AllTables {
         server: &SERVER_FIELDS,

@@ -1,52 +1,121 @@
 //! Postdesk core: the configuration model, its validation, persistence and secrets.
 //!
 //! Tauri-free and UI-free: the window (`src-tauri`) and the command line (`cli`) are thin
-//! adapters over [`app::Postdesk`]. `model`, `keys` and `validate` are pure functions over
+//! adapters over [`Postdesk`]. `model`, `keys` and `validate` are pure functions over
 //! values; `store` (disk) and `secrets` (OS keychain) are the edges.
+//!
+//! The crate's public face is the façade at the end of this file: [`Postdesk`] (every
+//! operation is one of its methods), the data types those operations take and return, the
+//! errors callers match on, and a few pure helpers of the contract. Every module is internal.
 
-pub mod app;
-pub mod checks;
-pub mod clients;
+// The internal modules: `pub(crate)`, or `pub` with the feature `internals`, which only the
+// integration tests (`tests/`), the benchmark and the fuzz targets turn on. The CLI and the
+// window build without it and see only the façade below (ARCHITECTURE.md, "The façade";
+// `scripts/test.sh` checks them alone). A new module is declared here, never `pub mod`
+// (`core/tests/facade.rs`).
+macro_rules! internal {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        $(#[$attr])*
+        #[cfg(feature = "internals")]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $name;
+    )*};
+}
+
+internal!(
+    app;
+    checks;
+    clients;
+    diagnosis;
+    explain;
+    files;
+    dne;
+    edits;
+    error;
+    hints;
+    http;
+    identity;
+    keys;
+    limits;
+    login;
+    mail;
+    message;
+    model;
+    oauth;
+    prefetch;
+    presets;
+    receiver;
+    redirect;
+    resolve;
+    rfc5322;
+    secrets;
+    settings;
+    sendmail_args;
+    smtp;
+    store;
+    support;
+    templates;
+    transfer;
+    validate;
+);
 mod clouds;
-pub mod diagnosis;
-pub mod explain;
-pub mod files;
-pub mod dne;
-pub mod edits;
-pub mod error;
 #[cfg(test)]
 mod fixtures;
-pub mod hints;
-pub mod http;
-pub mod identity;
-pub mod keys;
-pub mod limits;
-pub mod login;
-pub mod mail;
-pub mod message;
 mod migrate;
-pub mod model;
 mod model_de;
-pub mod oauth;
 mod ops;
-pub mod prefetch;
-pub mod presets;
-pub mod receiver;
-pub mod redirect;
-pub mod resolve;
-pub mod rfc5322;
-pub mod secrets;
-pub mod settings;
-pub mod sendmail_args;
-pub mod smtp;
-pub mod store;
-pub mod support;
-pub mod templates;
 mod tls;
-pub mod transfer;
-pub mod validate;
 
+// ---- The façade: what the CLI and the window may use. ----
+
+// The operations and their error.
 pub use app::{Error, Postdesk};
-pub use model::Config;
-pub use secrets::Secret;
+// The errors inside `Error` and of the operations that have their own, which callers match
+// on (never on their text).
+pub use keys::KeyError;
+pub use limits::LimitsError;
+pub use login::{BrowserError, LoginError};
+pub use message::MessageError;
+pub use oauth::{IdTokenError, OAuthError, TokenError};
+pub use redirect::{Redirect, RedirectWhat};
+pub use rfc5322::{AddressError, HeadError};
+pub use secrets::SecretError;
+pub use sendmail_args::{InputError, UsageError};
+pub use store::StoreError;
+
+// The configuration (the saved document, as `Postdesk::load` returns it) and its problems.
+pub use model::{
+    AuthMethod, ClientSettings, ClientSupport, Config, EmailType, IgnoreDne, LimitSettings, M365Cloud, M365Flow, M365Settings, MailboxSettings, ReceiverProtocol,
+    ReceiverSettings, RouteSettings, Security, SendSettings, ServerSettings, SupportSettings, TemplateSettings,
+};
 pub use validate::{Problem, Severity};
+pub use secrets::Secret;
+// Settings, forms and saving.
+pub use app::{Form, ImportPreview, Saved, SecretChange};
+pub use ops::{Origin, Shown, ShownKey};
+pub use clients::{ClientRow, RouteRow, ScopeForm};
+pub use dne::DneView;
+pub use explain::{Explanation, RouteCandidate};
+pub use prefetch::FormPrefetch;
+pub use presets::{Preset, PresetVariant};
+pub use templates::{Rendered, TemplateDraft, TemplateError, TemplatePreview, TemplateView};
+pub use transfer::{Change, ChangeKind, ImportPlan};
+// Sending, diagnoses and their reports.
+pub use diagnosis::{Failure, FailureKind, Progress, Report, ServerSummary, Stage, Step};
+pub use limits::SentLog;
+pub use mail::{Compose, Request};
+pub use sendmail_args::{Input, SendArgs};
+pub use support::{SupportDraft, SupportPreview};
+// Microsoft 365 sign-in.
+pub use login::SignInStatus;
+pub use oauth::{SignIn, M365};
+
+// Pure helpers that are part of the contract (the CLI's text output, sendmail's usage).
+pub use hints::hint_for;
+pub use diagnosis::step_line;
+pub use checks::check_email;
+pub use keys::shown;
+pub use login::open_in_browser;
+pub use sendmail_args::USAGE as SENDMAIL_USAGE;

@@ -56,6 +56,13 @@ pub enum BrowserError {
 }
 
 impl Postdesk {
+    /// Starts a delegated sign-in in an embedded browser window: the authorization address
+    /// (PKCE, random state) whose redirect to [`crate::app::REDIRECT_URI`] the window catches
+    /// and hands to [`SignIn::finish`].
+    pub fn begin_sign_in(&self, m: &M365) -> SignIn {
+        SignIn::begin(m, crate::app::REDIRECT_URI, None)
+    }
+
     /// The Microsoft 365 settings a delegated sign-in for `client` (none: global) uses.
     pub fn sign_in_settings(&self, client: Option<&str>) -> Result<M365, Error> {
         let config = self.load()?;

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::secrets::Secret;
 
 // The clouds' URLs are a pure table (redirect.rs reads them too).
-pub use crate::clouds::{cloud, Cloud};
+pub use crate::clouds::cloud;
 
 /// SMTP XOAUTH2 or Graph `sendMail`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-use ts_rs::TS;
 
 use crate::settings::Settings;
 use crate::message::Mailbox;
@@ -46,13 +44,6 @@ pub struct Server {
 pub enum Route {
     Send(Box<Server>),
     NoMail,
-}
-
-#[derive(Serialize, Clone, Debug, TS)]
-#[ts(export)]
-pub struct RouteSummary {
-    pub source: Option<String>,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use time::Date;
 
-pub use crate::checks::{address_lines, check_email, check_host, has_control_in_text, parse_date, Problem, Severity, MAX_EMAIL, MAX_HOST, MAX_NAME, MAX_PATH, MAX_TEXT};
+pub use crate::checks::{address_lines, check_email, check_host, has_control_in_text, parse_date, Problem, Severity, MAX_NAME, MAX_PATH, MAX_TEXT};
 use crate::checks::{check_address_list, check_domain, check_guid, check_url};
 use crate::keys::{Key, Kind, Scope};
 use crate::model::{AuthMethod, Config, EmailType, M365Flow, ReceiverProtocol, Security, ServerSettings};

@@ -168,7 +168,7 @@ commands! {
 
     /// The draft filled with the sample values, and its errors with their positions.
     async fn preview_template(draft: TemplateDraft) -> TemplatePreview {
-        Ok(postdesk_core::templates::preview(&draft))
+        Ok(Postdesk::template_preview(&draft))
     }
 
     /// Saves a template (a new user type is created).
@@ -225,7 +225,7 @@ commands! {
 
     /// The provider presets ("Start from a preset").
     async fn list_presets() -> Vec<Preset> {
-        Ok(postdesk_core::presets::presets())
+        Ok(Postdesk::presets())
     }
 
     /// Delegated sign-in with the saved settings: in an embedded login window, or through the

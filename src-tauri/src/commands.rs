@@ -12,17 +12,10 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use postdesk_core::app::{Form, ImportPreview, SecretChange};
-use postdesk_core::clients::{ClientRow, RouteRow, ScopeForm};
-use postdesk_core::diagnosis::{Progress, Report};
-use postdesk_core::dne::DneView;
-use postdesk_core::explain::Explanation;
-use postdesk_core::login::SignInStatus;
-use postdesk_core::prefetch::FormPrefetch;
-use postdesk_core::presets::Preset;
-use postdesk_core::support::{SupportDraft, SupportPreview};
-use postdesk_core::templates::{TemplateDraft, TemplatePreview, TemplateView};
-use postdesk_core::{Postdesk, Problem};
+use postdesk_core::{
+    ClientRow, DneView, Explanation, Form, FormPrefetch, ImportPreview, Postdesk, Preset, Problem, Progress, Report, RouteRow, ScopeForm, SecretChange, SignInStatus,
+    SupportDraft, SupportPreview, TemplateDraft, TemplatePreview, TemplateView,
+};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewWindow};
@@ -112,8 +105,8 @@ fn code_of(e: &postdesk_core::Error) -> ErrorCode {
     match e {
         Error::Invalid(_) => ErrorCode::Invalid,
         Error::Redirected(_) => ErrorCode::Redirected,
-        Error::Keychain(postdesk_core::secrets::SecretError::Unavailable(_)) => ErrorCode::KeychainUnavailable,
-        Error::Keychain(postdesk_core::secrets::SecretError::Rejected { .. }) => ErrorCode::Keychain,
+        Error::Keychain(postdesk_core::SecretError::Unavailable(_)) => ErrorCode::KeychainUnavailable,
+        Error::Keychain(postdesk_core::SecretError::Rejected { .. }) => ErrorCode::Keychain,
         Error::Store(_) => ErrorCode::Store,
         Error::Key(_) => ErrorCode::Key,
         // A sign-in token kept for a client or route that was removed meanwhile.
@@ -236,7 +229,7 @@ mod tests {
         let e = CommandError::from(postdesk_core::Error::Invalid(vec![p.clone()]));
         assert_eq!(e.code, ErrorCode::Invalid);
         assert_eq!(e.problems, vec![p]);
-        let e = CommandError::from(postdesk_core::Error::Keychain(postdesk_core::secrets::SecretError::Unavailable("locked".into())));
+        let e = CommandError::from(postdesk_core::Error::Keychain(postdesk_core::SecretError::Unavailable("locked".into())));
         assert_eq!(e.code, ErrorCode::KeychainUnavailable);
         assert!(e.message.contains("keychain is not available"), "{}", e.message);
         let json = serde_json::to_value(CommandError::new(ErrorCode::Gone, "choose again")).unwrap();

@@ -206,7 +206,7 @@ pub fn dne_import(app: &AppHandle, window: &WebviewWindow, postdesk: &Postdesk) 
 pub struct DneImported {
     pub added: usize,
     pub file: String,
-    pub view: postdesk_core::dne::DneView,
+    pub view: postdesk_core::DneView,
 }
 
 /// Asks where to write the Do-Not-Email list as CSV; `None` when cancelled.

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use postdesk_core::prefetch::FormPrefetch;
-use postdesk_core::Postdesk;
+use postdesk_core::{FormPrefetch, Postdesk};
 use serde_json::json;
 use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, SubmenuBuilder};
 use tauri::{Emitter, Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder, WindowEvent};

@@ -7,9 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use postdesk_core::login::{open_in_browser, SignInStatus};
-use postdesk_core::oauth::{SignIn, M365};
-use postdesk_core::Postdesk;
+use postdesk_core::{open_in_browser, Postdesk, SignInStatus, M365};
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tokio::sync::oneshot;
 
@@ -38,7 +36,7 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
     if let Some(old) = app.get_webview_window(LOGIN_LABEL) {
         let _ = old.destroy();
     }
-    let sign_in = Arc::new(SignIn::begin(m, postdesk_core::app::REDIRECT_URI, None));
+    let sign_in = Arc::new(postdesk.begin_sign_in(m));
     let (tx, rx) = oneshot::channel::<Option<String>>();
     let tx = Arc::new(Mutex::new(Some(tx)));
     let url: tauri::Url = sign_in.url.parse().map_err(|e| format!("the sign-in address is not valid: {e}"))?;

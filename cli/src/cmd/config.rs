@@ -1,9 +1,7 @@
 //! `config get|set|unset|show`, `check`, `secret set|clear`.
 
-use postdesk_core::app::secret_keys;
-use postdesk_core::keys::{all_keys, display};
-use postdesk_core::{Error, Postdesk, Problem};
-use serde_json::{json, Value};
+use postdesk_core::{Error, Origin, Postdesk, Problem};
+use serde_json::json;
 
 use crate::input::read_secret;
 use crate::output::{print_json, print_saved, EXIT_FAILED};
@@ -25,55 +23,25 @@ pub(super) fn unset(app: &Postdesk, key: &str) -> Result<u8, Error> {
 }
 
 pub(super) fn show(app: &Postdesk, json: bool) -> Result<u8, Error> {
-    let config = app.load()?;
-    let secrets = secret_keys(&config);
-    let mut status = Vec::new();
-    for key in &secrets {
-        status.push((key.clone(), app.get(key)?));
-    }
     if json {
-        // The document as saved, with each secret key present but masked.
-        let mut doc = serde_json::to_value(&config).expect("config serializes");
-        for (key, masked) in &status {
-            insert_dotted(&mut doc, key, Value::from(masked.as_str()));
-        }
-        print_json(&doc);
+        print_json(&app.show_document()?);
         return Ok(0);
     }
-    for key in all_keys(&config) {
-        let name = key.name();
-        let (value, origin) = if key.is_secret() {
-            (status.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default(), "")
-        } else if let Some(v) = key.stored(&config) {
-            (display(&v), "")
-        } else if let Some(v) = key.effective(&config) {
-            (v, if key.parent().is_some() && key.field.name != "enabled" { "  (inherited)" } else { "  (default)" })
-        } else {
-            continue;
+    let shown = app.show()?;
+    for key in &shown.keys {
+        let origin = match key.origin {
+            Origin::Stored => "",
+            Origin::Inherited => "  (inherited)",
+            Origin::Default => "  (default)",
         };
         // One line per key: a template body's line breaks are shown as \n.
-        println!("{name} = {}{origin}", value.replace('\r', "\\r").replace('\n', "\\n"));
+        println!("{} = {}{origin}", key.name, key.value.replace('\r', "\\r").replace('\n', "\\n"));
     }
-    if !config.dne.is_empty() {
-        let n = config.dne.len();
+    if shown.dne_entries > 0 {
+        let n = shown.dne_entries;
         println!("dne = {n} {} (postdesk dne list)", if n == 1 { "entry" } else { "entries" });
     }
     Ok(0)
-}
-
-/// Puts a masked secret at its key's place in the JSON document (`client.x.password` → clients.x).
-fn insert_dotted(doc: &mut Value, key: &str, value: Value) {
-    let mut parts: Vec<String> = key.split('.').map(String::from).collect();
-    match parts[0].as_str() {
-        "client" => parts[0] = "clients".into(),
-        "route" => parts[0] = "routes".into(),
-        _ => {}
-    }
-    let mut node = doc;
-    for part in &parts[..parts.len() - 1] {
-        node = node.as_object_mut().expect("object").entry(part.clone()).or_insert_with(|| json!({}));
-    }
-    node.as_object_mut().expect("object").insert(parts[parts.len() - 1].clone(), value);
 }
 
 pub(super) fn check(app: &Postdesk, json: bool) -> Result<u8, Error> {

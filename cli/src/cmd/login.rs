@@ -17,7 +17,7 @@ pub(super) fn window(app: &Postdesk, client: Option<&str>) -> Result<u8, Error> 
 
 /// `login --browser`: the system browser and a one-shot loopback redirect listener.
 pub(super) fn browser(app: &Postdesk, client: Option<&str>, timeout: u64) -> Result<u8, Error> {
-    use postdesk_core::login::{open_in_browser, LoginError};
+    use postdesk_core::{open_in_browser, LoginError};
     let m = app.sign_in_settings(client)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let opened = |url: &str| {
@@ -33,7 +33,7 @@ pub(super) fn browser(app: &Postdesk, client: Option<&str>, timeout: u64) -> Res
         Err(failed) => {
             let error = failed.to_string();
             eprintln!("postdesk: token: {error}");
-            if let Some(hint) = postdesk_core::hints::hint_for(postdesk_core::diagnosis::Stage::Token, &error) {
+            if let Some(hint) = postdesk_core::hint_for(postdesk_core::Stage::Token, &error) {
                 eprintln!("postdesk: what to do: {hint}");
             }
             Ok(EXIT_FAILED)

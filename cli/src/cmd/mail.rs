@@ -3,10 +3,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use postdesk_core::diagnosis::{step_line, Progress, Stage};
-use postdesk_core::mail::{self, Request};
-use postdesk_core::sendmail_args;
-use postdesk_core::{Error, Postdesk};
+use postdesk_core::{step_line, Error, Postdesk, Progress, Request, Stage, SENDMAIL_USAGE};
 
 use crate::input::{invalid_arg, utf8_args};
 use crate::output::{present, print_json, Output, EXIT_CONFIG, EXIT_FAILED};
@@ -32,7 +29,7 @@ fn deliver(app: &Postdesk, request: Request, output: Output) -> Result<u8, Error
     let config = app.load()?;
     let mut progress = output.progress();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    let report = runtime.block_on(mail::send(&config, app, request, &mut progress, std::future::pending()));
+    let report = runtime.block_on(app.send(&config, request, &mut progress, std::future::pending()));
     Ok(present(&report, output, "Delivered: the server accepted the message."))
 }
 
@@ -48,7 +45,7 @@ pub(super) fn receiver_check(app: &Postdesk, json: bool) -> Result<u8, Error> {
 
 /// `send`: sendmail's command line, the message on stdin, quiet on success (`-v`: each step).
 pub(super) fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, Error> {
-    let parsed = utf8_args(&raw).and_then(|a| sendmail_args::parse(&a).map_err(String::from));
+    let parsed = utf8_args(&raw).and_then(|a| Postdesk::parse_sendmail_args(&a).map_err(String::from));
     let args = match parsed {
         Ok(a) => a,
         Err(e) => {
@@ -57,7 +54,7 @@ pub(super) fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, E
         }
     };
     if args.help {
-        print!("{}", sendmail_args::USAGE);
+        print!("{}", SENDMAIL_USAGE);
         return Ok(0);
     }
     let config = app.load()?;
@@ -66,7 +63,7 @@ pub(super) fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, E
         eprintln!("postdesk: cannot read the message from stdin: {e}");
         return Ok(EXIT_FAILED);
     }
-    let input = match sendmail_args::input(&args, &message, sendmail_args::local_domain(&config).as_deref()) {
+    let input = match Postdesk::sendmail_input(&config, &args, &message) {
         Ok(i) => i,
         Err(e) if e.is_usage() => {
             eprintln!("postdesk: {e}");
@@ -98,7 +95,7 @@ pub(super) fn send(app: &Postdesk, raw: Vec<std::ffi::OsString>) -> Result<u8, E
 pub(super) fn support(app: &Postdesk, client: Option<String>, subject: String, preview_only: bool, json: bool) -> Result<u8, Error> {
     let mut message = String::new();
     std::io::stdin().read_to_string(&mut message).map_err(|e| invalid_arg("message", &format!("cannot read stdin: {e}")))?;
-    let draft = postdesk_core::support::SupportDraft { client, subject, message };
+    let draft = postdesk_core::SupportDraft { client, subject, message };
     let preview = app.support_preview(&draft)?;
     if preview_only {
         if json {

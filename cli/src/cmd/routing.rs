@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::output::{print_json, print_saved, EXIT_CONFIG};
 
 pub(super) fn route(app: &Postdesk, client: Option<String>, from: &str, json: bool) -> Result<u8, Error> {
-    if let Err(e) = postdesk_core::validate::check_email(from, true) {
+    if let Err(e) = postdesk_core::check_email(from, true) {
         eprintln!("postdesk: --from {from}: {e}");
         return Ok(EXIT_CONFIG);
     }
@@ -42,7 +42,7 @@ pub(super) fn client_remove(app: &Postdesk, id: &str) -> Result<u8, Error> {
 }
 
 pub(super) fn preset_list(json: bool) -> Result<u8, Error> {
-    let presets = postdesk_core::presets::presets();
+    let presets = Postdesk::presets();
     if json {
         print_json(&presets);
         return Ok(0);

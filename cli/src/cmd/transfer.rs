@@ -8,7 +8,7 @@ use crate::input::read_passphrase;
 use crate::output::{print_changes, print_json, EXIT_FAILED};
 
 pub(super) fn schema() -> Result<u8, Error> {
-    print_json(&postdesk_core::transfer::schema());
+    print_json(&Postdesk::export_schema());
     Ok(0)
 }
 

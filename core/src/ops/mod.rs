@@ -3,4 +3,8 @@
 //! their rules, in the layer below).
 
 mod dne;
+mod send;
+mod show;
 mod templates;
+
+pub use show::{Origin, Shown, ShownKey};

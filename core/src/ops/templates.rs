@@ -8,7 +8,7 @@ use crate::app::{Error, Postdesk};
 use crate::edits::{apply_edits, today};
 use crate::keys::Key;
 use crate::templates::{
-    check, default_text, effective, key_prefix, no_such_client, render, render_texts, types, view, Rendered, TemplateDraft, TemplateView, BUILT_IN,
+    check, default_text, effective, key_prefix, no_such_client, render, render_texts, types, view, Rendered, TemplateDraft, TemplatePreview, TemplateView, BUILT_IN,
 };
 use crate::validate::{validate, Context, Problem, Severity};
 
@@ -119,6 +119,12 @@ impl Postdesk {
 }
 
 impl Postdesk {
+    /// The sample rendering of a draft and its errors with their positions, as the admin types
+    /// (nothing is read or saved).
+    pub fn template_preview(draft: &TemplateDraft) -> TemplatePreview {
+        crate::templates::preview(draft)
+    }
+
     /// "Send preview to…": the draft filled with the sample values, sent through the route the
     /// saved settings resolve to, with the same steps (and limits) as every other mail.
     pub async fn send_template_preview(
