@@ -85,7 +85,7 @@ describe('words', () => {
   });
 
   it('recognises a cancelled test', () => {
-    expect(isCancelled({ ...failedReport, error: 'Cancelled by the administrator.' })).toBe(true);
+    expect(isCancelled({ ...failedReport, error: 'Cancelled by the administrator.', failure_kind: 'cancelled' })).toBe(true);
     expect(isCancelled(failedReport)).toBe(false);
     expect(isCancelled(deliveredReport)).toBe(false);
   });

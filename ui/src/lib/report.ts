@@ -81,8 +81,9 @@ export function stopRunning(rows: readonly StepRow[]): StepRow[] {
   return rows.map((r) => (r.state === 'running' ? { ...r, state: 'failed' } : r));
 }
 
+/** A run stopped by the admin (the core says so by kind, not in words). */
 export function isCancelled(report: Report): boolean {
-  return !report.ok && (report.error ?? '').includes('Cancelled');
+  return !report.ok && report.failure_kind === 'cancelled';
 }
 
 /** The recipient to offer: the last one used, else nothing. */

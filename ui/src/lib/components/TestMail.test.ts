@@ -172,7 +172,7 @@ describe('Send test mail', () => {
     expect(mocked.cancelTestMail).toHaveBeenCalledTimes(1);
     expect(q('#test-mail-cancel')).toHaveTextContent('Cancelling…');
 
-    finish({ ...failedReport, steps: [], failed_stage: 'connect', error: 'Cancelled by the administrator.', hint: null, transcript: [] });
+    finish({ ...failedReport, steps: [], failed_stage: 'connect', failure_kind: 'cancelled', error: 'Cancelled by the administrator.', hint: null, transcript: [] });
     await waitFor(() => expect(q('#test-mail-result')).toHaveAttribute('data-ok', 'false'));
     expect(q('#test-mail-error')).toHaveTextContent('Cancelled');
     expect(q('#test-mail-hint')).toBeNull();
