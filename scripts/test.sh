@@ -19,6 +19,7 @@ make --no-print-directory ui/node_modules/.package-lock.json
 
 step "Rust: build everything once"
 cargo build --workspace --all-targets
+built=(--all-targets)
 
 step "The CLI and the window use only the core's façade (built without the tests' feature \`internals\`)"
 cargo check -q -p postdesk-cli -p postdesk --all-targets
@@ -54,6 +55,7 @@ else
 # so a window test never runs a window binary older than the code. The UI bundle it embeds is
 # rebuilt by `make ui`.
 cargo build -q --workspace --bins
+built=(--bins)
 fi
 
 # A throwaway home for the keyring and the app, so tests never touch the developer's own.
@@ -71,8 +73,9 @@ mkdir -p "$sandbox"/{data,config,cache,runtime}
 chmod 700 "$sandbox/runtime"
 
 step "Fake Entra ID + Graph on loopback (Dovecot introspects XOAUTH2 tokens there)"
-# Built like everything else (--workspace, so no feature set differs); a no-op when built.
-cargo build -q --workspace --bin fake-entra
+# With the same targets as the build above: `--bin` alone leaves the dev-dependencies out,
+# which changes the features of shared dependencies and would rebuild the core and the tests.
+cargo build -q --workspace "${built[@]}"
 target/debug/fake-entra --port-file "$mailstack.entra-port" </dev/null >"$sandbox/fake-entra.log" 2>&1 &
 entra_pid=$!
 for _ in $(seq 50); do [ -s "$mailstack.entra-port" ] && break; sleep 0.1; done
