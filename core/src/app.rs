@@ -392,15 +392,8 @@ impl Postdesk {
         let (config, unparsed) = apply_edits(&base, edits);
         let request = crate::mail::Request {
             to: vec![to],
-            client: None,
-            from: None,
-            timeout: None,
-            message: None,
-            compose: None,
-            priority: false,
             sent_log: Some(self.sent_log()),
-            null_sender: false,
-            full_name: None,
+            ..Default::default()
         };
         if !unparsed.is_empty() {
             let error = unparsed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");

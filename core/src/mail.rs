@@ -19,6 +19,8 @@ use crate::validate::{check_email, validate, Context};
 /// rotated Microsoft 365 refresh token; `Err` when the keychain is unavailable.
 pub type SecretLookup<'a> = &'a dyn Vault;
 
+/// A mail to send. `Default` is Postdesk's test mail to nobody, with every option off.
+#[derive(Default)]
 pub struct Request {
     pub to: Vec<String>,
     pub client: Option<String>,
@@ -294,7 +296,7 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         }
         _ => None,
     };
-    let m365 = if server.auth.is_m365() { Some(oauth::M365::from_config(config, &server.prefix).map_err(String::from)?) } else { None };
+    let m365 = if server.auth.is_m365() { Some(oauth::M365::from_settings(&server.settings, &server.prefix).map_err(String::from)?) } else { None };
     let from_name = identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone()));
     let header_from = Mailbox { name: from_name, address: from.clone() };
     let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
@@ -635,18 +637,7 @@ mod tests {
     }
 
     fn request() -> Request {
-        Request {
-            to: vec!["b@example.test".into()],
-            client: None,
-            from: None,
-            timeout: None,
-            message: None,
-            compose: None,
-            priority: false,
-            sent_log: None,
-            null_sender: false,
-            full_name: None,
-        }
+        Request { to: vec!["b@example.test".into()], ..Default::default() }
     }
 
     /// Global SMTP on a loopback port.

@@ -64,8 +64,11 @@ impl M365 {
             _ => Some(&config.global),
         };
         // An unknown client or route has only what it inherits.
-        let own = layer.cloned().unwrap_or_default();
-        M365::from_settings(&own.inherit(&config.global), prefix)
+        let settings = match layer {
+            Some(own) => own.inherit(&config.global),
+            None => config.global.clone(),
+        };
+        M365::from_settings(&settings, prefix)
     }
 
     /// The Microsoft 365 settings of a server's settings in force ([`crate::resolve::Server::settings`]).

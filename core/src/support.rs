@@ -252,14 +252,9 @@ impl crate::Postdesk {
         let request = crate::mail::Request {
             to: vec![preview.to.clone()],
             client: preview.draft.client.clone(),
-            from: None,
-            timeout: None,
             message: Some(preview.raw.clone().into_bytes()),
-            compose: None,
-            priority: false,
             sent_log: Some(self.sent_log()),
-            null_sender: false,
-            full_name: None,
+            ..Default::default()
         };
         crate::mail::send(&config, self, request, progress, cancel).await
     }

@@ -14,12 +14,8 @@ pub(super) fn test_mail(app: &Postdesk, to: String, client: Option<String>, from
         client,
         from,
         timeout: timeout.map(Duration::from_secs),
-        message: None,
-        compose: None,
-        priority: false,
         sent_log: Some(app.sent_log()),
-        null_sender: false,
-        full_name: None,
+        ..Default::default()
     };
     deliver(app, request, Output::steps_or_json(json))
 }

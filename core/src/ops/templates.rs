@@ -152,14 +152,9 @@ impl Postdesk {
         let request = crate::mail::Request {
             to: vec![to],
             client: draft.client.clone(),
-            from: None,
-            timeout: None,
-            message: None,
             compose: Some(crate::mail::Compose { subject: rendered.subject, body: rendered.body }),
-            priority: false,
             sent_log: Some(self.sent_log()),
-            null_sender: false,
-            full_name: None,
+            ..Default::default()
         };
         crate::mail::send(&config, self, request, progress, cancel).await
     }
