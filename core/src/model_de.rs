@@ -27,8 +27,17 @@ impl<'de, T: Settings> Visitor<'de> for Layer<T> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let mut value = T::default();
+        // A field given twice is refused, as serde's derive refuses it (a hostile file could
+        // otherwise say one thing to a reader and another to the parser); unknown keys are
+        // skipped, repeated or not.
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
         while let Some(KeyText(key)) = map.next_key::<KeyText<'de>>()? {
-            if !value.visit_field(&key, &mut map)? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            if value.visit_field(&key, &mut map)? {
+                seen.push(key);
+            } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
@@ -157,5 +166,21 @@ mod tests {
         client["templates"] = json!({"power": {"subject": "Welcome, {{name}}", "body": "Hi"}});
         let parsed: ClientSettings = serde_json::from_value(client.clone()).unwrap();
         assert_eq!(serde_json::to_value(&parsed).unwrap(), client);
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused_like_the_derive_refuses_it() {
+        for twice in [r#"{"host": "a", "host": "b"}"#, r#"{"sender": {}, "sender": {"address": "x@example.test"}}"#, r#"{"name": "A", "name": "B"}"#] {
+            let err = serde_json::from_str::<ClientSettings>(twice).unwrap_err().to_string();
+            assert!(err.contains("duplicate field"), "{twice}: {err}");
+            // The global server (serde's own derive) says the same.
+            if !twice.contains("name") {
+                assert!(serde_json::from_str::<ServerSettings>(twice).unwrap_err().to_string().contains("duplicate field"));
+            }
+        }
+        assert!(serde_json::from_str::<RouteSettings>(r#"{"order": 1, "order": 2}"#).unwrap_err().to_string().contains("duplicate field `order`"));
+        // Unknown keys are skipped, also when repeated.
+        let c: ClientSettings = serde_json::from_str(r#"{"x": 1, "x": 2, "host": "h"}"#).unwrap();
+        assert_eq!(c.server.host.as_deref(), Some("h"));
     }
 }
