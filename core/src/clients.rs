@@ -217,7 +217,7 @@ impl Postdesk {
                 continue;
             }
             values.insert(name.clone(), key.get(&config).map(|v| v.into_owned()).unwrap_or_default());
-            let (from, value) = match key.parent().filter(|_| key.field.name != "enabled") {
+            let (from, value) = match key.parent().filter(|_| key.field.inherited) {
                 Some(parent) => match parent.get(&config) {
                     Some(v) => ("global", Some(v.into_owned())),
                     None => ("default", key.field.default.map(String::from)),

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::app::{Error, Postdesk};
 use crate::edits::secret_keys;
-use crate::keys::{all_keys, display};
+use crate::keys::all_keys;
 
 /// Where a listed value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +51,10 @@ impl Postdesk {
             let name = key.name();
             let (value, origin) = if key.is_secret() {
                 (status.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default(), Origin::Stored)
-            } else if let Some(v) = key.stored(&config) {
-                (display(&v), Origin::Stored)
+            } else if let Some(v) = key.get(&config) {
+                (v.into_owned(), Origin::Stored)
             } else if let Some(v) = key.effective(&config) {
-                (v, if key.parent().is_some() && key.field.name != "enabled" { Origin::Inherited } else { Origin::Default })
+                (v, if key.parent().is_some() && key.field.inherited { Origin::Inherited } else { Origin::Default })
             } else {
                 continue;
             };
