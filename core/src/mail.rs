@@ -358,10 +358,9 @@ fn limits_step(config: &Config, request: &Request, rec: &mut Recorder<'_>) -> Re
             .map(|(to, entry)| if to.eq_ignore_ascii_case(entry) { to.clone() } else { format!("{to} (entry {entry})") })
             .collect::<Vec<_>>()
             .join(", ");
-        let ignore = crate::keys::display(&serde_json::to_value(config.limits.ignore_dne_for.unwrap_or_default()).expect("enum"));
         if crate::dne::applies(config, request.priority) {
-            let why = match (ignore.as_str(), request.priority) {
-                ("priority", false) => " (only priority mails may go to listed addresses)",
+            let why = match (config.limits.ignore_dne_for(), request.priority) {
+                (crate::model::IgnoreDne::Priority, false) => " (only priority mails may go to listed addresses)",
                 _ => "",
             };
             return Err(rec.fail_at(
@@ -370,7 +369,7 @@ fn limits_step(config: &Config, request: &Request, rec: &mut Recorder<'_>) -> Re
                 format!("refused by the Do-Not-Email list: {names} {} on the list{why}; nothing was sent to any recipient", if listed.len() == 1 { "is" } else { "are" }),
             ));
         }
-        notes.push(format!("on the Do-Not-Email list, sent anyway (limits.ignore_dne_for = {ignore}): {names}"));
+        notes.push(format!("on the Do-Not-Email list, sent anyway (limits.ignore_dne_for = {}): {names}", crate::settings::default_text(&config.limits.ignore_dne_for())));
     }
     let max = config.limits.max_per_day.unwrap_or(0);
     let reservation = match &request.sent_log {

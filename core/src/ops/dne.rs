@@ -74,7 +74,7 @@ impl Postdesk {
         Ok(DneView {
             entries: config.dne.clone(),
             max_per_day: config.limits.max_per_day.unwrap_or(0),
-            ignore_dne_for: crate::keys::display(&serde_json::to_value(config.limits.ignore_dne_for.unwrap_or_default()).expect("enum")),
+            ignore_dne_for: crate::settings::default_text(&config.limits.ignore_dne_for()),
             sent_last_24h: sent,
         })
     }
