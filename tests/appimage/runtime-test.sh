@@ -83,6 +83,9 @@ set -m # background jobs get their own process group, and SIGINT is not ignored 
 # What any program started from here (the way the AppImage is) has open.
 sleep 60 </dev/null >"$work/base.log" 2>&1 &
 base_pid=$!
+# Read them once it is `sleep`: a child just forked still holds the shell's close-on-exec
+# descriptors until its exec (seen on an idle machine: an extra fd 3).
+for _ in $(seq 100); do [ "$(cat /proc/$base_pid/comm 2>/dev/null)" = sleep ] && break; sleep 0.02; done
 base_fds=$(ls /proc/$base_pid/fd | sort | tr '\n' ' ')
 kill "$base_pid"
 wait "$base_pid" 2>/dev/null || true
