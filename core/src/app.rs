@@ -235,6 +235,18 @@ impl Postdesk {
         Ok(problems)
     }
 
+    /// Stores a secret unless the keychain already holds that very value: `Ok(true)` when it
+    /// was written (`secret set --json`, so a fleet tool reports "changed" honestly). The
+    /// values are compared here and never leave the process.
+    pub fn set_secret_if_changed(&self, name: &str, secret: &Secret) -> Result<bool, Error> {
+        self.secret_key(name)?;
+        if !secret.expose().is_empty() && self.keychain.get(name)?.is_some_and(|stored| stored == *secret) {
+            return Ok(false);
+        }
+        self.set_secret(name, secret)?;
+        Ok(true)
+    }
+
     pub fn set_secret(&self, name: &str, secret: &Secret) -> Result<(), Error> {
         let key = self.secret_key(name)?;
         if secret.expose().is_empty() {
@@ -550,7 +562,14 @@ impl Postdesk {
     pub fn plan_import(&self, bytes: &[u8], passphrase: Option<&Secret>) -> Result<crate::transfer::ImportPlan, Error> {
         let (config, secrets, secrets_missing) = crate::transfer::parse(bytes, passphrase, today()).map_err(Error::Invalid)?;
         let current = self.load()?;
-        let changes = crate::transfer::diff(&current, &config, &secrets);
+        let mut changes = crate::transfer::diff(&current, &config, &secrets);
+        // A carried secret equal to the stored one changes nothing (compared here, never shown),
+        // so importing the same file twice reports no change the second time.
+        for (key, secret) in &secrets {
+            if self.keychain.get(key)?.is_some_and(|stored| stored == *secret) {
+                changes.retain(|c| !(c.kind == crate::transfer::ChangeKind::SecretSet && &c.key == key));
+            }
+        }
         let carried: Vec<String> = secrets.iter().map(|(k, _)| k.clone()).collect();
         let redirects = self.redirects(&current, &config, &carried);
         Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes, redirects })

@@ -1,7 +1,12 @@
 //! `config get|set|unset|show`, `check`, `secret set|clear`.
 
+use std::time::SystemTime;
+
 use postdesk_core::{Error, Origin, Postdesk, Problem};
 use serde_json::json;
+
+use crate::args::Format;
+use crate::monitoring;
 
 use crate::input::read_secret;
 use crate::output::{print_json, print_saved, EXIT_FAILED};
@@ -44,7 +49,13 @@ pub(super) fn show(app: &Postdesk, json: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-pub(super) fn check(app: &Postdesk, json: bool) -> Result<u8, Error> {
+pub(super) fn check(app: &Postdesk, format: Format) -> Result<u8, Error> {
+    let json = match format {
+        Format::Nagios => return Ok(monitoring::check_nagios(app.health())),
+        Format::Prometheus => return Ok(monitoring::check_prometheus(app.health(), SystemTime::now())),
+        Format::Json => true,
+        Format::Text => false,
+    };
     let problems = app.check()?;
     let ok = !problems.iter().any(Problem::is_blocking);
     if json {
@@ -60,10 +71,16 @@ pub(super) fn check(app: &Postdesk, json: bool) -> Result<u8, Error> {
     Ok(if ok { 0 } else { EXIT_FAILED })
 }
 
-pub(super) fn secret_set(app: &Postdesk, key: &str) -> Result<u8, Error> {
+pub(super) fn secret_set(app: &Postdesk, key: &str, json: bool) -> Result<u8, Error> {
     let secret = read_secret(key)?;
-    app.set_secret(key, &secret)?;
-    eprintln!("postdesk: {key} stored in the OS keychain");
+    if !json {
+        app.set_secret(key, &secret)?;
+        eprintln!("postdesk: {key} stored in the OS keychain");
+        return Ok(0);
+    }
+    let changed = app.set_secret_if_changed(key, &secret)?;
+    print_json(&json!({"changed": changed}));
+    eprintln!("postdesk: {key} {}", if changed { "stored in the OS keychain" } else { "already held this value in the OS keychain" });
     Ok(0)
 }
 
