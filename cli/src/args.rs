@@ -235,6 +235,9 @@ pub enum SecretCmd {
         /// inside this process; the value is never printed).
         #[arg(long)]
         json: bool,
+        /// With --json: only say whether it would change; nothing is stored.
+        #[arg(long, requires = "json")]
+        dry_run: bool,
     },
     /// Remove it from the keychain.
     Clear { key: String },

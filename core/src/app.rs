@@ -239,22 +239,25 @@ impl Postdesk {
     /// was written (`secret set --json`, so a fleet tool reports "changed" honestly). The
     /// values are compared here and never leave the process.
     pub fn set_secret_if_changed(&self, name: &str, secret: &Secret) -> Result<bool, Error> {
-        self.secret_key(name)?;
-        if !secret.expose().is_empty() && self.keychain.get(name)?.is_some_and(|stored| stored == *secret) {
+        if !self.secret_differs(name, secret)? {
             return Ok(false);
         }
         self.set_secret(name, secret)?;
         Ok(true)
     }
 
+    /// Whether storing `secret` under `name` would change the keychain (a valid secret key and
+    /// value, compared with the stored one here); nothing is stored (`secret set --json
+    /// --dry-run`, a fleet tool's check mode).
+    pub fn secret_differs(&self, name: &str, secret: &Secret) -> Result<bool, Error> {
+        self.secret_key(name)?;
+        check_secret_value(name, secret)?;
+        Ok(self.keychain.get(name)?.is_none_or(|stored| stored != *secret))
+    }
+
     pub fn set_secret(&self, name: &str, secret: &Secret) -> Result<(), Error> {
         let key = self.secret_key(name)?;
-        if secret.expose().is_empty() {
-            return Err(invalid(name, "is empty: use `postdesk secret clear` to remove it"));
-        }
-        if secret.expose().contains(['\r', '\n', '\0']) {
-            return Err(invalid(name, "must not contain line breaks or NUL"));
-        }
+        check_secret_value(name, secret)?;
         // Under the lock: a client or route removed at the same time cannot leave it orphaned.
         let _lock = self.lock()?;
         let config = self.load()?;
@@ -505,6 +508,17 @@ impl Postdesk {
         let saved = self.set_many(&edits)?;
         Ok((preset, saved))
     }
+}
+
+/// A secret value the keychain may hold: not empty, one line.
+fn check_secret_value(name: &str, secret: &Secret) -> Result<(), Error> {
+    if secret.expose().is_empty() {
+        return Err(invalid(name, "is empty: use `postdesk secret clear` to remove it"));
+    }
+    if secret.expose().contains(['\r', '\n', '\0']) {
+        return Err(invalid(name, "must not contain line breaks or NUL"));
+    }
+    Ok(())
 }
 
 /// Where the configuration before the last import is kept (secrets: in the keychain).

@@ -71,16 +71,22 @@ pub(super) fn check(app: &Postdesk, format: Format) -> Result<u8, Error> {
     Ok(if ok { 0 } else { EXIT_FAILED })
 }
 
-pub(super) fn secret_set(app: &Postdesk, key: &str, json: bool) -> Result<u8, Error> {
+pub(super) fn secret_set(app: &Postdesk, key: &str, json: bool, dry_run: bool) -> Result<u8, Error> {
     let secret = read_secret(key)?;
     if !json {
         app.set_secret(key, &secret)?;
         eprintln!("postdesk: {key} stored in the OS keychain");
         return Ok(0);
     }
-    let changed = app.set_secret_if_changed(key, &secret)?;
+    // `--json`: whether the keychain held another value, compared in this process.
+    let changed = if dry_run { app.secret_differs(key, &secret)? } else { app.set_secret_if_changed(key, &secret)? };
     print_json(&json!({"changed": changed}));
-    eprintln!("postdesk: {key} {}", if changed { "stored in the OS keychain" } else { "already held this value in the OS keychain" });
+    let what = match (changed, dry_run) {
+        (true, true) => "would be stored in the OS keychain (dry run: nothing stored)",
+        (true, false) => "stored in the OS keychain",
+        (false, _) => "already holds this value in the OS keychain",
+    };
+    eprintln!("postdesk: {key} {what}");
     Ok(0)
 }
 

@@ -20,7 +20,7 @@ pub(crate) fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         Command::Config(ConfigCmd::Unset { key }) => config::unset(app, &key),
         Command::Config(ConfigCmd::Show { json }) => config::show(app, json),
         Command::Check { json, format } => config::check(app, Format::of(json, format)),
-        Command::Secret(SecretCmd::Set { key, json }) => config::secret_set(app, &key, json),
+        Command::Secret(SecretCmd::Set { key, json, dry_run }) => config::secret_set(app, &key, json, dry_run),
         Command::Secret(SecretCmd::Clear { key }) => config::secret_clear(app, &key),
         Command::TestMail { to, client, from, timeout, json, format, warning, critical } => {
             mail::test_mail(app, to, client, from, timeout, Format::of(json, format), crate::monitoring::Thresholds { warning, critical })

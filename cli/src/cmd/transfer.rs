@@ -57,6 +57,7 @@ pub(super) fn import(app: &Postdesk, file: &Path, dry_run: bool, passphrase_file
     let print_report = || {
         let mut value = serde_json::to_value(&report).expect("json");
         value["secrets_missing"] = serde_json::json!(plan.secrets_missing);
+        value["redirects"] = serde_json::json!(plan.redirects.iter().map(ToString::to_string).collect::<Vec<_>>());
         print_json(&value);
     };
     if !json {
