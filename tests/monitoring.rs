@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use postdesk_core::secrets::Keychain;
 use postdesk_core::Secret;
-use postdesk_tests::{configure, mailstack, postdesk, require_keychain, unique_local, wait_for_mail, Run};
+use postdesk_tests::{configure, mailstack, postdesk, postdesk_env, require_keychain, unique_local, wait_for_mail, Run};
 
 const CLIENT_SECRET: &str = "canary-Monitoring-Secret-9931";
 
@@ -176,6 +176,18 @@ fn check_nagios_unknown_when_the_settings_cannot_be_read_or_the_arguments_are_wr
     }
     // Without --format nagios, a wrong argument is still clap's usage error (exit 2).
     assert_eq!(postdesk(fine.path(), &["check", "--bogus"], None).code, 2);
+
+    // No keychain to ask: neither the check nor the test mail can tell, UNKNOWN.
+    let m = m365(120);
+    let no_bus = [("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/postdesk-test-bus")];
+    let r = postdesk_env(m.path(), &["check", "--format", "nagios"], None, &no_bus);
+    nagios(&r, "UNKNOWN", 3);
+    assert!(r.stdout.contains("keychain"), "{r:?}");
+    let r2 = postdesk_env(m.path(), &["test-mail", "--to", "a@example.test", "--format", "nagios"], None, &no_bus);
+    nagios(&r2, "UNKNOWN", 3);
+    assert!(r2.stdout.lines().next().unwrap().contains("keychain is not available"), "{r2:?}");
+    no_secret(&[&r, &r2]);
+    forget(m.path());
 }
 
 #[test]

@@ -308,8 +308,9 @@ fn test_mail_nagios_text(o: &Outcome, to: &str, t: Thresholds) -> (String, u8) {
     let r = o.report;
     let took = o.elapsed.as_secs_f64();
     let via = match &r.server {
-        Some(s) => format!("{} {}:{}", o.scope, s.host, s.port),
-        None => o.scope.clone(),
+        // Microsoft Graph has no host and port of its own.
+        Some(s) if !s.host.is_empty() => format!("{} {}:{}", o.scope, s.host, s.port),
+        _ => o.scope.clone(),
     };
     let mut perfdata = vec![format!("time={}s;{};{};0", secs(o.elapsed), t.warning, t.critical)];
     perfdata.extend(step_perfdata(r));
