@@ -54,10 +54,10 @@ pub enum Command {
         /// (textfile collector format).
         #[arg(long, value_enum, conflicts_with = "json", value_name = "FORMAT")]
         format: Option<Format>,
-        /// With --format nagios: WARNING when delivering took at least SECS (default 5).
+        /// With --format nagios: WARNING when delivering took at least SECS.
         #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = threshold)]
         warning: f64,
-        /// With --format nagios: CRITICAL when delivering took at least SECS (default 15).
+        /// With --format nagios: CRITICAL when delivering took at least SECS.
         #[arg(long, value_name = "SECS", default_value_t = 15.0, value_parser = threshold)]
         critical: f64,
     },
