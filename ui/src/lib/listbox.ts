@@ -75,7 +75,8 @@ export class TypeAhead {
    * A longer search first tries the active option itself (typing on refines it); a single
    * character, or a repeated one, starts after it.
    */
-  static find(text: string, active: number, count: number, label: (i: number) => string): number {
+  static find(typed: string, active: number, count: number, label: (i: number) => string): number {
+    const text = typed.toLowerCase();
     if (count <= 0 || text === '') return -1;
     const repeated = text.length > 1 && [...text].every((c) => c === text[0]);
     const needle = repeated ? text[0] : text;
