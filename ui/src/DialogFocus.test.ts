@@ -60,7 +60,6 @@ beforeEach(() => {
   mocked.onCloseRequested.mockResolvedValue(() => {});
   mocked.onMenu.mockResolvedValue(() => {});
   mocked.onDragDrop.mockResolvedValue(() => {});
-  mocked.testMailRecipient?.mockResolvedValue?.('');
 });
 
 async function start() {
