@@ -62,7 +62,8 @@ beforeEach(() => {
   mocked.onDragDrop.mockResolvedValue(() => {});
 });
 
-async function start() {
+async function start(form = saved) {
+  mocked.loadForm.mockResolvedValue(structuredClone(form));
   const user = userEvent.setup();
   render(App);
   await waitFor(() => expect(document.body.dataset.ready).toBe('true'));
@@ -166,6 +167,28 @@ describe('Export and Import dialogs', () => {
     await waitFor(() => expect(q('#import-preview')).not.toBeNull());
     await waitFor(() => expect(document.activeElement).not.toBe(document.body));
     expect(q('#import-preview')!.contains(document.activeElement)).toBe(true);
+  });
+});
+
+describe('a dialog whose opener is gone or still busy when it closes', () => {
+  it('undo over unsaved changes: the focus waits for the undo, then goes to Import… (Undo is gone)', async () => {
+    let finish: (f: ReturnType<typeof makeForm>) => void = () => {};
+    mocked.undoImport.mockImplementation(() => new Promise((resolve) => (finish = resolve)));
+    const user = await start(makeForm(saved.values, { can_undo_import: true }));
+    await user.type(q('[data-key="global.host"]')!, 'x'); // unsaved changes
+    await tabTo(user, '#undo-import');
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(q('#import-confirm-cancel')).toHaveFocus());
+    q('#import-confirm-ok')!.focus();
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(q('#import-confirm')).toBeNull());
+    // Still undoing: Undo and Import are disabled, nothing can take the focus yet.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(q<HTMLButtonElement>('#import-open')!.disabled).toBe(true);
+    finish(makeForm(saved.values, { can_undo_import: false }));
+    await waitFor(() => expect(q('#status')).toHaveTextContent('Import undone'));
+    expect(q('#undo-import')).toBeNull();
+    await waitFor(() => expect(q('#import-open')).toHaveFocus());
   });
 });
 

@@ -51,6 +51,29 @@ export function returnFocus(opener: HTMLElement | null, fallbacks: readonly stri
   return null;
 }
 
+/**
+ * [`returnFocus`], retried while nothing can take the focus yet (the opener is still disabled
+ * while the work the dialog started finishes, e.g. undoing an import) for up to `ms`; gives up
+ * as soon as something else has the focus or `stop()` says so (another dialog opened).
+ */
+export function returnFocusWhenReady(
+  opener: HTMLElement | null,
+  fallbacks: readonly string[],
+  stop: () => boolean,
+  ms = 3000,
+  every = 50,
+): void {
+  const until = Date.now() + ms;
+  const attempt = () => {
+    if (stop()) return;
+    const a = document.activeElement;
+    if (a instanceof HTMLElement && a !== document.body) return;
+    if (returnFocus(opener, fallbacks)) return;
+    if (Date.now() < until) setTimeout(attempt, every);
+  };
+  attempt();
+}
+
 /** For tests: forget the recorded control. */
 export function resetFocusTracking(): void {
   lastOutside = null;
