@@ -98,3 +98,77 @@ describe('Clients view', () => {
     expect(mocked.removeClient).toHaveBeenCalledWith('c00002');
   });
 });
+
+describe('Clients list by keyboard (WAI-ARIA listbox)', () => {
+  const activeOption = () => {
+    const list = screen.getByRole('listbox', { name: 'Clients' });
+    const id = list.getAttribute('aria-activedescendant');
+    return id ? document.getElementById(id) : null;
+  };
+
+  it('moves with the arrows, Home/End, PageUp/PageDown and type-ahead among 5,000 clients, and Enter chooses', async () => {
+    mocked.listClients.mockResolvedValue(many(5_000));
+    const user = userEvent.setup();
+    render(ClientsView);
+    await waitFor(() => expect(q('[data-clients-count]')?.dataset.clientsCount).toBe('5000'));
+    // Tab from the search field reaches the list; the first option becomes active.
+    q('[data-clients-search]')!.focus();
+    await user.tab();
+    const list = screen.getByRole('listbox', { name: 'Clients' });
+    expect(list).toHaveFocus();
+    expect(activeOption()).toHaveAttribute('data-client', 'c00000');
+    expect(activeOption()).toHaveAttribute('aria-selected', 'false');
+
+    await user.keyboard('{ArrowDown}{ArrowDown}');
+    expect(activeOption()).toHaveAttribute('data-client', 'c00002');
+    await user.keyboard('{ArrowUp}');
+    expect(activeOption()).toHaveAttribute('data-client', 'c00001');
+    // The last one is far outside the rendered window: it is put in the page and scrolled to.
+    await user.keyboard('{End}');
+    expect(activeOption()).toHaveAttribute('data-client', 'c04999');
+    expect(activeOption()).toHaveAttribute('aria-posinset', '5000');
+    expect(activeOption()).toHaveAttribute('aria-setsize', '5000');
+    expect(document.querySelectorAll('[data-client]').length).toBeLessThan(40);
+    await user.keyboard('{ArrowDown}');
+    expect(activeOption()).toHaveAttribute('data-client', 'c04999'); // stops at the end
+    await user.keyboard('{Home}');
+    expect(activeOption()).toHaveAttribute('data-client', 'c00000');
+    await user.keyboard('{PageDown}'); // a page: 440 px of 44 px rows
+    expect(activeOption()).toHaveAttribute('data-client', 'c00010');
+    await user.keyboard('{PageUp}');
+    expect(activeOption()).toHaveAttribute('data-client', 'c00000');
+
+    // Type-ahead, spaces included, lands on the client whose name starts with it.
+    await user.keyboard('Client 4321');
+    expect(activeOption()).toHaveAttribute('data-client', 'c04321');
+    expect(activeOption()).toHaveClass('is-active');
+    expect(mocked.scopeForm).not.toHaveBeenCalled(); // moving does not choose
+
+    await user.keyboard('{Enter}');
+    expect(activeOption()).toHaveAttribute('aria-selected', 'true');
+    await waitFor(() => expect(q('[data-client-title]')?.textContent).toContain('Client 4321'));
+    expect(list).toHaveFocus();
+    // Space chooses too (once no search is going on).
+    await new Promise((r) => setTimeout(r, 600));
+    await user.keyboard('{ArrowDown} ');
+    await waitFor(() => expect(q('[data-client-title]')?.textContent).toContain('Client 4322'));
+  });
+
+  it('Down from the search goes into the list; a search matching nothing leaves no empty listbox', async () => {
+    mocked.listClients.mockResolvedValue(many(30));
+    const user = userEvent.setup();
+    render(ClientsView);
+    await waitFor(() => expect(q('[data-clients-count]')?.dataset.clientsCount).toBe('30'));
+    await user.type(q('[data-clients-search]')!, 'client 2');
+    await user.keyboard('{ArrowDown}');
+    expect(screen.getByRole('listbox')).toHaveFocus();
+    expect(activeOption()).toHaveAttribute('data-client', 'c00002');
+    await user.keyboard('{ArrowDown}{Enter}');
+    await waitFor(() => expect(q('[data-client-title]')?.textContent).toContain('Client 20'));
+
+    await user.type(q('[data-clients-search]')!, 'zzz');
+    expect(screen.queryByRole('listbox')).toBeNull();
+    const note = screen.getByText('No client matches.');
+    expect(note.closest('[role="listbox"]')).toBeNull();
+  });
+});
