@@ -65,7 +65,7 @@ commands! {
     async fn preview_import(token: String, passphrase: Option<String>) using (app: State<'_, Postdesk>, files: State<'_, Files>) -> ImportPreview {
         let bytes = files.import_bytes(&token)?;
         let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
-        Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes), redirects: plan.redirects, token })
+        Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes), redirects: plan.redirects, locked: plan.locked, token })
     }
 
     /// Imports exactly the previewed bytes (read once, when the file was chosen); resolves with
