@@ -14,6 +14,12 @@ commands! {
         Ok(form)
     }
 
+    /// The organization's policy: where it comes from, what it sets and locks, and which of the
+    /// form's keys are locked (shown with a lock, not editable; the core refuses them anyway).
+    async fn policy() using (app: State<'_, Postdesk>) -> PolicyView {
+        Ok(app.policy_view())
+    }
+
     /// The problems the saved settings would have with these edits and secret changes (nothing is saved).
     async fn preview(edits: BTreeMap<String, String>, secrets: Vec<SecretChange>) using (app: State<'_, Postdesk>) -> Vec<Problem> {
         Ok(app.preview(&edits, &secrets))

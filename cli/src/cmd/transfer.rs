@@ -5,7 +5,7 @@ use std::path::Path;
 use postdesk_core::{Error, Postdesk};
 
 use crate::input::read_passphrase;
-use crate::output::{print_changes, print_json, EXIT_FAILED};
+use crate::output::{print_changes, print_json, EXIT_CONFIG, EXIT_FAILED};
 
 pub(super) fn schema() -> Result<u8, Error> {
     print_json(&Postdesk::export_schema());
@@ -53,8 +53,17 @@ pub(super) fn import(app: &Postdesk, file: &Path, dry_run: bool, passphrase_file
         Err(e) => return Err(e),
     };
     print_changes(&plan);
+    let reason = if plan.locked.is_empty() { String::new() } else { app.policy().reason() };
+    for key in &plan.locked {
+        println!("# {key}: locked: {reason}");
+    }
     if dry_run {
         eprintln!("postdesk: dry run: nothing was changed");
+    } else if !plan.locked.is_empty() {
+        // Exit 2 like `config set` of a locked key: the organization's policy, not the file's form.
+        eprintln!("postdesk: the file changes settings the organization's policy locks: {}", plan.locked.join(", "));
+        eprintln!("postdesk: nothing was changed ({reason})");
+        return Ok(EXIT_CONFIG);
     } else if !plan.redirects.is_empty() && !allow_redirect {
         eprintln!("postdesk: the file changes where stored secrets are sent or which program runs:");
         for r in &plan.redirects {
