@@ -43,15 +43,21 @@ impl Machine {
     fn policy_path(&self) -> String {
         self.policy.display().to_string()
     }
+    /// The organization (re)writes its policy.
+    fn install(&self, policy: &str) {
+        std::fs::write(&self.policy, policy).unwrap();
+    }
 }
 
+const STANDARD: &str = r#"{"set": {"global.host": "smtp.policy.example", "global.security": "starttls", "global.port": "587"},
+    "lock": ["global.host", "global.security", "client.*.host"]}"#;
+
+/// A user's settings (made before the organization's policy came), then the policy.
 fn standard() -> Machine {
-    let m = Machine::new(&format!(
-        r#"{{"set": {{"global.host": "{HOST}", "global.security": "starttls", "global.port": "587"}},
-             "lock": ["global.host", "global.security", "client.*.host"]}}"#
-    ));
+    let m = Machine::new("{}");
     m.ok(&["config", "set", "global.sender.address", "it@example.org"]);
     m.ok(&["config", "set", "client.acme.host", "smtp.acme.example"]);
+    m.install(STANDARD);
     m
 }
 

@@ -186,20 +186,33 @@ impl Policy {
                 (other, _) => errors.push(format!("{}: unknown name (a policy has \"set\" and \"lock\")", keys::shown(other))),
             }
         }
+        // Every problem at once: the entries are checked even when the file's shape is off.
+        errors.extend(check_parts(&set, &lock));
         if !errors.is_empty() {
             return Policy::broken(source, errors.join("; "));
         }
-        Policy::from_parts(source, set, lock)
+        Policy { source: source.into(), exists: true, set, lock, error: None }
     }
 
     /// Validates `set` and `lock` (from a file, the registry or a plist) into a policy.
     pub fn from_parts(source: &str, set: BTreeMap<String, String>, lock: Vec<String>) -> Policy {
+        let errors = check_parts(&set, &lock);
+        if !errors.is_empty() {
+            return Policy::broken(source, errors.join("; "));
+        }
+        Policy { source: source.into(), exists: true, set, lock, error: None }
+    }
+
+}
+
+/// Everything wrong with the entries of `set` and `lock`, each naming its entry.
+fn check_parts(set: &BTreeMap<String, String>, lock: &[String]) -> Vec<String> {
         let mut errors = Vec::new();
         if set.len() > MAX_ENTRIES || lock.len() > MAX_ENTRIES {
-            return Policy::broken(source, format!("has more than {MAX_ENTRIES} entries in \"set\" or \"lock\""));
+            return vec![format!("has more than {MAX_ENTRIES} entries in \"set\" or \"lock\"")];
         }
         let mut config = Config::default();
-        for (name, raw) in &set {
+        for (name, raw) in set {
             let shown = keys::shown(name);
             match Key::parse(name) {
                 Err(e) => errors.push(format!("set: {e}")),
@@ -223,7 +236,7 @@ impl Policy {
             }
         }
         let mut seen = BTreeSet::new();
-        for pattern in &lock {
+        for pattern in lock {
             if let Err(e) = check_pattern(pattern) {
                 errors.push(format!("lock: {}: {e}", keys::shown(pattern)));
             }
@@ -231,12 +244,10 @@ impl Policy {
                 errors.push(format!("lock: {}: given twice", keys::shown(pattern)));
             }
         }
-        if !errors.is_empty() {
-            return Policy::broken(source, errors.join("; "));
-        }
-        Policy { source: source.into(), exists: true, set, lock, error: None }
-    }
+        errors
+}
 
+impl Policy {
     /// Whether the setting `name` cannot be changed (every setting, when the policy is broken).
     /// Secrets are never locked.
     pub fn is_locked(&self, name: &str) -> bool {
