@@ -1391,3 +1391,20 @@ async fn a_key_locked_by_the_organizations_policy_is_shown_disabled_with_its_not
     let file = std::fs::read_to_string(data.path().join("config.json")).unwrap_or_default();
     assert!(!file.contains("evil.example.org") && !file.contains("smtp.policy.example"), "{file}");
 }
+
+#[tokio::test]
+async fn an_invalid_policy_still_opens_the_window_which_says_so_and_locks_the_fields() {
+    require_window();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("policy.json"), r#"{"set": {"global.port": "99999"}, "lock": ["glob"]}"#).unwrap();
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    let banner = wait_text(&c, "#policy-error", "policy.json").await;
+    assert!(banner.contains("every setting is locked") && banner.contains("global.port") && banner.contains("glob"), "{banner}");
+    section(&c, "base").await;
+    let host = find(&c, "input[data-key=\"global.host\"]").await;
+    assert_eq!(host.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    c.close().await.unwrap();
+}

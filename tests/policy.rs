@@ -49,7 +49,7 @@ impl Machine {
     }
 }
 
-const STANDARD: &str = r#"{"set": {"global.host": "smtp.policy.example", "global.security": "starttls", "global.port": "587"},
+const STANDARD: &str = r#"{"set": {"global.enabled": "true", "global.host": "smtp.policy.example", "global.security": "starttls", "global.port": "587"},
     "lock": ["global.host", "global.security", "client.*.host"]}"#;
 
 /// A user's settings (made before the organization's policy came), then the policy.
@@ -99,7 +99,7 @@ fn policy_values_are_in_force_and_marked_but_never_in_the_users_file() {
     // Every save rewrites the file: still none of the policy's values in it.
     m.ok(&["config", "set", "global.sender.name", "IT"]);
     let file = m.user_file();
-    assert!(!file.contains(HOST) && !file.contains("starttls") && !file.contains("587"), "{file}");
+    assert!(!file.contains(HOST) && !file.contains("starttls") && !file.contains("587") && !file.contains("enabled"), "{file}");
     // Exported settings are the user's own.
     let export = m.dir.path().join("export.json");
     m.ok(&["export", export.to_str().unwrap()]);
@@ -153,7 +153,9 @@ fn an_invalid_policy_is_reported_by_check_and_locks_everything() {
     assert_eq!(set.code, 2, "{set:?}");
     assert!(set.stderr.contains("invalid") && set.stderr.contains(&m.policy_path()), "{set:?}");
     // Reading still works.
-    assert_eq!(m.run(&["config", "get", "global.port"]).stdout.trim(), "587");
+    let port = m.run(&["config", "get", "global.port"]);
+    assert_eq!(port.code, 0, "{port:?}");
+    assert_ne!(port.stdout.trim(), "99999", "a broken policy's values are not used");
     let shown = m.run(&["policy", "show"]);
     assert_eq!(shown.code, 1);
     assert!(shown.stdout.contains(&m.policy_path()) && shown.stdout.contains("invalid: ") && shown.stdout.contains("every setting is locked"), "{shown:?}");

@@ -84,3 +84,14 @@ describe('a key locked by the policy', () => {
     expect(document.querySelector('[data-lock]')).toBeNull();
   });
 });
+
+describe('an invalid policy', () => {
+  it('is not counted with the client and route problems (it has its own banner)', async () => {
+    const { unplacedProblems } = await import('../form');
+    const problems = [
+      { key: 'policy', severity: 'error' as const, message: '/etc/postdesk/policy.json is invalid: lock: glob: neither a key nor a scope' },
+      { key: 'client.acme.port', severity: 'error' as const, message: 'must be a number' },
+    ];
+    expect(unplacedProblems(problems, () => '').elsewhere.map((p) => p.key)).toEqual(['client.acme.port']);
+  });
+});
