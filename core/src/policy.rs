@@ -481,28 +481,38 @@ mod platform {
         let mut lock = Vec::new();
         let mut errors = Vec::new();
         for (name, value) in dict {
-            match (name.as_str(), value) {
-                ("Lock", plist::Value::Array(items)) => {
-                    for item in items {
-                        match item {
-                            plist::Value::String(s) => lock.push(s),
-                            _ => errors.push("Lock: every entry must be a string".to_string()),
+            // Keys an MDM profile adds of its own.
+            if name.starts_with("Payload") {
+                continue;
+            }
+            if name == "Lock" {
+                match value {
+                    plist::Value::Array(items) => {
+                        for item in items {
+                            match item {
+                                plist::Value::String(s) => lock.push(s),
+                                _ => errors.push("Lock: every entry must be a string".to_string()),
+                            }
                         }
                     }
+                    _ => errors.push("Lock: must be an array of strings".to_string()),
                 }
-                // Keys an MDM profile adds of its own.
-                (n, _) if n.starts_with("Payload") => {}
-                (_, plist::Value::String(s)) => {
-                    set.insert(name, s);
-                }
-                (_, plist::Value::Boolean(b)) => {
-                    set.insert(name, b.to_string());
-                }
-                (_, plist::Value::Integer(i)) => {
-                    set.insert(name, i.to_string());
-                }
-                (n, _) => errors.push(format!("{}: must be a string, number or boolean (Lock: an array)", keys::shown(n))),
+                continue;
             }
+            let text = match value {
+                plist::Value::String(s) => s,
+                plist::Value::Boolean(b) => b.to_string(),
+                plist::Value::Integer(i) => match (i.as_signed(), i.as_unsigned()) {
+                    (Some(n), _) => n.to_string(),
+                    (None, Some(n)) => n.to_string(),
+                    (None, None) => String::new(),
+                },
+                _ => {
+                    errors.push(format!("{}: must be a string, number or boolean", keys::shown(&name)));
+                    continue;
+                }
+            };
+            set.insert(name, text);
         }
         if !errors.is_empty() {
             return Policy::broken(FILE, errors.join("; "));
