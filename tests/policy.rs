@@ -117,6 +117,10 @@ fn import_and_preset_that_change_a_locked_key_are_refused_with_the_keys_listed()
     let own = m.dir.path().join("own.json");
     m.ok(&["export", own.to_str().unwrap()]);
     m.ok(&["import", own.to_str().unwrap()]);
+    // Its undo restores the user's own document, the policy still over it and out of the file.
+    m.ok(&["import", "--undo"]);
+    assert!(!m.user_file().contains(HOST), "{}", m.user_file());
+    assert_eq!(m.ok(&["config", "get", "global.host"]).stdout.trim(), HOST);
     // A file that changes locked keys.
     let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&own).unwrap()).unwrap();
     doc["global"]["host"] = "evil.example.org".into();

@@ -374,7 +374,8 @@ impl Postdesk {
     pub fn preview(&self, edits: &BTreeMap<String, String>, pending_secrets: &[SecretChange]) -> Vec<Problem> {
         let base = self.load_or_default();
         let (config, mut problems) = apply_edits(&base, edits);
-        problems.extend(Error::Locked { keys: self.policy().locked_changes(&base, &config), reason: self.policy().reason() }.locked_problems());
+        let policy = self.policy();
+        problems.extend(Error::Locked { keys: policy.locked_changes(&base, &config), reason: policy.reason() }.locked_problems());
         let secrets_set = self.secrets_after(&config, pending_secrets).ok();
         problems.extend(validate(&config, &Context { today: today(), secrets_set }));
         // Where a stored secret would go differently is said under the key that does it.
@@ -720,7 +721,9 @@ impl Postdesk {
         let undo: UndoImport = serde_json::from_str(&text).map_err(|e| invalid("undo", &format!("{} is damaged: {e}", path.display())))?;
         let current = self.load()?;
         // Clients and routes the import added lose their secrets; re-added ones get theirs back below.
-        self.save_config(&current, &undo.config, &lock)?;
+        // The undo file holds the user's own document: compared in force, with the policy over it.
+        let restored = self.policy().overlay(undo.config.clone());
+        self.save_config(&current, &restored, &lock)?;
         for key in &undo.secrets {
             let backup = format!("{UNDO_PREFIX}{key}");
             match self.keychain.get(&backup)? {
