@@ -352,13 +352,14 @@ fn matches(pattern: &str, name: &str) -> bool {
 }
 
 /// A lock entry is a key (with `*` for IDs) or a scope: `global`, `support`, `receiver`,
-/// `limits`, `send`, `client.<ID>`, `route.<NAME>`, `templates.<TYPE>`,
+/// `limits`, `send` (any scope without IDs), `client.<ID>`, `route.<NAME>`, `templates.<TYPE>`,
 /// `client.<ID>.templates.<TYPE>` (IDs or `*`).
 fn check_pattern(pattern: &str) -> Result<(), String> {
     let parts: Vec<&str> = pattern.split('.').collect();
     let id = |p: &str| p == "*" || keys::valid_id(p);
     let scope = match parts.as_slice() {
-        ["global" | "support" | "receiver" | "limits" | "send"] => true,
+        // A fixed scope: any scope whose keys exist without an ID (global, support, …).
+        [head] if keys::all_keys(&Config::default()).iter().any(|k| k.name().split('.').next() == Some(head)) => true,
         ["client" | "route" | "templates", i] => id(i),
         ["client", i, "templates", t] => id(i) && id(t),
         _ => false,
