@@ -1359,6 +1359,8 @@ async fn a_key_locked_by_the_organizations_policy_is_shown_disabled_with_its_not
             "lock": ["global.host", "global.port", "global.security"]}"#,
     )
     .unwrap();
+    // The user's own settings: the sender (the policy leaves it open).
+    postdesk_tests::configure(data.path(), &[("global.sender.address", "it@example.test"), ("global.sender.name", "IT Service Desk")]);
     let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
@@ -1376,6 +1378,7 @@ async fn a_key_locked_by_the_organizations_policy_is_shown_disabled_with_its_not
     // An unlocked field stays editable.
     let address = find(&c, "input[data-key=\"global.sender.address\"]").await;
     assert_eq!(address.prop("disabled").await.unwrap().as_deref(), Some("false"));
+    c.execute("document.querySelector('[data-lock=\"global.host\"]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
     screenshot(&c, "locked-field").await;
     // The page is not trusted: a save sent past the disabled field is refused by the core.
     let script = r#"const done = arguments[0];
