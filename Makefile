@@ -53,7 +53,7 @@ fuzz: test-deps
 
 # Copies the end-to-end test's screenshots to docs/ for the README.
 screenshots:
-	mkdir -p docs/screenshots && cp target/screenshots/{base,security,security-connection,support,test-mail-delivered,test-mail-failed,export-dialog,import-preview,templates,templates-error,templates-client,dne,test-mail-dne,clients,client-inherited,routes,explainer,preset-applied,receiver-validated,receiver-failed,m365-signed-in,m365-sign-in-refused,import-redirects,clients-keyboard}.png docs/screenshots/
+	mkdir -p docs/screenshots && cp target/screenshots/{base,security,security-connection,support,test-mail-delivered,test-mail-failed,export-dialog,import-preview,templates,templates-error,templates-client,dne,test-mail-dne,clients,client-inherited,routes,explainer,preset-applied,receiver-validated,receiver-failed,m365-signed-in,m365-sign-in-refused,import-redirects,clients-keyboard,locked-field}.png docs/screenshots/
 
 clean:
 	$(CARGO) clean

@@ -691,6 +691,8 @@ fn sandbox_env(data: &Path, home: &Path) -> Vec<(&'static str, PathBuf)> {
         // The debug build's test hook (src-tauri/src/files.rs): a native file dialog's answer
         // is the first line of this file, and a dropped file may come from the page's event.
         ("POSTDESK_E2E_FILE_DIALOG", dialog_answer_file(home)),
+        // The organization's policy: none unless a test writes it (never the machine's own).
+        ("POSTDESK_POLICY_FILE", home.join("policy.json")),
     ]
 }
 
@@ -1344,4 +1346,68 @@ async fn a_client_host_saved_in_the_window_says_where_the_stored_password_now_go
     assert!(!c.source().await.unwrap().contains(SECRET));
     c.close().await.unwrap();
     Keychain::for_data_dir(data.path()).clear("global.password").unwrap();
+}
+
+#[tokio::test]
+async fn a_key_locked_by_the_organizations_policy_is_shown_disabled_with_its_note_and_refused() {
+    require_window();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("policy.json"),
+        r#"{"set": {"global.enabled": "true", "global.host": "smtp.policy.example", "global.port": "587", "global.security": "starttls"},
+            "lock": ["global.host", "global.port", "global.security"]}"#,
+    )
+    .unwrap();
+    // The user's own settings: the sender (the policy leaves it open).
+    postdesk_tests::configure(data.path(), &[("global.sender.address", "it@example.test"), ("global.sender.name", "IT Service Desk")]);
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "base").await;
+    let note = wait_text(&c, "[data-lock=\"global.host\"]", "Set by your organization").await;
+    assert!(note.contains("Set by your organization"), "{note}");
+    let host = find(&c, "input[data-key=\"global.host\"]").await;
+    assert_eq!(host.prop("value").await.unwrap().as_deref(), Some("smtp.policy.example"));
+    assert_eq!(host.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    let described = host.attr("aria-describedby").await.unwrap().unwrap_or_default();
+    let note_id = find(&c, "[data-lock=\"global.host\"]").await.attr("id").await.unwrap().unwrap();
+    assert!(described.split(' ').any(|id| id == note_id), "{described} / {note_id}");
+    let title = find(&c, "[data-lock=\"global.host\"]").await.attr("title").await.unwrap().unwrap_or_default();
+    assert!(title.contains("policy.json"), "{title}");
+    // An unlocked field stays editable.
+    let address = find(&c, "input[data-key=\"global.sender.address\"]").await;
+    assert_eq!(address.prop("disabled").await.unwrap().as_deref(), Some("false"));
+    c.execute("document.querySelector('[data-lock=\"global.host\"]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "locked-field").await;
+    // The page is not trusted: a save sent past the disabled field is refused by the core.
+    let script = r#"const done = arguments[0];
+        window.__TAURI_INTERNALS__.invoke('save', {edits: {'global.host': 'evil.example.org'}, secrets: []})
+          .then(() => done('saved'), (e) => done(JSON.stringify(e)));"#;
+    let answer = c.execute_async(script, vec![]).await.unwrap();
+    let answer = answer.as_str().unwrap_or_default().to_string();
+    assert!(answer.contains("\"code\":\"locked\"") && answer.contains("global.host") && answer.contains("policy.json"), "{answer}");
+    section(&c, "security").await;
+    let security = find(&c, "select[data-key=\"global.security\"]").await;
+    assert_eq!(security.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    c.close().await.unwrap();
+    let file = std::fs::read_to_string(data.path().join("config.json")).unwrap_or_default();
+    assert!(!file.contains("evil.example.org") && !file.contains("smtp.policy.example"), "{file}");
+}
+
+#[tokio::test]
+async fn an_invalid_policy_still_opens_the_window_which_says_so_and_locks_the_fields() {
+    require_window();
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("policy.json"), r#"{"set": {"global.port": "99999"}, "lock": ["glob"]}"#).unwrap();
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    let banner = wait_text(&c, "#policy-error", "policy.json").await;
+    assert!(banner.contains("every setting is locked") && banner.contains("global.port") && banner.contains("glob"), "{banner}");
+    section(&c, "base").await;
+    let host = find(&c, "input[data-key=\"global.host\"]").await;
+    assert_eq!(host.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    c.close().await.unwrap();
 }

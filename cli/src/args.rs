@@ -69,6 +69,10 @@ pub enum Command {
     /// Provider presets (Microsoft 365, Gmail, Amazon SES, …): list them, or apply one.
     #[command(subcommand)]
     Preset(PresetCmd),
+    /// The organization's policy (/etc/postdesk/policy.json, POSTDESK_POLICY_FILE): what it
+    /// sets and locks.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
     /// Print the JSON Schema of the export format.
     Schema,
     /// Write the configuration to FILE; secrets are left out unless asked for, and then only
@@ -241,6 +245,15 @@ pub enum SecretCmd {
     },
     /// Remove it from the keychain.
     Clear { key: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCmd {
+    /// Print what the policy sets and locks, and where it comes from.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -13,6 +13,7 @@ use crate::redirect::Redirect;
 use crate::secrets::{Keychain, Secret, SecretError};
 use crate::store::{EditLock, Store, StoreError};
 use crate::validate::{validate, Context, Problem, Severity};
+use crate::policy::{Policy, PolicySource};
 
 pub use crate::error::Error;
 pub(crate) use crate::error::{invalid, keyed};
@@ -86,6 +87,8 @@ pub use crate::edits::{apply_edits, secret_keys, today};
 pub struct Postdesk {
     pub(crate) store: Store,
     pub(crate) keychain: Keychain,
+    /// Where the organization's policy is read from (read again by every operation).
+    pub(crate) policy: PolicySource,
 }
 
 /// The secrets a client or route can have, for platforms whose keychain cannot be listed
@@ -105,15 +108,73 @@ impl Postdesk {
     }
 
     pub fn open(data_dir: &Path) -> Postdesk {
-        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir) }
+        Postdesk { store: Store::new(data_dir), keychain: Keychain::for_data_dir(data_dir), policy: PolicySource::from_env() }
+    }
+
+    /// The same installation under the policy of `file` instead of the system's (tests).
+    pub fn with_policy_file(mut self, file: &Path) -> Postdesk {
+        self.policy = PolicySource::File(file.to_path_buf());
+        self
+    }
+
+    /// The organization's policy as it is now (`postdesk policy show`, the window's locks).
+    pub fn policy(&self) -> Policy {
+        self.policy.read()
+    }
+
+    /// The form's keys the policy locks (all of them when it is broken), for the window.
+    pub fn policy_view(&self) -> crate::policy::PolicyView {
+        let policy = self.policy();
+        let locked = form_keys().map(|k| k.name()).filter(|k| policy.is_locked(k)).collect();
+        crate::policy::PolicyView { reason: policy.reason(), locked, policy }
+    }
+
+    /// Whether the value of `name` in force comes from, or is locked by, the organization's
+    /// policy (`config get` says so beside the value).
+    pub fn policy_note(&self, name: &str) -> Option<String> {
+        let policy = self.policy();
+        if !policy.is_active() {
+            return None;
+        }
+        let set = self.load_stored().is_ok_and(|stored| policy.sets_in(name, &stored));
+        match (set, policy.is_locked(name)) {
+            (false, false) => None,
+            (true, true) => Some(format!("{name}: set and locked by the organization's policy {}", policy.source)),
+            (true, false) => Some(format!("{name}: set by the organization's policy {} (a value of your own would win)", policy.source)),
+            (false, true) => Some(format!("{name}: cannot be changed: {}", policy.reason())),
+        }
+    }
+
+    /// Refuses a change of settings in force from `before` to `after` that alters a locked key.
+    pub(crate) fn refuse_locked(&self, policy: &Policy, before: &Config, after: &Config) -> Result<(), Error> {
+        let keys = policy.locked_changes(before, after);
+        if keys.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Locked { keys, reason: policy.reason() })
     }
 
     pub fn config_path(&self) -> PathBuf {
         self.store.path()
     }
 
+    /// The settings in force: the user's saved document with the organization's policy laid
+    /// over it ([`Policy::overlay`]). What every operation reads; saves take the policy's
+    /// values out again ([`Postdesk::save_config`]).
     pub fn load(&self) -> Result<Config, Error> {
+        let stored = self.store.load()?;
+        let policy = self.policy();
+        Ok(if policy.set.is_empty() { stored } else { policy.overlay(stored) })
+    }
+
+    /// The user's own document, without the policy (exports, the undo file).
+    pub(crate) fn load_stored(&self) -> Result<Config, Error> {
         Ok(self.store.load()?)
+    }
+
+    /// [`Postdesk::load`], or the policy over the defaults when the saved file is unreadable.
+    fn load_or_default(&self) -> Config {
+        self.load().unwrap_or_else(|_| self.policy().overlay(Config::default()))
     }
 
     /// Takes the data directory's edit lock (see [`EditLock`]): every load-modify-save, in
@@ -127,7 +188,26 @@ impl Postdesk {
     /// secret it had, and one that `after` adds starts with none (no leftovers of an earlier
     /// one of the same name), before the file changes: with the keychain unavailable nothing
     /// changes.
+    ///
+    /// `before` and `after` are settings in force ([`Postdesk::load`]): a change of a key the
+    /// organization's policy locks is refused here, whatever path it came by (the window's
+    /// page included), and the policy's values are taken out of what is written: a policy
+    /// value never reaches the user's file.
     pub(crate) fn save_config(&self, before: &Config, after: &Config, lock: &EditLock) -> Result<(), Error> {
+        let policy = self.policy();
+        self.refuse_locked(&policy, before, after)?;
+        let stripped;
+        let after = if policy.set.is_empty() {
+            after
+        } else {
+            let stored = match self.store.load() {
+                Ok(c) => c,
+                Err(StoreError::Corrupt { .. }) => Config::default(),
+                Err(e) => return Err(e.into()),
+            };
+            stripped = policy.strip(&stored, after.clone());
+            &stripped
+        };
         let (old, new) = (scope_prefixes(before), scope_prefixes(after));
         let removed: BTreeSet<String> = old.difference(&new).cloned().collect();
         let changed: BTreeSet<String> = old.symmetric_difference(&new).cloned().collect();
@@ -176,6 +256,7 @@ impl Postdesk {
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
+        self.refuse_locked(&self.policy(), &before, &after)?;
         let ctx = Context { today: today(), secrets_set: None };
         let old = validate(&before, &ctx);
         problems = validate(&after, &ctx);
@@ -220,6 +301,7 @@ impl Postdesk {
         let lock = self.lock()?;
         let before = self.load()?;
         let after = key.write(&before, None);
+        self.refuse_locked(&self.policy(), &before, &after)?;
         if after != before {
             self.save_config(&before, &after, &lock)?;
         }
@@ -232,6 +314,7 @@ impl Postdesk {
         let secrets_set = self.keychain.which_set(secret_keys(&config).iter().map(String::as_str))?;
         let mut problems = validate(&config, &Context { today: today(), secrets_set: Some(secrets_set) });
         problems.extend(check_files(&config));
+        problems.extend(policy_problem(&self.policy()));
         Ok(problems)
     }
 
@@ -295,7 +378,7 @@ impl Postdesk {
     pub fn form(&self) -> Form {
         let (config, notice) = match self.load() {
             Ok(config) => (config, None),
-            Err(e) => (Config::default(), Some(e.to_string())),
+            Err(e) => (self.policy().overlay(Config::default()), Some(e.to_string())),
         };
         let mut form = self.form_for(&config);
         form.notice = notice;
@@ -304,8 +387,10 @@ impl Postdesk {
 
     /// Problems of the window's unsaved values, as the admin types.
     pub fn preview(&self, edits: &BTreeMap<String, String>, pending_secrets: &[SecretChange]) -> Vec<Problem> {
-        let base = self.load().unwrap_or_default();
+        let base = self.load_or_default();
         let (config, mut problems) = apply_edits(&base, edits);
+        let policy = self.policy();
+        problems.extend(Error::Locked { keys: policy.locked_changes(&base, &config), reason: policy.reason() }.locked_problems());
         let secrets_set = self.secrets_after(&config, pending_secrets).ok();
         problems.extend(validate(&config, &Context { today: today(), secrets_set }));
         // Where a stored secret would go differently is said under the key that does it.
@@ -321,10 +406,13 @@ impl Postdesk {
         let base = match self.load() {
             Ok(c) => c,
             // The unreadable file was kept aside when the window opened; start from defaults.
-            Err(Error::Store(StoreError::Corrupt { .. })) => Config::default(),
+            Err(Error::Store(StoreError::Corrupt { .. })) => self.policy().overlay(Config::default()),
             Err(e) => return Err(e),
         };
         let (config, mut problems) = apply_edits(&base, edits);
+        // Before any secret is touched: a locked key refuses the whole save (the page is not
+        // trusted to have disabled the field).
+        self.refuse_locked(&self.policy(), &base, &config)?;
         let secrets_set = self.secrets_after(&config, secrets)?;
         problems.extend(validate(&config, &Context { today: today(), secrets_set: Some(secrets_set) }));
         let in_form: BTreeSet<String> = form_keys().map(|k| k.name()).collect();
@@ -378,6 +466,7 @@ impl Postdesk {
         };
         let mut problems = validate(config, &Context { today: today(), secrets_set });
         problems.extend(check_files(config));
+        problems.extend(policy_problem(&self.policy()));
         Form {
             values,
             defaults,
@@ -403,7 +492,7 @@ impl Postdesk {
         progress: &mut (dyn FnMut(crate::diagnosis::Progress) + Send),
         cancel: impl std::future::Future<Output = ()>,
     ) -> crate::diagnosis::Report {
-        let base = self.load().unwrap_or_default();
+        let base = self.load_or_default();
         let (config, unparsed) = apply_edits(&base, edits);
         let request = crate::mail::Request {
             to: vec![to],
@@ -544,6 +633,9 @@ pub struct ImportPreview {
     /// Where stored secrets would go differently, or which program would run: applied only
     /// when the admin allows it.
     pub redirects: Vec<Redirect>,
+    /// Settings the organization's policy locks that the file would change: the import is
+    /// refused while there are any.
+    pub locked: Vec<String>,
     /// Names the previewed file's bytes: applying gives it back, and exactly those bytes are
     /// imported.
     pub token: String,
@@ -558,8 +650,9 @@ impl Postdesk {
     /// The export file: settings, which secrets are needed, and (with a passphrase) the
     /// secrets themselves, encrypted.
     /// Returns the file's text and the secret keys it names as needed.
+    /// The user's own settings: the organization's policy is the machine's, not exported.
     pub fn export(&self, passphrase: Option<&Secret>) -> Result<(String, Vec<String>), Error> {
-        let config = self.load()?;
+        let config = self.load_stored()?;
         let mut set = BTreeMap::new();
         // Only the stored ones are fetched (10,000 clients: a handful of look-ups, not 20,000).
         let keys = secret_keys(&config);
@@ -575,6 +668,9 @@ impl Postdesk {
     /// Checks a file and computes what importing it would change. Nothing is changed.
     pub fn plan_import(&self, bytes: &[u8], passphrase: Option<&Secret>) -> Result<crate::transfer::ImportPlan, Error> {
         let (config, secrets, secrets_missing) = crate::transfer::parse(bytes, passphrase, today()).map_err(Error::Invalid)?;
+        // What the file would put in force: the policy's values where it has none of its own.
+        let policy = self.policy();
+        let config = if policy.set.is_empty() { config } else { policy.fill_missing(config) };
         let current = self.load()?;
         let mut changes = crate::transfer::diff(&current, &config, &secrets);
         // A carried secret equal to the stored one changes nothing (compared here, never shown),
@@ -586,7 +682,8 @@ impl Postdesk {
         }
         let carried: Vec<String> = secrets.iter().map(|(k, _)| k.clone()).collect();
         let redirects = self.redirects(&current, &config, &carried);
-        Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes, redirects })
+        let locked = policy.locked_changes(&current, &config);
+        Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes, redirects, locked })
     }
 
     /// Whether a file carries encrypted secrets (to ask for a passphrase first).
@@ -604,6 +701,8 @@ impl Postdesk {
     pub fn apply_import(&self, plan: &crate::transfer::ImportPlan, allow_redirect: bool) -> Result<(), Error> {
         let lock = self.lock()?;
         let current = self.load()?;
+        // Checked again against the settings (and the policy) as they are now.
+        self.refuse_locked(&self.policy(), &current, &plan.config)?;
         if !allow_redirect {
             let carried: Vec<String> = plan.secrets.iter().map(|(k, _)| k.clone()).collect();
             let redirects = self.redirects(&current, &plan.config, &carried);
@@ -632,7 +731,8 @@ impl Postdesk {
                 backed_up.push(key.clone()); // undo clears it again
             }
         }
-        let undo = UndoImport { config: current.clone(), secrets: backed_up };
+        // The user's own document (a policy value is never written to the user's files).
+        let undo = UndoImport { config: self.load_stored()?, secrets: backed_up };
         crate::store::write_atomic(self.store.dir(), UNDO_FILE, serde_json::to_string_pretty(&undo).expect("json").as_bytes())?;
         // Drops the secrets of removed clients and routes (kept above as backups).
         self.save_config(&current, &plan.config, &lock)?;
@@ -654,7 +754,9 @@ impl Postdesk {
         let undo: UndoImport = serde_json::from_str(&text).map_err(|e| invalid("undo", &format!("{} is damaged: {e}", path.display())))?;
         let current = self.load()?;
         // Clients and routes the import added lose their secrets; re-added ones get theirs back below.
-        self.save_config(&current, &undo.config, &lock)?;
+        // The undo file holds the user's own document: compared in force, with the policy over it.
+        let restored = self.policy().overlay(undo.config.clone());
+        self.save_config(&current, &restored, &lock)?;
         for key in &undo.secrets {
             let backup = format!("{UNDO_PREFIX}{key}");
             match self.keychain.get(&backup)? {
@@ -710,6 +812,12 @@ impl Postdesk {
     }
 }
 
+/// A policy that cannot be used, as a problem of `check` and the window (key `policy`).
+fn policy_problem(policy: &Policy) -> Option<Problem> {
+    let error = policy.error.as_ref()?;
+    Some(Problem { key: "policy".into(), severity: Severity::Error, message: format!("{} is invalid: {error}; every setting is locked until it is fixed", policy.source) })
+}
+
 /// Files named in settings (the one validation that looks at the disk): a CA file must be a
 /// small regular file holding a PEM certificate; a sendmail program a regular executable file,
 /// never read. Neither a FIFO nor a device is opened for reading (see [`crate::files`]).
@@ -739,3 +847,51 @@ pub fn check_files(config: &Config) -> Vec<Problem> {
 /// Kept for the test modules of other slices' files (`crate::fixtures` is the fixture's home).
 #[cfg(test)]
 pub(crate) use crate::fixtures::test_config;
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    fn app_with_policy(text: &str) -> (tempfile::TempDir, Postdesk) {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("policy.json");
+        std::fs::write(&policy, text).unwrap();
+        let app = Postdesk::open(&dir.path().join("data")).with_policy_file(&policy);
+        (dir, app)
+    }
+
+    #[test]
+    fn policy_values_are_in_force_but_never_saved_and_locked_keys_refuse_every_save_path() {
+        let (_dir, app) = app_with_policy(r#"{"set": {"global.host": "smtp.policy.example", "global.port": "2525"}, "lock": ["global.host"]}"#);
+        app.set("global.sender.address", "it@example.org").unwrap();
+        app.set("global.port", "465").unwrap();
+        assert_eq!(app.get("global.host").unwrap(), "smtp.policy.example");
+        assert_eq!(app.get("global.port").unwrap(), "465", "an unlocked key: the user's own value wins");
+        let file = std::fs::read_to_string(app.config_path()).unwrap();
+        assert!(!file.contains("smtp.policy.example") && !file.contains("2525"), "{file}");
+        let Err(Error::Locked { keys, reason }) = app.set("global.host", "evil.example.org") else { panic!("a locked key was changed") };
+        assert_eq!(keys, ["global.host"]);
+        assert!(reason.contains("policy.json"), "{reason}");
+        assert!(matches!(app.unset("global.host"), Err(Error::Locked { .. })));
+        // The window's save path, whatever the page sends.
+        let edits = BTreeMap::from([("global.host".to_string(), "evil.example.org".to_string())]);
+        assert!(matches!(app.save_form(&edits, &[]), Err(Error::Locked { .. })));
+        assert!(app.preview(&edits, &[]).iter().any(|p| p.key == "global.host" && p.message.contains("cannot be changed")));
+        assert_eq!(app.get("global.host").unwrap(), "smtp.policy.example");
+        let view = app.policy_view();
+        assert!(view.locked.contains(&"global.host".to_string()) && !view.locked.contains(&"global.port".to_string()));
+        assert!(app.policy_note("global.host").unwrap().contains("set and locked"));
+        assert!(policy_problem(&app.policy()).is_none());
+        // (`config show` and `check` need the keychain: tests/policy.rs drives them.)
+    }
+
+    #[test]
+    fn an_invalid_policy_locks_everything_and_check_reports_it() {
+        let (_dir, app) = app_with_policy(r#"{"set": {"global.port": "0"}}"#);
+        assert!(matches!(app.set("global.host", "smtp.example.org"), Err(Error::Locked { .. })));
+        let p = policy_problem(&app.policy()).expect("reported");
+        assert!(p.message.contains("policy.json") && p.message.contains("global.port"), "{}", p.message);
+        // The window still opens and shows it.
+        assert!(app.form().problems.iter().any(|p| p.key == "policy"));
+    }
+}

@@ -24,6 +24,11 @@ pub enum Error {
     /// did not allow it.
     #[error("{}\nnot imported: the file changes where stored secrets are sent or which program runs; allow it with --allow-redirect (the window: \"Allow these changes\")", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Redirected(Vec<Redirect>),
+    /// The change would alter settings the organization's policy locks (`keys`); `reason`
+    /// says by which policy (file, registry key) and, for a broken policy, why everything is
+    /// locked. Nothing was changed.
+    #[error("{}", .keys.iter().map(|k| format!("{}: cannot be changed: {reason}; nothing was changed", crate::checks::shown(k))).collect::<Vec<_>>().join("\n"))]
+    Locked { keys: Vec<String>, reason: String },
     /// A token was to be stored for a client or route that was removed meanwhile.
     #[error("{scope} no longer exists: {key} was not stored")]
     Gone { scope: String, key: String },
@@ -34,6 +39,16 @@ impl Error {
     /// the settings' nor the server's (the CLI's exit code 3).
     pub fn keychain_unavailable(&self) -> bool {
         matches!(self, Error::Keychain(SecretError::Unavailable(_)))
+    }
+}
+
+impl Error {
+    /// One problem per locked key (the window shows each under its field).
+    pub fn locked_problems(&self) -> Vec<Problem> {
+        match self {
+            Error::Locked { keys, reason } => keys.iter().map(|k| Problem { key: k.clone(), severity: Severity::Error, message: format!("cannot be changed: {reason}") }).collect(),
+            _ => Vec::new(),
+        }
     }
 }
 

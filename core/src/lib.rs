@@ -44,6 +44,7 @@ internal!(
     message;
     model;
     oauth;
+    policy;
     prefetch;
     presets;
     receiver;
@@ -94,6 +95,7 @@ pub use validate::{Problem, Severity};
 pub use secrets::Secret;
 // Settings, forms and saving.
 pub use app::{Form, ImportPreview, Saved, SecretChange};
+pub use policy::{Policy, PolicyView};
 pub use ops::{Health, Origin, SecretExpiry, Shown, ShownKey};
 pub use clients::{ClientRow, RouteRow, ScopeForm};
 pub use dne::DneView;

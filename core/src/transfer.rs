@@ -86,6 +86,9 @@ pub struct ImportPlan {
     pub changes: Vec<Change>,
     /// Where stored secrets would go differently, or which program would run ([`crate::redirect`]).
     pub redirects: Vec<crate::redirect::Redirect>,
+    /// Settings the organization's policy locks that the file would change (then it is
+    /// refused: [`crate::Error::Locked`]).
+    pub locked: Vec<String>,
 }
 
 /// What an import changes, for a configuration-management tool (`import --json`): keys

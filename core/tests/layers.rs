@@ -22,7 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     // 3. Protocol clients and the edges (disk, network), each usable alone.
-    ("protocol clients and edges", &["error", "tls", "smtp", "http", "oauth", "receiver", "store", "limits"]),
+    ("protocol clients and edges", &["error", "tls", "smtp", "http", "oauth", "receiver", "store", "limits", "policy"]),
     // 4. Operations on `Postdesk`.
     ("operations", &["app", "mail", "support", "clients", "login", "prefetch", "ops"]),
 ];

@@ -14,6 +14,12 @@ commands! {
         Ok(form)
     }
 
+    /// The organization's policy: where it comes from, what it sets and locks, and which of the
+    /// form's keys are locked (shown with a lock, not editable; the core refuses them anyway).
+    async fn policy() using (app: State<'_, Postdesk>) -> PolicyView {
+        Ok(app.policy_view())
+    }
+
     /// The problems the saved settings would have with these edits and secret changes (nothing is saved).
     async fn preview(edits: BTreeMap<String, String>, secrets: Vec<SecretChange>) using (app: State<'_, Postdesk>) -> Vec<Problem> {
         Ok(app.preview(&edits, &secrets))
@@ -65,7 +71,7 @@ commands! {
     async fn preview_import(token: String, passphrase: Option<String>) using (app: State<'_, Postdesk>, files: State<'_, Files>) -> ImportPreview {
         let bytes = files.import_bytes(&token)?;
         let plan = app.plan_import(&bytes, self::passphrase(passphrase).as_ref())?;
-        Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes), redirects: plan.redirects, token })
+        Ok(ImportPreview { changes: plan.changes, secrets_missing: plan.secrets_missing, encrypted_secrets: Postdesk::file_has_encrypted_secrets(&bytes), redirects: plan.redirects, locked: plan.locked, token })
     }
 
     /// Imports exactly the previewed bytes (read once, when the file was chosen); resolves with

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use postdesk_core::{
-    ClientRow, DneView, Explanation, Form, FormPrefetch, ImportPreview, Postdesk, Preset, Problem, Progress, Report, RouteRow, ScopeForm, SecretChange, SignInStatus,
+    ClientRow, DneView, Explanation, Form, FormPrefetch, ImportPreview, PolicyView, Postdesk, Preset, Problem, Progress, Report, RouteRow, ScopeForm, SecretChange, SignInStatus,
     SupportDraft, SupportPreview, TemplateDraft, TemplatePreview, TemplateView,
 };
 use serde::Serialize;
@@ -66,6 +66,8 @@ pub enum ErrorCode {
     Invalid,
     /// An import would send stored secrets elsewhere or run another program, not allowed.
     Redirected,
+    /// The organization's policy locks a key the change would alter: `problems` name them.
+    Locked,
     /// The OS keychain cannot be reached (locked, no Secret Service).
     KeychainUnavailable,
     /// The keychain refused a secret.
@@ -105,6 +107,7 @@ fn code_of(e: &postdesk_core::Error) -> ErrorCode {
     match e {
         Error::Invalid(_) => ErrorCode::Invalid,
         Error::Redirected(_) => ErrorCode::Redirected,
+        Error::Locked { .. } => ErrorCode::Locked,
         Error::Keychain(postdesk_core::SecretError::Unavailable(_)) => ErrorCode::KeychainUnavailable,
         Error::Keychain(postdesk_core::SecretError::Rejected { .. }) => ErrorCode::Keychain,
         Error::Store(_) => ErrorCode::Store,
@@ -118,6 +121,7 @@ impl From<postdesk_core::Error> for CommandError {
     fn from(e: postdesk_core::Error) -> Self {
         let problems = match &e {
             postdesk_core::Error::Invalid(p) => p.clone(),
+            postdesk_core::Error::Locked { .. } => e.locked_problems(),
             postdesk_core::Error::Redirected(r) => r.iter().map(|r| Problem { severity: postdesk_core::Severity::Error, ..r.as_problem() }).collect(),
             _ => Vec::new(),
         };

@@ -432,7 +432,7 @@ describe('App: export and import', () => {
     expect(mocked.previewImport).not.toHaveBeenCalled();
     expect(q('[data-key="global.sender.name"]')).toHaveValue('IT');
 
-    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], token: 'a' });
+    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], locked: [], token: 'a' });
     await user.click(q('#import-open')!);
     await user.click(await screen.findByRole('button', { name: 'Discard and import' }));
     expect(await screen.findByText('No changes')).toBeInTheDocument();

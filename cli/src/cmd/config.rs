@@ -13,6 +13,10 @@ use crate::output::{print_json, print_saved, EXIT_FAILED};
 
 pub(super) fn get(app: &Postdesk, key: &str) -> Result<u8, Error> {
     println!("{}", app.get(key)?);
+    // On stderr: stdout stays the value alone, for scripts.
+    if let Some(note) = app.policy_note(key) {
+        eprintln!("postdesk: {note}");
+    }
     Ok(0)
 }
 
@@ -34,10 +38,13 @@ pub(super) fn show(app: &Postdesk, json: bool) -> Result<u8, Error> {
     }
     let shown = app.show()?;
     for key in &shown.keys {
-        let origin = match key.origin {
-            Origin::Stored => "",
-            Origin::Inherited => "  (inherited)",
-            Origin::Default => "  (default)",
+        let origin = match (key.origin, key.locked) {
+            (Origin::Stored, false) => "",
+            (Origin::Inherited, false) => "  (inherited)",
+            (Origin::Default, false) => "  (default)",
+            (Origin::Policy, false) => "  (policy)",
+            (Origin::Policy, true) => "  (policy, locked)",
+            (_, true) => "  (locked by policy)",
         };
         // One line per key: a template body's line breaks are shown as \n.
         println!("{} = {}{origin}", key.name, key.value.replace('\r', "\\r").replace('\n', "\\n"));

@@ -4,12 +4,13 @@
 
 use postdesk_core::{Error, Postdesk};
 
-use crate::args::{ClientCmd, Command, ConfigCmd, DneCmd, Format, PresetCmd, RouteCmd, SecretCmd, TemplateCmd};
+use crate::args::{ClientCmd, Command, ConfigCmd, DneCmd, Format, PolicyCmd, PresetCmd, RouteCmd, SecretCmd, TemplateCmd};
 
 mod config;
 mod lists;
 mod login;
 mod mail;
+mod policy;
 mod routing;
 mod transfer;
 
@@ -28,6 +29,7 @@ pub(crate) fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         Command::ReceiverCheck { json } => mail::receiver_check(app, json),
         Command::Send { args } => mail::send(app, args),
         Command::Support { client, subject, preview, json } => mail::support(app, client, subject, preview, json),
+        Command::Policy(PolicyCmd::Show { json }) => policy::show(app, json),
         Command::Preset(PresetCmd::List { json }) => routing::preset_list(json),
         Command::Preset(PresetCmd::Apply { name, variant }) => routing::preset_apply(app, &name, variant.as_deref()),
         Command::Route { command: Some(RouteCmd::Remove { name }), .. } => routing::route_remove(app, &name),

@@ -5,7 +5,7 @@ use std::path::Path;
 use postdesk_core::{Error, ImportReport, Postdesk};
 
 use crate::input::read_passphrase;
-use crate::output::{print_changes, print_json, EXIT_FAILED};
+use crate::output::{print_changes, print_json, EXIT_CONFIG, EXIT_FAILED};
 
 pub(super) fn schema() -> Result<u8, Error> {
     print_json(&Postdesk::export_schema());
@@ -58,10 +58,15 @@ pub(super) fn import(app: &Postdesk, file: &Path, dry_run: bool, passphrase_file
         let mut value = serde_json::to_value(&report).expect("json");
         value["secrets_missing"] = serde_json::json!(plan.secrets_missing);
         value["redirects"] = serde_json::json!(plan.redirects.iter().map(ToString::to_string).collect::<Vec<_>>());
+        value["locked"] = serde_json::json!(plan.locked);
         print_json(&value);
     };
+    let reason = if plan.locked.is_empty() { String::new() } else { app.policy().reason() };
     if !json {
         print_changes(&plan);
+        for key in &plan.locked {
+            println!("# {key}: locked: {reason}");
+        }
     }
     let refused = |redirects: &[postdesk_core::Redirect]| {
         for r in redirects {
@@ -75,6 +80,11 @@ pub(super) fn import(app: &Postdesk, file: &Path, dry_run: bool, passphrase_file
             print_report();
         }
         eprintln!("postdesk: dry run: nothing was changed");
+    } else if !plan.locked.is_empty() {
+        // Exit 2 like `config set` of a locked key: the organization's policy, not the file's form.
+        eprintln!("postdesk: the file changes settings the organization's policy locks: {}", plan.locked.join(", "));
+        eprintln!("postdesk: nothing was changed ({reason})");
+        return Ok(EXIT_CONFIG);
     } else if !plan.redirects.is_empty() && !allow_redirect {
         eprintln!("postdesk: the file changes where stored secrets are sent or which program runs:");
         return Ok(refused(&plan.redirects));

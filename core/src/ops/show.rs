@@ -16,6 +16,8 @@ pub enum Origin {
     Inherited,
     /// Not saved: the built-in default.
     Default,
+    /// Set by the organization's policy (never saved in the user's file).
+    Policy,
 }
 
 /// One key as `config show` lists it.
@@ -25,6 +27,8 @@ pub struct ShownKey {
     /// The value as text; a secret's is masked (`set` / `not set`, as `config get` shows it).
     pub value: String,
     pub origin: Origin,
+    /// The organization's policy locks it.
+    pub locked: bool,
 }
 
 /// Every setting for `config show`.
@@ -45,6 +49,8 @@ impl Postdesk {
     /// Every key with a value (stored, inherited or default), in display order; secrets masked.
     pub fn show(&self) -> Result<Shown, Error> {
         let config = self.load()?;
+        let policy = self.policy();
+        let stored = if policy.set.is_empty() { None } else { Some(self.load_stored()?) };
         let status = self.secret_status(&config)?;
         let mut keys = Vec::new();
         for key in all_keys(&config) {
@@ -52,13 +58,15 @@ impl Postdesk {
             let (value, origin) = if key.is_secret() {
                 (status.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default(), Origin::Stored)
             } else if let Some(v) = key.get(&config) {
-                (v.into_owned(), Origin::Stored)
+                let from_policy = stored.as_ref().is_some_and(|s| policy.sets_in(&name, s));
+                (v.into_owned(), if from_policy { Origin::Policy } else { Origin::Stored })
             } else if let Some(v) = key.effective(&config) {
                 (v, if key.parent().is_some() && key.field.inherited { Origin::Inherited } else { Origin::Default })
             } else {
                 continue;
             };
-            keys.push(ShownKey { name, value, origin });
+            let locked = !key.is_secret() && policy.is_active() && policy.is_locked(&name);
+            keys.push(ShownKey { name, value, origin, locked });
         }
         Ok(Shown { keys, dne_entries: config.dne.len() })
     }

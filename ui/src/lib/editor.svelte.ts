@@ -3,6 +3,7 @@
 
 import * as api from './api';
 import type { Form } from './bindings/Form';
+import type { PolicyView } from './bindings/PolicyView';
 import type { Problem } from './bindings/Problem';
 import {
   blockingProblems,
@@ -42,6 +43,8 @@ export class Editor {
   /** Counts the admin's edits (to drop messages about what was before). */
   editCount = $state(0);
   keychainDismissed = $state(false);
+  /** The organization's policy: which of the form's keys are locked and why (null: not known). */
+  policy = $state<PolicyView | null>(null);
 
   edits = $derived(this.form ? computeEdits(this.form.values, this.draft) : {});
   secretChanges = $derived(secretChanges(this.secrets));
@@ -51,6 +54,11 @@ export class Editor {
 
   /** The value in force for a key: the draft's text, else the default. */
   get = (key: string): string => effective(this.draft, this.form?.defaults ?? {}, key);
+
+  /** The organization's policy locks this key: shown, not editable (the core refuses it anyway). */
+  isLocked(key: string): boolean {
+    return this.policy?.locked.includes(key) ?? false;
+  }
 
   problemsFor(key: string): Problem[] {
     return this.byKey.get(key) ?? [];
@@ -65,6 +73,16 @@ export class Editor {
       this.#applyForm(await api.loadForm());
     } catch (e) {
       this.loadError = toFailure(e).message;
+    }
+    await this.loadPolicy();
+  }
+
+  /** Reads the policy again; without an answer nothing is shown as locked (the core still refuses). */
+  async loadPolicy(): Promise<void> {
+    try {
+      this.policy = await api.policy();
+    } catch {
+      this.policy = null;
     }
   }
 
@@ -95,13 +113,14 @@ export class Editor {
 
   /** A typed value (`""` = unset). */
   set(key: string, value: string): void {
+    if (this.isLocked(key)) return;
     this.draft[key] = value;
     this.#changed();
   }
 
   /** A switch, select or radio choice. */
   choose(key: string, value: string): void {
-    if (!this.form) return;
+    if (!this.form || this.isLocked(key)) return;
     this.draft = choose(this.form.values, this.form.defaults, this.draft, key, value);
     this.#changed();
   }
@@ -137,6 +156,7 @@ export class Editor {
     this.justSaved = false;
     this.loadError = null;
     this.#applyForm(form);
+    void this.loadPolicy();
   }
 
   revert(): void {

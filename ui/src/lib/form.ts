@@ -135,6 +135,8 @@ export function unplacedProblems(problems: readonly Problem[], get: Lookup): { h
   const hidden: Problem[] = [];
   const elsewhere: Problem[] = [];
   for (const p of problems) {
+    // An invalid policy has a banner of its own (Banners, `saved`).
+    if (p.key === 'policy') continue;
     const f = fieldFor(p.key);
     if (!f) elsewhere.push(p);
     else if (!applies(f, get)) hidden.push(p);

@@ -131,7 +131,7 @@ describe('import', () => {
   it('goes straight to the preview for a file without encrypted secrets', async () => {
     const { transfer } = await setup();
     mocked.openDropped.mockResolvedValue(chosen('dropped.json'));
-    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], token: 't' });
+    mocked.previewImport.mockResolvedValue({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], locked: [], token: 't' });
     await transfer.startImport('drop-7');
     expect(mocked.chooseImport).not.toHaveBeenCalled();
     expect(mocked.openDropped).toHaveBeenCalledWith('drop-7');

@@ -101,5 +101,6 @@ export const importPreview: ImportPreview = {
   secrets_missing: ['global.m365.client_secret'],
   encrypted_secrets: true,
   redirects: [],
+  locked: [],
   token: 'office-token',
 };

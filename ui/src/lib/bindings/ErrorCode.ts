@@ -4,4 +4,4 @@
  * What kind of failure a command had: stable, for the page to decide on (the message is
  * for people and may change).
  */
-export type ErrorCode = "invalid" | "redirected" | "keychain_unavailable" | "keychain" | "store" | "key" | "gone" | "other";
+export type ErrorCode = "invalid" | "redirected" | "locked" | "keychain_unavailable" | "keychain" | "store" | "key" | "gone" | "other";

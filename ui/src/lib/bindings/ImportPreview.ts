@@ -20,6 +20,11 @@ encrypted_secrets: boolean,
  */
 redirects: Array<Redirect>, 
 /**
+ * Settings the organization's policy locks that the file would change: the import is
+ * refused while there are any.
+ */
+locked: Array<string>, 
+/**
  * Names the previewed file's bytes: applying gives it back, and exactly those bytes are
  * imported.
  */

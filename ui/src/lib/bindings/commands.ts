@@ -13,6 +13,7 @@ import type { Explanation } from './Explanation';
 import type { Form } from './Form';
 import type { ImportPreview } from './ImportPreview';
 import type { JsonValue } from './serde_json/JsonValue';
+import type { PolicyView } from './PolicyView';
 import type { Preset } from './Preset';
 import type { Problem } from './Problem';
 import type { Progress } from './Progress';
@@ -34,13 +35,21 @@ function channel<T>(onMessage: (message: T) => void): Channel<T> {
 }
 
 /** Every command, by name: what capabilities/default.json grants (one `allow-<command>` each). */
-export const COMMANDS = ['load_form', 'preview', 'save', 'test_mail', 'cancel_test_mail', 'export_config', 'choose_import', 'open_dropped', 'preview_import', 'apply_import', 'undo_import', 'list_clients', 'add_client', 'rename_client', 'remove_client', 'list_routes', 'add_route', 'remove_route', 'reorder_routes', 'scope_form', 'save_scope', 'explain', 'support_preview', 'send_support', 'receiver_check', 'cancel_receiver_check', 'templates', 'preview_template', 'save_template', 'reset_template', 'remove_template', 'send_template_preview', 'dne_view', 'dne_add', 'dne_remove', 'dne_import', 'dne_export', 'save_limits', 'list_presets', 'm365_sign_in', 'm365_status', 'm365_sign_out', 'get_pref', 'set_pref'] as const;
+export const COMMANDS = ['load_form', 'policy', 'preview', 'save', 'test_mail', 'cancel_test_mail', 'export_config', 'choose_import', 'open_dropped', 'preview_import', 'apply_import', 'undo_import', 'list_clients', 'add_client', 'rename_client', 'remove_client', 'list_routes', 'add_route', 'remove_route', 'reorder_routes', 'scope_form', 'save_scope', 'explain', 'support_preview', 'send_support', 'receiver_check', 'cancel_receiver_check', 'templates', 'preview_template', 'save_template', 'reset_template', 'remove_template', 'send_template_preview', 'dne_view', 'dne_add', 'dne_remove', 'dne_import', 'dne_export', 'save_limits', 'list_presets', 'm365_sign_in', 'm365_status', 'm365_sign_out', 'get_pref', 'set_pref'] as const;
 
 /**
  * The settings the window edits (`global.*`, `support.*`): values, defaults, which secrets are set, problems.
  */
 export function loadForm(): Promise<Form> {
   return invoke<Form>('load_form');
+}
+
+/**
+ * The organization's policy: where it comes from, what it sets and locks, and which of the
+ * form's keys are locked (shown with a lock, not editable; the core refuses them anyway).
+ */
+export function policy(): Promise<PolicyView> {
+  return invoke<PolicyView>('policy');
 }
 
 /**

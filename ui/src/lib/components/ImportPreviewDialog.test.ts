@@ -67,8 +67,16 @@ describe('ImportPreviewDialog', () => {
     expect(q('#import-secrets-missing')).toHaveTextContent('Set this after importing: global.m365.client_secret');
   });
 
+  it('lists the keys the policy locks and cannot be applied', () => {
+    show({ ...importPreview, locked: ['global.host', 'client.acme.host'] });
+    const items = [...document.querySelectorAll<HTMLElement>('[data-locked-key]')].map((li) => li.dataset.lockedKey);
+    expect(items).toEqual(['global.host', 'client.acme.host']);
+    expect(q('#import-locked')).toHaveTextContent('Set by your organization');
+    expect(q('#import-apply')).toBeDisabled();
+  });
+
   it('says "No changes" when there are none', () => {
-    show({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], token: 't' });
+    show({ changes: [], secrets_missing: [], encrypted_secrets: false, redirects: [], locked: [], token: 't' });
     expect(screen.getByText('No changes')).toBeInTheDocument();
     expect(q('[data-change-key]')).toBeNull();
     expect(q('#import-secrets-missing')).toBeNull();
