@@ -45,6 +45,8 @@ internal!(
     model;
     oauth;
     prefetch;
+    proxy;
+    sysproxy;
     presets;
     receiver;
     redirect;
@@ -88,7 +90,7 @@ pub use store::StoreError;
 // The configuration (the saved document, as `Postdesk::load` returns it) and its problems.
 pub use model::{
     AuthMethod, ClientSettings, ClientSupport, Config, EmailType, IgnoreDne, LimitSettings, M365Cloud, M365Flow, M365Settings, MailboxSettings, ReceiverProtocol,
-    ReceiverSettings, RouteSettings, Security, SendSettings, ServerSettings, SupportSettings, TemplateSettings,
+    ReceiverSettings, RouteSettings, Security, ProxySettings, SendSettings, ServerSettings, SupportSettings, TemplateSettings,
 };
 pub use validate::{Problem, Severity};
 pub use secrets::Secret;
