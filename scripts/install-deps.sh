@@ -20,6 +20,7 @@ appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev
 # programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink.
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils squid
+           libglib2.0-bin gsettings-desktop-schemas
            s-nail mutt git-email python3-venv "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)

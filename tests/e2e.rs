@@ -1375,7 +1375,7 @@ async fn the_proxy_fields_and_a_proxy_that_wants_credentials_in_the_window() {
             ("proxy.url", &squid.url()),
         ],
     );
-    Keychain::for_data_dir(data.path()).set("global.m365.client_secret", &postdesk_core::Secret::new("e2e-app-secret".into())).unwrap();
+    Keychain::for_data_dir(data.path()).set("global.m365.client_secret", &postdesk_core::Secret::new("e2e-app-secret")).unwrap();
     let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;

@@ -259,3 +259,47 @@ fn proxy_settings_are_validated_naming_the_key() {
     let run = cli(d.path(), &["config", "get", "proxy.url"], None, &[], None);
     assert_eq!(run.stdout.trim(), "http://proxy.example:3128");
 }
+
+/// GNOME's proxy setting, read through the real `gsettings` (GLib's keyfile backend under a
+/// throwaway config dir, so the desktop's own settings are not touched).
+#[test]
+fn the_gnome_proxy_setting_is_used_when_nothing_else_is_set() {
+    let (ca, f) = fake();
+    let sq = squid(false, &[]);
+    let d = graph_dir(&f.url(), &[]);
+    let conf = tempfile::tempdir().unwrap();
+    let conf_dir = conf.path().to_str().unwrap();
+    let gnome = [("GSETTINGS_BACKEND", "keyfile"), ("XDG_CONFIG_HOME", conf_dir)];
+    let gset = |schema: &str, key: &str, value: &str| {
+        let ok = Command::new("gsettings").envs(gnome).args(["set", schema, key, value]).status().expect("gsettings (libglib2.0-bin) runs");
+        assert!(ok.success(), "gsettings set {schema} {key} {value}");
+    };
+    gset("org.gnome.system.proxy", "mode", "manual");
+    gset("org.gnome.system.proxy.https", "host", "127.0.0.1");
+    gset("org.gnome.system.proxy.https", "port", &sq.port.to_string());
+    gset("org.gnome.system.proxy", "ignore-hosts", "['localhost', '127.0.0.0/8', '::1']");
+    let (run, r) = test_mail(d.path(), &ca, &gnome);
+    assert_eq!(r["ok"], true, "{run:?}");
+    assert!(step(&r, "proxy").unwrap()["detail"].as_str().unwrap().contains("(from GNOME org.gnome.system.proxy)"), "{r}");
+    sq.wait_for_log(&["TCP_TUNNEL/200", HOST]);
+    // Its ignore list sends the requests straight (the name does not resolve here).
+    gset("org.gnome.system.proxy", "ignore-hosts", "['localhost', '*.entra.test']");
+    let (_, r) = test_mail(d.path(), &ca, &gnome);
+    assert_eq!(r["failed_stage"], "token", "{r}");
+    assert!(step(&r, "proxy").is_none(), "{r}");
+    // The environment wins over the desktop.
+    gset("org.gnome.system.proxy", "ignore-hosts", "['localhost']");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let mut env = gnome.to_vec();
+    env.push(("HTTPS_PROXY", &dead));
+    let (run, r) = test_mail(d.path(), &ca, &env);
+    failed_at(&run, &r, "proxy", "cannot be reached");
+    assert!(r["error"].as_str().unwrap().contains("from HTTPS_PROXY"), "{r}");
+    // Mode "none": no proxy at all.
+    gset("org.gnome.system.proxy", "mode", "none");
+    let (_, r) = test_mail(d.path(), &ca, &gnome);
+    assert_eq!(r["failed_stage"], "token", "{r}");
+    assert_eq!(f.sent().len(), 1);
+}
