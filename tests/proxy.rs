@@ -303,3 +303,19 @@ fn the_gnome_proxy_setting_is_used_when_nothing_else_is_set() {
     assert_eq!(r["failed_stage"], "token", "{r}");
     assert_eq!(f.sent().len(), 1);
 }
+
+/// TLS to Entra is verified end to end through the tunnel: a certificate from a CA this
+/// machine does not trust (as a TLS-inspecting proxy's would be) is refused, with the hint
+/// to add the organization's CA to the system store.
+#[test]
+fn the_origin_certificate_is_verified_through_the_tunnel() {
+    let (_ca, f) = fake();
+    let other = test_ca(&[HOST]);
+    let sq = squid(false, &[]);
+    let d = graph_dir(&f.url(), &[("proxy.url", &sq.url())]);
+    let (run, r) = test_mail(d.path(), &other, &[]);
+    failed_at(&run, &r, "token", "TLS-inspecting proxy");
+    assert!(step(&r, "proxy").unwrap()["ok"] == true, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("UnknownIssuer"), "{r}");
+    assert!(f.sent().is_empty());
+}
