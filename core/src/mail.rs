@@ -122,6 +122,14 @@ async fn attempt(
         receive_before_send(config, secrets, rec).await?;
     }
     if let Some(m) = &m365 {
+        // Graph's host is what the mail goes through (also when the proxy or token step fails).
+        if m.transport == Transport::Graph {
+            if let (Some(s), Ok(u)) = (summary.as_mut(), url::Url::parse(&m.graph_url)) {
+                s.host = u.host_str().unwrap_or_default().to_string();
+                s.port = u.port_or_known_default().unwrap_or(443);
+                s.security = if u.scheme() == "https" { "tls".into() } else { "none".into() };
+            }
+        }
         let watched = Watched { vault: secrets, unreadable: AtomicBool::new(false) };
         let m = &proxy_step(m, &watched, rec).await?;
         rec.start(Stage::Token);
@@ -143,13 +151,6 @@ async fn attempt(
         }
         rec.finish(true, detail);
         if m.transport == Transport::Graph {
-            if let Some(s) = summary.as_mut() {
-                if let Ok(u) = url::Url::parse(&m.graph_url) {
-                    s.host = u.host_str().unwrap_or_default().to_string();
-                    s.port = u.port_or_known_default().unwrap_or(443);
-                    s.security = if u.scheme() == "https" { "tls".into() } else { "none".into() };
-                }
-            }
             let reply = graph_send(m, &token, &mailbox, &envelope, draft.as_ref(), &message, rec).await?;
             rec.start(Stage::Delivered);
             rec.finish(true, reply);
