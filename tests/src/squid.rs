@@ -163,7 +163,9 @@ pub fn test_ca(names: &[&str]) -> TestCa {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    run(Command::new("openssl").args(["req", "-x509"]).args(ec).args(["-days", "2", "-subj", "/CN=Postdesk proxy test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout"]).arg(d.join("ca.key")).arg("-out").arg(d.join("ca.pem")));
+    // Each CA its own name: another test CA is then an unknown issuer, not a bad signature.
+    let subject = format!("/CN=Postdesk proxy test CA {}", d.file_name().and_then(|n| n.to_str()).unwrap_or("x").trim_start_matches('.'));
+    run(Command::new("openssl").args(["req", "-x509"]).args(ec).args(["-days", "2", "-subj", &subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout"]).arg(d.join("ca.key")).arg("-out").arg(d.join("ca.pem")));
     run(Command::new("openssl").args(["req"]).args(ec).args(["-subj", &format!("/CN={}", names[0]), "-keyout"]).arg(d.join("server.key")).arg("-out").arg(d.join("server.csr")));
     let sans = names.iter().map(|n| format!("DNS:{n}")).collect::<Vec<_>>().join(",");
     std::fs::write(d.join("ext.cnf"), format!("subjectAltName={sans}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n")).unwrap();
