@@ -19,8 +19,11 @@ appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev
 # tests/appimage/runtime-test.sh builds it (~13 s to install); s-nail, mutt, git-email: the real
 # programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink;
 # prometheus: promtool checks the metrics of `--format prometheus` (tests/monitoring.rs).
+# squid: the real proxy of tests/proxy.rs; libglib2.0-bin, gsettings-desktop-schemas: GNOME's proxy
+# setting read through gsettings.
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
-           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils
+           postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils squid
+           libglib2.0-bin gsettings-desktop-schemas
            s-nail mutt git-email python3-venv prometheus "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)

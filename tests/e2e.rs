@@ -1411,3 +1411,56 @@ async fn an_invalid_policy_still_opens_the_window_which_says_so_and_locks_the_fi
     assert_eq!(host.prop("disabled").await.unwrap().as_deref(), Some("true"));
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_proxy_fields_and_a_proxy_that_wants_credentials_in_the_window() {
+    use postdesk_tests::fake_entra::{standard_tenant, FakeEntra};
+    use postdesk_tests::squid::{test_ca, Options, Squid};
+    require_window();
+    let (tenant, client_id) = ("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c");
+    let ca = test_ca(&["login.entra.test"]);
+    let fake = FakeEntra::start_tls("login.entra.test", &ca.cert_pem, &ca.key_pem);
+    fake.add_tenant(standard_tenant(tenant, "northwind.example", client_id, "e2e-app-secret", "http://localhost/postdesk/callback", "it@northwind.example", "pw"));
+    // A Squid that wants Basic credentials; the fake's name resolves only there.
+    let squid = Squid::start(&Options { hosts: &[("login.entra.test", "127.0.0.1")], auth: Some(("alice", "e2e-proxy-Pw")), deny: &[] });
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    postdesk_tests::configure(
+        data.path(),
+        &[
+            ("global.enabled", "true"),
+            ("global.sender.address", "it@northwind.example"),
+            ("global.auth", "m365-graph"),
+            ("global.m365.tenant", tenant),
+            ("global.m365.client_id", client_id),
+            ("global.m365.flow", "app"),
+            ("global.m365.authority", &url),
+            ("global.m365.graph_url", &url),
+            ("global.m365.allow_custom_endpoints", "true"),
+            ("proxy.url", &squid.url()),
+        ],
+    );
+    Keychain::for_data_dir(data.path()).set("global.m365.client_secret", &postdesk_core::Secret::new("e2e-app-secret")).unwrap();
+    let driver = TauriDriver::start(data.path(), home.path());
+    let c = driver.session().await;
+    find(&c, "[data-ready=\"true\"]").await;
+    section(&c, "security").await;
+    // The Proxy group under Microsoft 365: the saved address; the user name field is empty.
+    assert_eq!(value_of(&c, &key("proxy.url")).await, squid.url());
+    assert_eq!(value_of(&c, &key("proxy.username")).await, "");
+    c.execute("document.querySelector('#proxy-group').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "security-proxy").await;
+
+    section(&c, "base").await;
+    type_into(&c, "[data-test-mail-to]", "bob@example.test").await;
+    click(&c, "#test-mail-send").await;
+    find(&c, "#test-mail-result[data-ok=\"false\"]").await;
+    find(&c, "[data-step=\"proxy\"][data-state=\"failed\"]").await;
+    wait_text(&c, "#test-mail-hint", "The proxy wants credentials").await;
+    wait_text(&c, "#test-mail-error", "answered 407").await;
+    show_test_card(&c).await;
+    screenshot(&c, "test-mail-proxy-407").await;
+    squid.wait_for_log(&["TCP_DENIED/407", "CONNECT login.entra.test"]);
+    assert!(fake.sent().is_empty());
+}

@@ -50,6 +50,7 @@ fn m365(f: &FakeEntra, flow: M365Flow, transport: Transport) -> M365 {
         authority: f.url(),
         graph_url: f.url(),
         transport,
+        proxy: Default::default(),
     }
 }
 

@@ -77,7 +77,7 @@ pub const REDIRECT_URI: &str = "http://localhost/postdesk/callback";
 /// Keys shown in the window.
 pub fn form_keys() -> impl Iterator<Item = Key> {
     let scoped = |scope: Scope, table: &'static [keys::Field]| table.iter().map(move |field| Key { scope: scope.clone(), field });
-    scoped(Scope::Global, &SERVER_FIELDS).chain(scoped(Scope::Support, &SUPPORT_FIELDS)).chain(scoped(Scope::Receiver, &RECEIVER_FIELDS))
+    scoped(Scope::Global, &SERVER_FIELDS).chain(scoped(Scope::Support, &SUPPORT_FIELDS)).chain(scoped(Scope::Receiver, &RECEIVER_FIELDS)).chain(scoped(Scope::Proxy, &keys::PROXY_FIELDS))
 }
 
 pub use crate::edits::{apply_edits, secret_keys, today};

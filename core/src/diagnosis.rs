@@ -19,6 +19,8 @@ pub enum Stage {
     Banner,
     Ehlo,
     Tls,
+    /// An HTTP proxy in front of Entra ID and Graph: connecting to it and its CONNECT answer.
+    Proxy,
     Token,
     Auth,
     MailFrom,
@@ -39,6 +41,7 @@ impl Stage {
             Stage::Banner => "banner",
             Stage::Ehlo => "ehlo",
             Stage::Tls => "tls",
+            Stage::Proxy => "proxy",
             Stage::Token => "token",
             Stage::Auth => "auth",
             Stage::MailFrom => "mail_from",

@@ -25,6 +25,7 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::Tls, &["does not offer starttls"], "Choose TLS (465) or none, or enable STARTTLS on the server."),
     (Stage::Tls, &["expired"], "The server's certificate has expired: renew it on the server. Do not turn verification off."),
     (Stage::Tls, &["not valid for"], "The certificate is for another name: use the host name on the certificate."),
+    (Stage::Tls, &["unknown issuer behind a proxy"], "A TLS-inspecting proxy signs with the organization's CA: add that CA to the operating system's certificate store."),
     (Stage::Tls, &["unknown issuer", "unknownissuer"], "Signed by a CA this machine does not trust: add the CA file in this server's settings."),
     (Stage::Tls, &["no greeting", "timed out", "handshake"], "The TLS handshake did not complete: the port may not speak TLS (465 is TLS, 587 is STARTTLS)."),
     (Stage::Ehlo, &["smtputf8"], "The server cannot take internationalized addresses: turn UTF-8 headers off or use another server."),
@@ -39,6 +40,10 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::RcptTo, &["5.7.1 ", "relay"], "The server does not relay for this sender: authenticate, or allowlist this IP."),
     (Stage::Data, &["552 ", "5.3.4", "too large"], "The message exceeds the server's size limit."),
     (Stage::Data, &["no reply to the end of the message"], "The server has the whole message but did not confirm it in time (a slow content filter?): it may still be delivered, so check the recipient's mailbox or the server's log before sending it again; raise data_timeout_secs for a server that is always this slow."),
+    (Stage::Proxy, &["answered 407"], "The proxy wants credentials: set `proxy.username` and the proxy password (`postdesk secret set proxy.password`)."),
+    (Stage::Proxy, &["answered 403"], "The proxy's policy denies this host: ask for `login.microsoftonline.com` and `graph.microsoft.com` (or your cloud's hosts) on port 443 to be allowed, or add them to `proxy.no_proxy` if they are reachable directly."),
+    (Stage::Proxy, &["answered 502", "answered 503", "answered 504"], "The proxy cannot reach the host: check the host name and the proxy's own internet access."),
+    (Stage::Proxy, &["cannot connect to the proxy", "no answer from the proxy", "closed the connection before answering"], "The proxy cannot be reached: check `proxy.url` (or `HTTPS_PROXY`) and whether you are on the organization's network."),
     (Stage::Token, &["aadsts7000215"], "Invalid client secret: paste the secret's Value, not its ID."),
     (Stage::Token, &["aadsts7000222"], "The client secret has expired: create a new one and update the expiry date here."),
     (Stage::Token, &["aadsts700016"], "Application (client) ID not found in this tenant."),
@@ -93,6 +98,16 @@ pub fn hint_for(stage: Stage, error: &str) -> Option<&'static str> {
         return receiver_hint_for(inner, rest);
     }
     let text = error.to_lowercase();
+    // A token or Graph request carried by a proxy: the proxy's answer, or a certificate signed
+    // by a TLS-inspecting proxy.
+    if matches!(stage, Stage::Token | Stage::Graph) && text.contains("through the proxy") {
+        if text.contains("unknownissuer") || text.contains("unknown issuer") {
+            return hint_for(Stage::Tls, "unknown issuer behind a proxy");
+        }
+        if let Some(hint) = hint_for(Stage::Proxy, error) {
+            return Some(hint);
+        }
+    }
     HINTS
         .iter()
         .find(|(s, needles, _)| *s == stage && needles.iter().any(|n| text.contains(n)))
@@ -130,6 +145,23 @@ mod tests {
         // Inside a send, the receiver step carries the inner stage.
         assert!(hint_for(Stage::Receiver, "auth: -ERR [AUTH] Authentication failed.").unwrap().contains("mailbox server"));
         assert_eq!(hint_for(Stage::Receiver, "nonsense"), None);
+    }
+
+    #[test]
+    fn proxy_answers_get_their_own_hints() {
+        let h = |e: &str| hint_for(Stage::Proxy, e).unwrap_or_else(|| panic!("no hint for {e}"));
+        assert!(h("the proxy 127.0.0.1:3128 answered 407 to CONNECT login.entra.test:4403 (no credentials sent): HTTP/1.1 407 Proxy Authentication Required").contains("proxy.username"));
+        assert!(h("the proxy 127.0.0.1:3128 answered 403 to CONNECT login.entra.test:443: HTTP/1.1 403 Forbidden").contains("policy denies"));
+        for code in ["502", "503", "504"] {
+            assert!(h(&format!("the proxy p:1 answered {code} to CONNECT h:443: HTTP/1.1 {code} x")).contains("cannot reach the host"));
+        }
+        assert!(h("cannot connect to the proxy 127.0.0.1:9 (from proxy.url): Connection refused (os error 111)").contains("cannot be reached"));
+        assert!(h("no answer from the proxy 10.0.0.1:3128 within 20 s").contains("cannot be reached"));
+        // A port number is not a status: only the proxy's answer counts.
+        assert!(hint_for(Stage::Proxy, "the proxy p:1 answered 407 to CONNECT h:403").unwrap().contains("credentials"));
+        // Behind a TLS-inspecting proxy, an unknown issuer names the organization's CA.
+        assert!(hint_for(Stage::Token, "TLS with login.microsoftonline.com through the proxy p:1 failed: invalid peer certificate: UnknownIssuer").unwrap().contains("TLS-inspecting"));
+        assert!(hint_for(Stage::Graph, "the proxy p:1 answered 403 to CONNECT graph.microsoft.com:443 through the proxy").unwrap().contains("policy"));
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! store, verified; the same stack as SMTP and the receiver), one request per connection,
 //! everything under one deadline. `http://` is only ever used for loopback hosts (the
 //! settings' validation refuses anything else).
+//!
+//! Through a proxy ([`crate::proxy::Choice`]): an `https://` request opens an HTTP CONNECT
+//! tunnel (Basic `Proxy-Authorization` when a user is known) and runs TLS to the origin inside
+//! it, verified against the origin's name end to end; an `http://` request goes to the proxy
+//! in absolute form. [`connect_probe`] is the diagnosis's `proxy` step: the proxy's own
+//! answer to CONNECT (status line), which a general client library does not hand back.
 
 use std::time::Duration;
 
@@ -11,6 +17,7 @@ use hyper::body::Bytes;
 use tokio::net::TcpStream;
 
 use crate::diagnosis::FailureKind;
+use crate::proxy::Choice;
 
 pub struct Response {
     pub status: u16,
@@ -49,15 +56,83 @@ fn io_kind(e: &std::io::Error) -> FailureKind {
 const MAX_BODY: usize = 1 << 20;
 
 /// Sends one request, for callers whose errors are text (`oauth`): `send`'s message.
-pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration) -> Result<Response, String> {
-    send(method, url, headers, body, deadline).await.map_err(|e| e.message)
+pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration, proxy: Option<&Choice>) -> Result<Response, String> {
+    send(method, url, headers, body, deadline, proxy).await.map_err(|e| e.message)
 }
 
-/// Sends one request. `body`: content type and bytes. Errors are one line naming the host.
-pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration) -> Result<Response, Error> {
-    match tokio::time::timeout(deadline, request_inner(method, url, headers, body)).await {
+/// Sends one request, through `proxy` when given. `body`: content type and bytes. Errors are
+/// one line naming the host (and the proxy); never a credential.
+pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, deadline: Duration, proxy: Option<&Choice>) -> Result<Response, Error> {
+    match tokio::time::timeout(deadline, request_inner(method, url, headers, body, proxy)).await {
         Ok(r) => r,
-        Err(_) => Err(error(FailureKind::Timeout, format!("no answer from {} within {} s", host_of(url), deadline.as_secs()))),
+        Err(_) => Err(error(FailureKind::Timeout, format!("no answer from {}{} within {} s", host_of(url), through(proxy), deadline.as_secs()))),
+    }
+}
+
+/// ` through the proxy host:port` for messages.
+fn through(proxy: Option<&Choice>) -> String {
+    proxy.map(|p| format!(" through the proxy {}", p.url)).unwrap_or_default()
+}
+
+/// Largest CONNECT answer head read.
+const MAX_CONNECT_HEAD: usize = 16 * 1024;
+
+/// The diagnosis's `proxy` step: connects to the proxy and asks it to CONNECT to
+/// `host:port`; gives the proxy's status line, or why there was none or it was not 2xx.
+pub async fn connect_probe(proxy: &Choice, host: &str, port: u16, deadline: Duration) -> Result<String, Error> {
+    match tokio::time::timeout(deadline, tunnel(proxy, host, port)).await {
+        Ok(Ok((_, status))) => Ok(status),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(error(FailureKind::Timeout, format!("no answer from the proxy {} within {} s", proxy.url, deadline.as_secs()))),
+    }
+}
+
+async fn connect_proxy(proxy: &Choice) -> Result<TcpStream, Error> {
+    let tcp = TcpStream::connect((proxy.url.host.as_str(), proxy.url.port)).await.map_err(|e| error(io_kind(&e), format!("cannot connect to the proxy {} (from {}): {e}", proxy.url, proxy.source)))?;
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+/// An open CONNECT tunnel to `host:port` and the proxy's status line.
+async fn tunnel(proxy: &Choice, host: &str, port: u16) -> Result<(TcpStream, String), Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = connect_proxy(proxy).await?;
+    let target = if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let mut head = zeroize::Zeroizing::new(String::with_capacity(512));
+    head.push_str(&format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: Postdesk/{}\r\n", env!("CARGO_PKG_VERSION")));
+    if let Some(auth) = proxy.basic_auth() {
+        head.push_str("Proxy-Authorization: ");
+        head.push_str(&auth);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    let closed = |e: std::io::Error| error(io_kind(&e), format!("the proxy {} closed the connection before answering CONNECT {target}: {e}", proxy.url));
+    tcp.write_all(head.as_bytes()).await.map_err(closed)?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.map_err(closed)?;
+        if n == 0 {
+            return Err(error(FailureKind::Closed, format!("the proxy {} closed the connection before answering CONNECT {target}", proxy.url)));
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.len() > MAX_CONNECT_HEAD {
+            return Err(error(FailureKind::Protocol, format!("the proxy {} answered CONNECT {target} with more than 16 KiB of headers", proxy.url)));
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let line: String = crate::checks::shown(text.lines().next().unwrap_or("").trim()).chars().take(200).collect();
+    let status: Option<u16> = line.strip_prefix("HTTP/1.").and_then(|r| r.get(2..5)).and_then(|c| c.parse().ok());
+    let who = match &proxy.user {
+        Some(u) => format!(" (credentials of user {} sent)", crate::checks::shown(u)),
+        None => " (no credentials sent)".into(),
+    };
+    match status {
+        Some(200..=299) => Ok((tcp, line)),
+        Some(407) => Err(error(FailureKind::Auth, format!("the proxy {} answered 407 to CONNECT {target}{who}: {line}", proxy.url))),
+        Some(code @ (403 | 502 | 503 | 504)) => Err(error(FailureKind::Rejected, format!("the proxy {} answered {code} to CONNECT {target}: {line}", proxy.url))),
+        Some(code) => Err(error(FailureKind::Rejected, format!("the proxy {} answered {code} to CONNECT {target}: {line}", proxy.url))),
+        None => Err(error(FailureKind::Protocol, format!("the proxy {} does not answer CONNECT like an HTTP proxy: {line}", proxy.url))),
     }
 }
 
@@ -65,7 +140,7 @@ fn host_of(url: &str) -> String {
     url::Url::parse(url).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_else(|| url.to_string())
 }
 
-async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>) -> Result<Response, Error> {
+async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>, proxy: Option<&Choice>) -> Result<Response, Error> {
     let config = |message: String| error(FailureKind::Config, message);
     let parsed = url::Url::parse(url).map_err(|e| config(format!("{url}: {e}")))?;
     let host = parsed.host_str().ok_or_else(|| config(format!("{url}: no host")))?.to_string();
@@ -76,13 +151,28 @@ async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: 
     };
     let port = parsed.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
     let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let tcp = TcpStream::connect((bare.as_str(), port)).await.map_err(|e| error(io_kind(&e), format!("cannot connect to {host}:{port}: {e}")))?;
-    let _ = tcp.set_nodelay(true);
+    let tcp = match (proxy, tls) {
+        (Some(p), true) => tunnel(p, &bare, port).await?.0,
+        (Some(p), false) => connect_proxy(p).await?,
+        (None, _) => {
+            let tcp = TcpStream::connect((bare.as_str(), port)).await.map_err(|e| error(io_kind(&e), format!("cannot connect to {host}:{port}: {e}")))?;
+            let _ = tcp.set_nodelay(true);
+            tcp
+        }
+    };
     let mut path = parsed.path().to_string();
     if let Some(q) = parsed.query() {
         path.push('?');
         path.push_str(q);
     }
+    // A plain request through a proxy names the whole URL (absolute form).
+    let proxy_auth = match (proxy, tls) {
+        (Some(p), false) => {
+            path = format!("http://{}{path}", match parsed.port() { Some(p) => format!("{host}:{p}"), None => host.clone() });
+            p.basic_auth()
+        }
+        _ => None,
+    };
     let authority = match parsed.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
@@ -90,6 +180,9 @@ async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: 
     let mut builder = hyper::Request::builder().method(method).uri(path).header("host", authority).header("user-agent", concat!("Postdesk/", env!("CARGO_PKG_VERSION"))).header("connection", "close");
     for (k, v) in headers {
         builder = builder.header(*k, *v);
+    }
+    if let Some(auth) = &proxy_auth {
+        builder = builder.header("proxy-authorization", auth.as_str());
     }
     let bytes = match body {
         Some((ct, b)) => {
@@ -101,8 +194,9 @@ async fn request_inner(method: &str, url: &str, headers: &[(&str, &str)], body: 
     let req = builder.body(Full::new(Bytes::from(bytes))).map_err(|e| config(e.to_string()))?;
     if tls {
         let name = rustls::pki_types::ServerName::try_from(bare.clone()).map_err(|e| config(format!("{host}: {e}")))?;
-        let tls_config = crate::tls::https_config().map_err(|e| error(FailureKind::Tls, format!("TLS with {host} failed: {e}")))?;
-        let stream = tokio_rustls::TlsConnector::from(tls_config).connect(name, tcp).await.map_err(|e| error(FailureKind::Tls, format!("TLS with {host} failed: {e}")))?;
+        let via = through(proxy);
+        let tls_config = crate::tls::https_config().map_err(|e| error(FailureKind::Tls, format!("TLS with {host}{via} failed: {e}")))?;
+        let stream = tokio_rustls::TlsConnector::from(tls_config).connect(name, tcp).await.map_err(|e| error(FailureKind::Tls, format!("TLS with {host}{via} failed: {e}")))?;
         exchange(stream, req, &host).await
     } else {
         exchange(tcp, req, &host).await
@@ -154,7 +248,7 @@ mod tests {
             let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = closed.local_addr().unwrap().port();
             drop(closed);
-            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5)).await.err().unwrap();
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5), None).await.err().unwrap();
             assert_eq!(e.kind, FailureKind::Refused, "{e}");
             assert!(e.message.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")), "{e}");
 
@@ -164,7 +258,7 @@ mod tests {
                 let (_stream, _) = silent.accept().await.unwrap();
                 std::future::pending::<()>().await
             });
-            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_millis(200)).await.err().unwrap();
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_millis(200), None).await.err().unwrap();
             assert_eq!((e.kind, e.message.as_str()), (FailureKind::Timeout, "no answer from 127.0.0.1 within 0 s"));
 
             let closes = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -173,7 +267,7 @@ mod tests {
                 let (stream, _) = closes.accept().await.unwrap();
                 drop(stream);
             });
-            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5)).await.err().unwrap();
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5), None).await.err().unwrap();
             assert_eq!(e.kind, FailureKind::Closed, "{e}");
         });
     }

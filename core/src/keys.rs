@@ -14,7 +14,7 @@ use crate::model::Config;
 use crate::settings::Settings;
 
 pub use crate::settings::{Field, Kind};
-use crate::model::{ClientSettings, LimitSettings, ReceiverSettings, RouteSettings, SendSettings, ServerSettings, SupportSettings, TemplateSettings};
+use crate::model::{ClientSettings, LimitSettings, ReceiverSettings, RouteSettings, ProxySettings, SendSettings, ServerSettings, SupportSettings, TemplateSettings};
 use crate::settings::{keys_of, Table};
 
 /// Fields of a mail server: the same for `global.`, `client.<ID>.` and `route.<NAME>.`.
@@ -34,6 +34,8 @@ pub static LIMIT_FIELDS: Table = Table::new(keys_of::<LimitSettings>);
 /// `local_domain` has no fixed default: unset, it is the domain of `global.sender.address`
 /// (see [`crate::sendmail_args::local_domain`]).
 pub static SEND_FIELDS: Table = Table::new(keys_of::<SendSettings>);
+/// `proxy.*`: the HTTP proxy for Entra ID and Graph.
+pub static PROXY_FIELDS: Table = Table::new(keys_of::<ProxySettings>);
 
 /// Every scope's table, as the UI gets it (`ui/src/lib/bindings/settings.ts`).
 #[cfg(test)]
@@ -47,6 +49,7 @@ pub struct AllTables {
     pub templates: &'static Table,
     pub limits: &'static Table,
     pub send: &'static Table,
+    pub proxy: &'static Table,
 }
 
 #[cfg(test)]
@@ -60,6 +63,7 @@ pub fn all_tables() -> AllTables {
         templates: &TEMPLATE_FIELDS,
         limits: &LIMIT_FIELDS,
         send: &SEND_FIELDS,
+        proxy: &PROXY_FIELDS,
     }
 }
 
@@ -78,6 +82,8 @@ pub enum Scope {
     Limits,
     /// `send.*`: the sendmail-compatible input.
     Send,
+    /// `proxy.*`: the HTTP proxy for Entra ID and Graph.
+    Proxy,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +122,7 @@ impl Key {
             "receiver" => (Scope::Receiver, find(&RECEIVER_FIELDS, rest)),
             "limits" => (Scope::Limits, find(&LIMIT_FIELDS, rest)),
             "send" => (Scope::Send, find(&SEND_FIELDS, rest)),
+            "proxy" => (Scope::Proxy, find(&PROXY_FIELDS, rest)),
             "templates" => {
                 let (kind, name) = rest.split_once('.').ok_or_else(unknown)?;
                 if !valid_id(kind) {
@@ -171,6 +178,7 @@ impl Key {
             Scope::Receiver => config.receiver.get(name),
             Scope::Limits => config.limits.get(name),
             Scope::Send => config.send.get(name),
+            Scope::Proxy => config.proxy.get(name),
             Scope::Template(kind) => config.templates.get(kind)?.get(name),
             Scope::ClientTemplate(id, kind) => config.clients.get(id)?.templates.get(kind)?.get(name),
         }
@@ -235,6 +243,7 @@ impl Key {
             Scope::Receiver => put(&mut config.receiver, name, value),
             Scope::Limits => put(&mut config.limits, name, value),
             Scope::Send => put(&mut config.send, name, value),
+            Scope::Proxy => put(&mut config.proxy, name, value),
             Scope::Client(id) => put_in(&mut config.clients, id, name, value),
             Scope::Route(n) => put_in(&mut config.routes, n, name, value),
             Scope::Template(kind) => put_in(&mut config.templates, kind, name, value),
@@ -265,6 +274,7 @@ impl Key {
             Scope::ClientTemplate(id, kind) => format!("client.{id}.templates.{kind}.{}", self.field.name),
             Scope::Limits => format!("limits.{}", self.field.name),
             Scope::Send => format!("send.{}", self.field.name),
+            Scope::Proxy => format!("proxy.{}", self.field.name),
         }
     }
 }
@@ -346,6 +356,7 @@ pub fn all_keys(config: &Config) -> Vec<Key> {
     }
     scope_keys(Scope::Limits, &[&*LIMIT_FIELDS]);
     scope_keys(Scope::Send, &[&*SEND_FIELDS]);
+    scope_keys(Scope::Proxy, &[&*PROXY_FIELDS]);
     for kind in crate::templates::types(config) {
         scope_keys(Scope::Template(kind), &[&*TEMPLATE_FIELDS]);
     }
@@ -451,6 +462,7 @@ mod typed_tests {
             Scope::Receiver => doc.get("receiver")?,
             Scope::Limits => doc.get("limits")?,
             Scope::Send => doc.get("send")?,
+            Scope::Proxy => doc.get("proxy")?,
             Scope::Template(kind) => doc.get("templates")?.get(kind)?,
             Scope::ClientTemplate(id, kind) => doc.get("clients")?.get(id)?.get("templates")?.get(kind)?,
         };
@@ -523,6 +535,7 @@ mod write_tests {
             Scope::ClientTemplate(id, kind) => vec!["clients".into(), id.clone(), "templates".into(), kind.clone()],
             Scope::Limits => vec!["limits".into()],
             Scope::Send => vec!["send".into()],
+            Scope::Proxy => vec!["proxy".into()],
         };
         path.extend(key.field.name.split('.').map(String::from));
         fn remove(node: &mut Value, path: &[String]) {

@@ -46,6 +46,8 @@ internal!(
     oauth;
     policy;
     prefetch;
+    proxy;
+    sysproxy;
     presets;
     receiver;
     redirect;
@@ -89,7 +91,7 @@ pub use store::StoreError;
 // The configuration (the saved document, as `Postdesk::load` returns it) and its problems.
 pub use model::{
     AuthMethod, ClientSettings, ClientSupport, Config, EmailType, IgnoreDne, LimitSettings, M365Cloud, M365Flow, M365Settings, MailboxSettings, ReceiverProtocol,
-    ReceiverSettings, RouteSettings, Security, SendSettings, ServerSettings, SupportSettings, TemplateSettings,
+    ReceiverSettings, RouteSettings, Security, ProxySettings, SendSettings, ServerSettings, SupportSettings, TemplateSettings,
 };
 pub use validate::{Problem, Severity};
 pub use secrets::Secret;

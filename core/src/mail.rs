@@ -122,8 +122,17 @@ async fn attempt(
         receive_before_send(config, secrets, rec).await?;
     }
     if let Some(m) = &m365 {
-        rec.start(Stage::Token);
+        // Graph's host is what the mail goes through (also when the proxy or token step fails).
+        if m.transport == Transport::Graph {
+            if let (Some(s), Ok(u)) = (summary.as_mut(), url::Url::parse(&m.graph_url)) {
+                s.host = u.host_str().unwrap_or_default().to_string();
+                s.port = u.port_or_known_default().unwrap_or(443);
+                s.security = if u.scheme() == "https" { "tls".into() } else { "none".into() };
+            }
+        }
         let watched = Watched { vault: secrets, unreadable: AtomicBool::new(false) };
+        let m = &proxy_step(m, &watched, rec).await?;
+        rec.start(Stage::Token);
         let (token, account, detail) = match oauth::access_token(m, &watched).await {
             Ok(t) => t,
             // `oauth` says why in words; whether the keychain could be read is known here.
@@ -142,13 +151,6 @@ async fn attempt(
         }
         rec.finish(true, detail);
         if m.transport == Transport::Graph {
-            if let Some(s) = summary.as_mut() {
-                if let Ok(u) = url::Url::parse(&m.graph_url) {
-                    s.host = u.host_str().unwrap_or_default().to_string();
-                    s.port = u.port_or_known_default().unwrap_or(443);
-                    s.security = if u.scheme() == "https" { "tls".into() } else { "none".into() };
-                }
-            }
             let reply = graph_send(m, &token, &mailbox, &envelope, draft.as_ref(), &message, rec).await?;
             rec.start(Stage::Delivered);
             rec.finish(true, reply);
@@ -176,6 +178,53 @@ async fn attempt(
     rec.start(Stage::Delivered);
     rec.finish(true, reply);
     Ok(())
+}
+
+/// The `proxy` step, only when a proxy carries the token request (or Graph's): connect to
+/// the proxy and ask it to CONNECT to each host this mail needs; its answer is the detail.
+/// Gives the settings with the proxy password read from the keychain.
+async fn proxy_step(m: &oauth::M365, vault: &Watched<'_>, rec: &mut Recorder<'_>) -> Result<oauth::M365, Failure> {
+    let m = match m.with_proxy_password(vault) {
+        Ok(m) => m,
+        Err(e) => {
+            rec.start(Stage::Proxy);
+            let kind = if vault.unreadable.load(Ordering::Relaxed) { FailureKind::KeychainUnavailable } else { FailureKind::Config };
+            return Err(rec.fail_at(Stage::Proxy, kind, e.to_string()));
+        }
+    };
+    let mut urls = vec![m.token_url()];
+    if m.transport == Transport::Graph {
+        urls.push(m.send_mail_url("x"));
+    }
+    let mut targets: Vec<(crate::proxy::Choice, String, u16)> = Vec::new();
+    for url in &urls {
+        let choice = match m.proxy_for(url) {
+            Ok(c) => c,
+            Err(e) => {
+                rec.start(Stage::Proxy);
+                return Err(rec.fail_at(Stage::Proxy, FailureKind::Config, e));
+            }
+        };
+        let (Some(choice), Ok(u)) = (choice, url::Url::parse(url)) else { continue };
+        let host = u.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = u.port_or_known_default().unwrap_or(443);
+        if u.scheme() == "https" && !targets.iter().any(|(_, h, p)| *h == host && *p == port) {
+            targets.push((choice, host, port));
+        }
+    }
+    if targets.is_empty() {
+        return Ok(m);
+    }
+    rec.start(Stage::Proxy);
+    let mut lines = Vec::new();
+    for (choice, host, port) in targets {
+        match crate::http::connect_probe(&choice, &host, port, oauth::HTTP_TIMEOUT).await {
+            Ok(status) => lines.push(format!("{}: CONNECT {host}:{port} → {status}", choice.describe())),
+            Err(e) => return Err(rec.fail_at(Stage::Proxy, e.kind, format!("{} — {}", e.message, choice.describe()))),
+        }
+    }
+    rec.finish(true, lines.join("\n"));
+    Ok(m)
 }
 
 /// The `receiver` step: log in to the receiver mailbox first (receive-before-send). Its own
@@ -296,7 +345,14 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         }
         _ => None,
     };
-    let m365 = if server.auth.is_m365() { Some(oauth::M365::from_settings(&server.settings, &server.prefix).map_err(String::from)?) } else { None };
+    let m365 = match server.auth.is_m365() {
+        true => {
+            let mut m = oauth::M365::from_settings(&server.settings, &server.prefix).map_err(String::from)?;
+            m.proxy = oauth::proxy_settings(config);
+            Some(m)
+        }
+        false => None,
+    };
     let from_name = identity.from_name.clone().or_else(|| server.sender.as_ref().and_then(|s| s.name.clone()));
     let header_from = Mailbox { name: from_name, address: from.clone() };
     let reply_to = identity.reply_to.clone().or_else(|| server.reply_to.clone());
@@ -478,7 +534,8 @@ async fn graph_send(
         None => ("text/plain", base64::engine::general_purpose::STANDARD.encode(message).into_bytes()),
     };
     let bearer = zeroize::Zeroizing::new(format!("Bearer {}", token.expose()));
-    let resp = match crate::http::send("POST", &url, &[("authorization", &bearer), ("accept", "application/json")], Some((content_type, body)), oauth::HTTP_TIMEOUT).await {
+    let proxy = m.proxy_for(&url).map_err(|e| rec.fail_at(Stage::Graph, FailureKind::Config, e))?;
+    let resp = match crate::http::send("POST", &url, &[("authorization", &bearer), ("accept", "application/json")], Some((content_type, body)), oauth::HTTP_TIMEOUT, proxy.as_ref()).await {
         Ok(r) => r,
         Err(e) => return Err(rec.fail_at(Stage::Graph, e.kind, e.message)),
     };

@@ -46,6 +46,9 @@ pub struct Config {
     /// How `postdesk send` (the sendmail-compatible input) reads what it is given.
     #[serde(default, skip_serializing_if = "SendSettings::is_empty")]
     pub send: SendSettings,
+    /// The HTTP proxy for Entra ID and Graph (see [`crate::proxy`]).
+    #[serde(default, skip_serializing_if = "ProxySettings::is_empty")]
+    pub proxy: ProxySettings,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             limits: LimitSettings::default(),
             dne: Vec::new(),
             send: SendSettings::default(),
+            proxy: ProxySettings::default(),
         }
     }
 }
@@ -560,6 +564,33 @@ pub struct SendSettings {
     #[ts(optional)]
     #[setting(kind = Kind::Domain, label = "Domain for bare local names (root → root@domain)")]
     pub local_domain: Option<String>,
+}
+
+/// The HTTP proxy token and Graph requests go through (`proxy.*`); unset `url`: the
+/// environment's `HTTPS_PROXY`/`NO_PROXY`, then the desktop's proxy (see [`crate::proxy`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, JsonSchema, Settings)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct ProxySettings {
+    /// `http://host:port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[setting(kind = Kind::ProxyUrl, label = "Proxy (http://host:port)")]
+    pub url: Option<String>,
+    /// Hosts reached without the proxy: suffixes, `.suffix`, `*`, IP addresses, networks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[setting(kind = Kind::NoProxy, label = "No proxy for (comma list)")]
+    pub no_proxy: Option<String>,
+    /// User name for the proxy's Basic authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[setting(kind = Kind::CommandText, label = "Proxy user name")]
+    pub username: Option<String>,
+    /// In the OS keychain, never in the document (see [`crate::secrets`]).
+    #[setting(secret, label = "Proxy password")]
+    #[serde(skip)]
+    pub password: Keychain,
 }
 
 

@@ -43,6 +43,9 @@ pub struct M365 {
     pub authority: String,
     pub graph_url: String,
     pub transport: Transport,
+    /// `proxy.*` (unset: the environment's and the desktop's proxy); the password is read
+    /// from the keychain when a request needs it ([`M365::with_proxy_password`]).
+    pub proxy: crate::proxy::Settings,
 }
 
 /// Timeout of one call to the token endpoint or Graph.
@@ -68,7 +71,9 @@ impl M365 {
             Some(own) => own.inherit(&config.global),
             None => config.global.clone(),
         };
-        M365::from_settings(&settings, prefix)
+        let mut m = M365::from_settings(&settings, prefix)?;
+        m.proxy = proxy_settings(config);
+        Ok(m)
     }
 
     /// The Microsoft 365 settings of a server's settings in force ([`crate::resolve::Server::settings`]).
@@ -93,7 +98,27 @@ impl M365 {
             authority: s.m365.authority.as_ref().map(trim).unwrap_or_else(|| preset.authority.into()),
             graph_url: s.m365.graph_url.as_ref().map(trim).unwrap_or_else(|| preset.graph_url.into()),
             transport,
+            proxy: crate::proxy::Settings::default(),
         })
+    }
+
+    /// These settings with the proxy password from the keychain, when a proxy user is set and
+    /// the password is not read yet.
+    pub fn with_proxy_password(&self, vault: &dyn Vault) -> Result<M365, OAuthError> {
+        let mut m = self.clone();
+        if m.proxy.url.is_some() && m.proxy.username.is_some() && m.proxy.password.is_none() {
+            m.proxy.password = vault_get(vault, PROXY_PASSWORD)?;
+        }
+        Ok(m)
+    }
+
+    /// The proxy a request to `url` goes through: `proxy.*`, else the environment, else the
+    /// desktop ([`crate::proxy`]); `None`: straight to the host.
+    pub fn proxy_for(&self, url: &str) -> Result<Option<crate::proxy::Choice>, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let host = parsed.host_str().ok_or_else(|| format!("{url}: no host"))?;
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        crate::sysproxy::choose(parsed.scheme(), host, port, &self.proxy)
     }
 
     pub fn token_url(&self) -> String {
@@ -133,6 +158,15 @@ impl M365 {
     }
 }
 
+
+/// The keychain entry of the proxy password.
+pub const PROXY_PASSWORD: &str = "proxy.password";
+
+/// The `proxy.*` settings of a document (the password stays in the keychain until needed).
+pub fn proxy_settings(config: &Config) -> crate::proxy::Settings {
+    let p = &config.proxy;
+    crate::proxy::Settings { url: p.url.clone(), no_proxy: p.no_proxy.clone(), username: p.username.clone(), password: None }
+}
 
 /// The keychain as OAuth needs it (`app.rs` backs it with `secrets.rs`).
 pub trait Vault: Sync {
@@ -291,7 +325,9 @@ impl std::fmt::Debug for Tokens {
 
 async fn token_request(m: &M365, pairs: &[(&str, &str)]) -> Result<Tokens, OAuthError> {
     let body = crate::http::form(pairs);
-    let resp = crate::http::request("POST", &m.token_url(), &[("accept", "application/json")], Some(("application/x-www-form-urlencoded", body)), HTTP_TIMEOUT).await.map_err(OAuthError::Http)?;
+    let url = m.token_url();
+    let proxy = m.proxy_for(&url).map_err(OAuthError::Http)?;
+    let resp = crate::http::request("POST", &url, &[("accept", "application/json")], Some(("application/x-www-form-urlencoded", body)), HTTP_TIMEOUT, proxy.as_ref()).await.map_err(OAuthError::Http)?;
     if resp.status != 200 {
         return Err(OAuthError::Token(TokenError::parse(resp.status, &resp.body)));
     }
@@ -420,6 +456,7 @@ pub fn forget_cached_tokens() {
 /// An access token for sending, and the account it acts for (delegated) — from the cache, by
 /// client credentials, or by redeeming (and rotating) the stored refresh token.
 pub async fn access_token(m: &M365, vault: &dyn Vault) -> Result<(Secret, Option<String>, String), OAuthError> {
+    let m = &m.with_proxy_password(vault)?;
     match m.flow {
         M365Flow::App => {
             let secret = vault_get(vault, &m.secret_key())?.or(if m.prefix != "global" { vault_get(vault, "global.m365.client_secret")? } else { None });
@@ -559,7 +596,7 @@ impl SignIn {
     /// token in memory. Returns the account.
     pub async fn finish(&self, redirect_url: &str, vault: &dyn Vault) -> Result<String, OAuthError> {
         let code = self.code_from_redirect(redirect_url)?;
-        let t = self.redeem(&code).await?;
+        let t = SignIn { m: self.m.with_proxy_password(vault)?, url: String::new(), state: String::new(), redirect_uri: self.redirect_uri.clone(), verifier: self.verifier.clone() }.redeem(&code).await?;
         let rt = t.refresh.as_ref().expect("checked in redeem");
         vault.set(&self.m.refresh_key(), rt).map_err(|source| OAuthError::Store { what: "the refresh token could not be stored in the keychain", source })?;
         let account = t.account.clone().unwrap_or_default();
@@ -575,7 +612,7 @@ mod tests {
 
     fn m(flow: M365Flow, transport: Transport, c: M365Cloud) -> M365 {
         let p = cloud(c);
-        M365 { prefix: "global".into(), tenant: "contoso.example".into(), client_id: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee".into(), flow, cloud: c, authority: "http://127.0.0.1:9".into(), graph_url: p.graph_url.into(), transport }
+        M365 { prefix: "global".into(), tenant: "contoso.example".into(), client_id: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee".into(), flow, cloud: c, authority: "http://127.0.0.1:9".into(), graph_url: p.graph_url.into(), transport, proxy: Default::default() }
     }
 
     #[test]

@@ -237,6 +237,12 @@ pub fn redirects(old: &Config, new: &Config, is_set: &mut dyn FnMut(&str) -> boo
         }
     }
     receiver(old, new, is_set, &mut out);
+    // The proxy password goes to the proxy `proxy.url` names.
+    if let Some(to) = new.proxy.url.as_ref().filter(|u| old.proxy.url.as_ref() != Some(*u)) {
+        if is_set("proxy.password") {
+            out.push(Redirect::new("proxy.url".into(), "proxy".into(), RedirectWhat::Password, to.clone()));
+        }
+    }
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|r| seen.insert((r.key.clone(), r.scope.clone(), r.what, r.to.clone())));
     out.sort_by(|a, b| a.key.cmp(&b.key).then(a.scope.cmp(&b.scope)).then(a.what.cmp(&b.what)));
@@ -401,6 +407,15 @@ mod tests {
             ["receiver.host: the stored password of receiver will now go to imap.evil.example:143 (imap)", "receiver.protocol: the stored password of receiver will now go to imap.evil.example:143 (imap)"]
         );
         assert!(run(&old, &new, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_proxy_password_follows_the_proxy() {
+        let old = test_config(&[("proxy.url", "http://proxy.corp.example:3128"), ("proxy.username", "alice")]);
+        let new = with(&old, &[("proxy.url", "http://proxy.evil.example:8080")]);
+        assert_eq!(run(&old, &new, &["proxy.password"]), ["proxy.url: the stored password of proxy will now go to http://proxy.evil.example:8080"]);
+        assert!(run(&old, &new, &[]).is_empty());
+        assert!(run(&old, &with(&old, &[("proxy.no_proxy", "corp.example")]), &["proxy.password"]).is_empty());
     }
 
     #[test]

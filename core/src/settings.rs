@@ -61,6 +61,10 @@ pub enum Kind {
     Count,
     /// A DNS domain (no IP address), e.g. the domain given to bare local names.
     Domain,
+    /// An HTTP proxy: `http://host:port`.
+    ProxyUrl,
+    /// A no-proxy list: host suffixes, `*`, IP addresses and networks, comma-separated.
+    NoProxy,
 }
 
 /// One key of a scope, as declared on its model field.

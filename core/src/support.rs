@@ -72,7 +72,7 @@ const MAX_MESSAGE: usize = 100_000;
 pub fn system_report(config: &Config, client: Option<&str>, facts: &SystemFacts) -> String {
     let mut out = format!("Postdesk system information\nApp version: {}\nOS: {}\n\nEffective settings (secrets removed):\n", facts.app_version, facts.os);
     let wanted = |k: &Key| match &k.scope {
-        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits | keys::Scope::Send => true,
+        keys::Scope::Global | keys::Scope::Support | keys::Scope::Route(_) | keys::Scope::Receiver | keys::Scope::Limits | keys::Scope::Send | keys::Scope::Proxy => true,
         // Invitation texts say nothing about how mail is sent.
         keys::Scope::Template(_) | keys::Scope::ClientTemplate(..) => false,
         keys::Scope::Client(id) => Some(id.as_str()) == client,

@@ -10,7 +10,7 @@ pub use crate::checks::{address_lines, check_email, check_host, has_control_in_t
 use crate::checks::{check_address_list, check_domain, check_guid, check_url};
 use crate::keys::{Key, Kind, Scope};
 use crate::model::{AuthMethod, Config, EmailType, M365Flow, ReceiverProtocol, Security, ServerSettings};
-use crate::keys::{CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, SEND_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
+use crate::keys::{CLIENT_FIELDS, LIMIT_FIELDS, RECEIVER_FIELDS, ROUTE_FIELDS, PROXY_FIELDS, SEND_FIELDS, SERVER_FIELDS, SUPPORT_FIELDS, TEMPLATE_FIELDS};
 use crate::settings::Settings;
 
 /// What validation needs from outside the document.
@@ -24,7 +24,7 @@ pub fn validate(config: &Config, ctx: &Context) -> Vec<Problem> {
     let mut problems = Vec::new();
     // Only the values actually stored, scope by scope, read from the typed model.
     let global_utf8 = config.global.utf8_headers();
-    let small = [(Scope::Global, &SERVER_FIELDS), (Scope::Support, &SUPPORT_FIELDS), (Scope::Receiver, &RECEIVER_FIELDS), (Scope::Limits, &LIMIT_FIELDS), (Scope::Send, &SEND_FIELDS)];
+    let small = [(Scope::Global, &SERVER_FIELDS), (Scope::Support, &SUPPORT_FIELDS), (Scope::Receiver, &RECEIVER_FIELDS), (Scope::Limits, &LIMIT_FIELDS), (Scope::Send, &SEND_FIELDS), (Scope::Proxy, &PROXY_FIELDS)];
     let templates = config.templates.keys().map(|kind| (Scope::Template(kind.clone()), &TEMPLATE_FIELDS));
     for (scope, table) in small.into_iter().chain(templates) {
         for field in table.iter() {
@@ -341,6 +341,8 @@ pub fn check_value(kind: Kind, v: &str, utf8: bool) -> Result<(), String> {
             }
         }
         Kind::Url => check_url(v),
+        Kind::ProxyUrl => crate::proxy::parse(v, false).map(|_| ()),
+        Kind::NoProxy => crate::proxy::NoProxy::parse(v, true).map(|_| ()),
         Kind::Date => parse_date(v).map(|_| ()),
         Kind::Path => {
             if v.len() > MAX_PATH {

@@ -18,11 +18,11 @@ const LAYERS: &[(&str, &[&str])] = &[
         "pure rules",
         &[
             "model", "model_de", "keys", "validate", "resolve", "explain", "templates", "dne", "message", "hints",
-            "redirect", "transfer", "presets", "sendmail_args", "identity", "edits", "migrate", "clouds", "fixtures",
+            "redirect", "transfer", "presets", "sendmail_args", "identity", "edits", "migrate", "clouds", "fixtures", "proxy",
         ],
     ),
     // 3. Protocol clients and the edges (disk, network), each usable alone.
-    ("protocol clients and edges", &["error", "tls", "smtp", "http", "oauth", "receiver", "store", "limits", "policy"]),
+    ("protocol clients and edges", &["error", "tls", "smtp", "http", "sysproxy", "oauth", "receiver", "store", "limits", "policy"]),
     // 4. Operations on `Postdesk`.
     ("operations", &["app", "mail", "support", "clients", "login", "prefetch", "ops"]),
 ];

@@ -2,7 +2,8 @@
 //! in a window labelled `m365-login`, which no capability names (so its pages can call no
 //! command), whose title shows the real host of the page, and whose navigation to the
 //! redirect URI is caught and cancelled (`on_navigation` returns false) to read code + state.
-//! The system-browser choice runs `postdesk_core`'s loopback flow instead.
+//! The system-browser choice runs `postdesk_core`'s loopback flow instead. Both reach Entra
+//! through the proxy the token requests use (see `embedded_sign_in`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,9 +43,16 @@ pub async fn embedded_sign_in(app: &AppHandle, postdesk: &Postdesk, m: &M365) ->
     let url: tauri::Url = sign_in.url.parse().map_err(|e| format!("the sign-in address is not valid: {e}"))?;
     let (nav_sign_in, nav_tx, nav_app) = (sign_in.clone(), tx.clone(), app.clone());
     let authority = tauri::Url::parse(&m.authority).ok();
-    let window = WebviewWindowBuilder::new(app, LOGIN_LABEL, WebviewUrl::External(url))
-        .title(title_for(&sign_in.url))
-        .inner_size(520.0, 680.0)
+    let mut builder = WebviewWindowBuilder::new(app, LOGIN_LABEL, WebviewUrl::External(url)).title(title_for(&sign_in.url)).inner_size(520.0, 680.0);
+    // The same proxy as the token requests (`proxy.*`, HTTPS_PROXY/NO_PROXY, the desktop's):
+    // decided for the sign-in page's host. WebKit asks for proxy credentials itself (the
+    // embedded window has no prompt for them: a proxy that wants a login needs the system
+    // browser, whose own proxy settings apply).
+    if let Some(proxy) = m.proxy_for(&m.authorize_url())? {
+        let proxy_url = tauri::Url::parse(&format!("http://{}", proxy.url)).map_err(|e| format!("the proxy address is not valid: {e}"))?;
+        builder = builder.proxy_url(proxy_url);
+    }
+    let window = builder
         .on_navigation(move |u| {
             let u = u.as_str();
             if nav_sign_in.is_redirect(u) {

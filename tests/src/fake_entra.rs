@@ -173,6 +173,35 @@ impl FakeEntra {
         Self::start_on(0)
     }
 
+    /// Starts on `127.0.0.1` (any free port) serving HTTPS with the PEM certificate chain and
+    /// key given, as `https://<host>:PORT` — a name that may resolve only where the test says
+    /// (a proxy's hosts file), so a client that reaches it went through that proxy.
+    pub fn start_tls(host: &str, cert_pem: &[u8], key_pem: &[u8]) -> FakeEntra {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem).collect::<Result<_, _>>().expect("certificate PEM");
+        let key = PrivateKeyDer::from_pem_slice(key_pem).expect("key PEM");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("certificate and key");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind fake Entra");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), key: key_pair(), base: format!("https://{host}:{}", addr.port()) });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let s = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(serve_tls(s, listener, acceptor, stopped));
+        });
+        FakeEntra { shared, addr, stop: Some(stop), thread: Some(thread) }
+    }
+
     /// `http://127.0.0.1:PORT`: the authority and the Graph URL at once.
     pub fn url(&self) -> String {
         self.shared.base.clone()
@@ -267,6 +296,27 @@ async fn serve(shared: Arc<Shared>, listener: std::net::TcpListener, mut stopped
         let s = shared.clone();
         tokio::spawn(async move {
             let io = hyper_util::rt::TokioIo::new(stream);
+            let svc = hyper::service::service_fn(move |req| {
+                let s = s.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&s, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+        });
+    }
+}
+
+async fn serve_tls(shared: Arc<Shared>, listener: std::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
+            _ = &mut stopped => return,
+        };
+        let s = shared.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(stream).await else { return };
+            let io = hyper_util::rt::TokioIo::new(tls);
             let svc = hyper::service::service_fn(move |req| {
                 let s = s.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(&s, req).await) }

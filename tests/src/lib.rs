@@ -3,6 +3,7 @@
 
 pub mod fault;
 pub mod fake_entra;
+pub mod squid;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -8,7 +8,7 @@ import { FIELDS } from './fields';
 // and defaults are declared once in the Rust model and generated into bindings/settings.ts.
 // These tests hold the two together.
 
-const SCOPES: Record<string, readonly Field[]> = { global: SETTINGS.server, support: SETTINGS.support, receiver: SETTINGS.receiver };
+const SCOPES: Record<string, readonly Field[]> = { global: SETTINGS.server, support: SETTINGS.support, receiver: SETTINGS.receiver, proxy: SETTINGS.proxy };
 
 function declared(key: string): Field | undefined {
   const dot = key.indexOf('.');

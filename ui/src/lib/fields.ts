@@ -291,6 +291,44 @@ export const FIELDS: readonly FieldDef[] = [
     help: 'Off: the overrides may only name Microsoft’s sign-in and Graph hosts (or this computer). The client secret and tokens go to these URLs.',
   },
 
+  // Security: the HTTP proxy for Entra ID and Graph
+  {
+    key: 'proxy.url',
+    label: 'Proxy',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    placeholder: () => 'http://proxy.example.com:3128',
+    applies: (get) => isM365(auth(get)),
+    help: 'HTTP proxy for sign-in and Graph, as http://host:port. Empty: HTTPS_PROXY and NO_PROXY, then the desktop’s proxy setting.',
+  },
+  {
+    key: 'proxy.no_proxy',
+    label: 'No proxy for',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    applies: (get) => isM365(auth(get)) && get('proxy.url') !== '',
+    help: 'Comma list reached directly: host suffixes (example.com, .example.com), *, IP addresses and networks (10.0.0.0/8).',
+  },
+  {
+    key: 'proxy.username',
+    label: 'Proxy user name',
+    section: 'security',
+    control: 'text',
+    autocomplete: 'off',
+    applies: (get) => isM365(auth(get)) && get('proxy.url') !== '',
+    help: 'For a proxy that asks for a login (Basic). Leave empty for none.',
+  },
+  {
+    key: 'proxy.password',
+    label: 'Proxy password',
+    section: 'security',
+    control: 'secret',
+    applies: (get) => isM365(auth(get)) && get('proxy.url') !== '' && get('proxy.username') !== '',
+    help: 'Kept in the system keychain.',
+  },
+
   // Security: connection (SMTP methods)
   {
     key: 'global.timeout_secs',

@@ -95,7 +95,7 @@ describe('secrets', () => {
   });
 
   it('knows both secret keys of the form', () => {
-    expect([...SECRET_KEYS].sort()).toEqual(['global.m365.client_secret', 'global.password', 'receiver.password']);
+    expect([...SECRET_KEYS].sort()).toEqual(['global.m365.client_secret', 'global.password', 'proxy.password', 'receiver.password']);
   });
 });
 
@@ -193,7 +193,7 @@ describe('fields shown for each authentication', () => {
   it('covers every key of the form exactly once', () => {
     const keys = FIELDS.map((f) => f.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(39);
+    expect(keys).toHaveLength(43);
     expect(fieldFor('global.m365.secret_expires')?.control).toBe('date');
     expect(fieldFor('global.email_type')?.choices?.map((c) => c.value)).toEqual(['smtp', 'sendmail']);
   });

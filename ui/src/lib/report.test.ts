@@ -76,7 +76,7 @@ describe('words', () => {
     expect(stageLabel('limits')).toBe('Do-Not-Email list and daily limit');
     expect(stageLabel('receiver')).toBe('Receiver login (before sending)');
     expect(stageLabel('something_new')).toBe('something_new');
-    expect(Object.keys(STAGE_LABELS)).toHaveLength(15);
+    expect(Object.keys(STAGE_LABELS)).toHaveLength(16);
   });
 
   it('writes durations in milliseconds, from a number or a bigint', () => {

@@ -15,6 +15,7 @@ export const STAGE_LABELS: Readonly<Record<Stage, string>> = {
   banner: 'Server greeting',
   ehlo: 'EHLO / capabilities',
   tls: 'TLS',
+  proxy: 'Proxy (CONNECT)',
   token: 'OAuth token',
   auth: 'Sign-in',
   mail_from: 'Sender (MAIL FROM)',

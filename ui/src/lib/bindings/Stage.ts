@@ -3,4 +3,4 @@
 /**
  * Stages in the order they can happen (see ERRORS.md).
  */
-export type Stage = "config" | "receiver" | "limits" | "dns" | "connect" | "banner" | "ehlo" | "tls" | "token" | "auth" | "mail_from" | "rcpt_to" | "data" | "graph" | "delivered";
+export type Stage = "config" | "receiver" | "limits" | "dns" | "connect" | "banner" | "ehlo" | "tls" | "proxy" | "token" | "auth" | "mail_from" | "rcpt_to" | "data" | "graph" | "delivered";

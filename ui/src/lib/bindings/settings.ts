@@ -524,5 +524,43 @@ export const SETTINGS = {
       "label": "Domain for bare local names (root → root@domain)",
       "inherited": true
     }
+  ],
+  "proxy": [
+    {
+      "name": "url",
+      "kind": {
+        "type": "proxy_url"
+      },
+      "default": null,
+      "label": "Proxy (http://host:port)",
+      "inherited": true
+    },
+    {
+      "name": "no_proxy",
+      "kind": {
+        "type": "no_proxy"
+      },
+      "default": null,
+      "label": "No proxy for (comma list)",
+      "inherited": true
+    },
+    {
+      "name": "username",
+      "kind": {
+        "type": "command_text"
+      },
+      "default": null,
+      "label": "Proxy user name",
+      "inherited": true
+    },
+    {
+      "name": "password",
+      "kind": {
+        "type": "secret"
+      },
+      "default": null,
+      "label": "Proxy password",
+      "inherited": true
+    }
   ]
 } satisfies Record<string, Field[]>;
