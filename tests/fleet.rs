@@ -73,7 +73,7 @@ fn import_json_reports_the_change_once_and_nothing_the_second_time() {
     let after_first = std::fs::read(target.join("config.json")).unwrap();
     let second = postdesk(&target, &["import", f, "--json"], None);
     assert_eq!(second.code, 0, "{second:?}");
-    assert_eq!(json(&second), serde_json::json!({"changed": false, "added": [], "changed_keys": [], "removed": [], "secrets": [], "secrets_missing": [], "redirects": []}));
+    assert_eq!(json(&second), serde_json::json!({"changed": false, "added": [], "changed_keys": [], "removed": [], "secrets": [], "secrets_missing": [], "redirects": [], "locked": []}));
     assert_eq!(std::fs::read(target.join("config.json")).unwrap(), after_first);
     assert_eq!(json(&postdesk(&target, &["import", f, "--dry-run", "--json"], None))["changed"], false);
 
