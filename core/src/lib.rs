@@ -59,6 +59,7 @@ internal!(
     templates;
     transfer;
     validate;
+    wording;
 );
 mod clouds;
 #[cfg(test)]
