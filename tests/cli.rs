@@ -159,7 +159,7 @@ fn check_reports_each_problem_and_exit_code() {
     postdesk(d.path(), &["config", "set", "global.username", "it"], None);
     let r = postdesk(d.path(), &["check"], None);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("global.password: not set: enter it under Security"), "{}", r.stdout);
+    assert!(r.stdout.contains("global.password: no password is saved: enter it under Security (or run `postdesk secret set global.password`)"), "{}", r.stdout);
 }
 
 #[test]

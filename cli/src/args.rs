@@ -43,7 +43,7 @@ pub enum Command {
     /// Store or remove a secret in the OS keychain.
     #[command(subcommand)]
     Secret(SecretCmd),
-    /// Send a test mail through the resolved server, printing each step as it happens.
+    /// Send a test mail through the server that would send it (route, client or global), printing each step as it happens.
     TestMail {
         #[arg(long, value_name = "ADDR")]
         to: String,
@@ -112,7 +112,7 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCmd),
     /// Send a support request (the message is read from stdin) to the support address in
-    /// force, through the resolved route; `--preview` prints exactly what would be sent.
+    /// force, through the server that sends that client's mail; `--preview` prints exactly what would be sent.
     Support {
         #[arg(long, value_name = "ID")]
         client: Option<String>,
