@@ -109,6 +109,20 @@ impl KeyError {
 /// "unknown key", with the nearest known key when there is one close enough, and where to
 /// find them all. Used by `config get/set/unset` (through [`KeyError`]) and import.
 pub fn unknown_key_message(text: &str) -> String {
+    // A section alone (`global`, `client.acme`): say so, with one of its keys.
+    let example = match text.split('.').collect::<Vec<_>>().as_slice() {
+        ["global"] | ["receiver"] => Some(format!("{text}.host")),
+        ["support"] => Some("support.address".to_string()),
+        ["limits"] => Some("limits.max_per_day".to_string()),
+        ["send"] => Some("send.local_domain".to_string()),
+        ["templates"] => Some("templates.power.subject".to_string()),
+        ["templates", kind] if valid_id(kind) => Some(format!("{text}.subject")),
+        ["client" | "route", id] if valid_id(id) => Some(format!("{text}.host")),
+        _ => None,
+    };
+    if let Some(example) = example {
+        return format!("names a section, not a setting: `postdesk config show` lists its keys (such as {example})");
+    }
     match suggest(text) {
         Some(near) => format!("unknown key; did you mean {near}? (`postdesk config show` lists the keys)"),
         None => "unknown key (`postdesk config show` lists the keys)".to_string(),
@@ -531,6 +545,10 @@ mod tests {
         assert_eq!(suggest("support.host"), None);
         assert_eq!(suggest("nothing.at.all"), None);
         assert_eq!(shown("nothing.host"), "nothing.host: unknown key (`postdesk config show` lists the keys)");
+        // A section alone is not a setting: said so, with one of its keys.
+        assert_eq!(shown("global"), "global: names a section, not a setting: `postdesk config show` lists its keys (such as global.host)");
+        assert_eq!(shown("client.acme"), "client.acme: names a section, not a setting: `postdesk config show` lists its keys (such as client.acme.host)");
+        assert!(shown("templates.power").ends_with("(such as templates.power.subject)"));
         // Hostile text: no panic, nothing echoed raw.
         assert_eq!(suggest(&"x".repeat(10_000)), None);
         assert!(!shown("global.\u{1b}[31mhots").contains('\u{1b}'));
