@@ -553,7 +553,9 @@ mod tests {
         assert_eq!(suggest(&"x".repeat(10_000)), None);
         assert!(!shown("global.\u{1b}[31mhots").contains('\u{1b}'));
         // Every declared key is its own nearest: a suggestion is always a key that parses.
-        for key in all_keys(&crate::fixtures::test_config(&[("client.acme.name", "A"), ("route.r1.from", "*@a.test")])) {
+        let config = Key::parse("client.acme.name").unwrap().write(&Config::default(), Some("A".into()));
+        let config = Key::parse("route.r1.from").unwrap().write(&config, Some("*@a.test".into()));
+        for key in all_keys(&config) {
             let name = key.name();
             let mut typo = name.clone();
             typo.push('x');
