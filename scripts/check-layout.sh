@@ -20,6 +20,15 @@ case "$pkg" in
   *"#postdesk@"*) ;;
   *) die "the root Cargo.toml is not the window's package postdesk (cargo pkgid: $pkg)" ;;
 esac
+# The root package owns only the window (a bin) and its build script: without autotests = false
+# and friends it would also take tests/*.rs, which belong to postdesk-tests.
+targets=$(cargo metadata --no-deps --format-version 1 --offline 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+root = [p for p in d["packages"] if p["name"] == "postdesk"][0]
+print(" ".join(sorted(k + ":" + t["name"] for t in root["targets"] for k in t["kind"])))')
+[ "$targets" = "bin:postdesk-window custom-build:build-script-build" ] ||
+  die "the root package has other targets than the window: $targets"
 # Paths in the config are relative to the top level, and each one exists (frontendDist once built).
 python3 - <<'PY' || die "a path in tauri.conf.json does not exist"
 import json, os, sys
