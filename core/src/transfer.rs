@@ -185,7 +185,11 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
     let typed = |e: serde_path_to_error::Error<serde_json::Error>, prefix: &str| {
         let path = e.path().to_string();
         let path = if path == "." { prefix.trim_end_matches('.').to_string() } else { format!("{prefix}{path}") };
-        one(&key_of_path(&path), crate::wording::plain(&e.inner().to_string()))
+        let (key, inner) = (key_of_path(&path), e.inner().to_string());
+        // A section that refuses unknown fields (`sender`) says so through serde: the same
+        // words as every other unknown key.
+        let message = if inner.starts_with("unknown field ") { unknown_in_file(&key) } else { crate::wording::plain(&inner) };
+        one(&key, message)
     };
     let mut settings = value.clone();
     let extras = settings.as_object_mut().expect("checked above");
@@ -209,10 +213,7 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
             .into_iter()
             .map(|k| {
                 let key = key_of_path(&k);
-                let message = match keys::suggest(&key) {
-                    Some(near) => format!("unknown key (not a Postdesk setting); did you mean {near}?"),
-                    None => "unknown key (not a Postdesk setting)".to_string(),
-                };
+                let message = unknown_in_file(&key);
                 problem(key, message)
             })
             .collect());
@@ -274,6 +275,14 @@ pub fn diff(old: &Config, new: &Config, secrets: &[(String, Secret)]) -> Vec<Cha
     changes.extend(old_dne.difference(&new_dne).map(|e| Change { key: "dne".into(), kind: ChangeKind::Removed, old: Some(e.to_string()), new: None }));
     changes.extend(secrets.iter().map(|(k, _)| Change { key: k.clone(), kind: ChangeKind::SecretSet, old: None, new: Some("will be set".into()) }));
     changes
+}
+
+/// An unknown key of an imported file, with the nearest known key when one is close.
+fn unknown_in_file(key: &str) -> String {
+    match keys::suggest(key) {
+        Some(near) => format!("unknown key (not a Postdesk setting); did you mean {near}?"),
+        None => "unknown key (not a Postdesk setting)".to_string(),
+    }
 }
 
 /// `clients.acme.host` → `client.acme.host`, like the CLI keys.
@@ -462,6 +471,9 @@ mod tests {
         assert_eq!(key_of(client_unknown).message, "unknown key (not a Postdesk setting)", "nothing near: no guess");
         let client_typo = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"hots":"x"}},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(client_typo).message, "unknown key (not a Postdesk setting); did you mean client.acme.host?");
+        // In a section that refuses unknown fields itself (serde's "unknown field"), the same words.
+        let sender_typo = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"sender":{"adress":"a@acme.test"}}}}"#;
+        assert_eq!((key_of(sender_typo).key.as_str(), key_of(sender_typo).message.as_str()), ("client.acme.sender.adress", "unknown key (not a Postdesk setting); did you mean client.acme.sender.address?"));
         let wrong_type = br#"{"format":"postdesk-config","version":1,"global":{"port":"587"},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(wrong_type).key, "global.port");
         let newer = br#"{"format":"postdesk-config","version":99,"secrets":{"needed":[]}}"#;

@@ -23,6 +23,14 @@ pub fn plain(message: &str) -> String {
             return format!("{} is not a choice: the only one is {}{place}", quoted(found), unticked(choice));
         }
     }
+    if let Some(rest) = text.strip_prefix("unknown field ") {
+        let (found, known) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let known = known.trim_start_matches("one of ");
+        return match known {
+            "" | "nothing" => format!("{} is not a setting here{place}", quoted(found)),
+            _ => format!("{} is not a setting here (the settings here: {}){place}", quoted(found), unticked(known)),
+        };
+    }
     if let Some(field) = text.strip_prefix("missing field ") {
         return format!("{} is missing{place}", unticked(field));
     }
@@ -132,6 +140,14 @@ mod tests {
         assert_eq!(of::<bool>(r#""yes""#), r#"must be true or false, not the text "yes" (line 1, column 5)"#);
         assert_eq!(of::<Vec<String>>(r#""x""#), r#"must be a list in square brackets ([…]), not the text "x" (line 1, column 3)"#);
         assert_eq!(of::<String>("{}"), "must be text in double quotes, not an object ({…}) (line 1, column 0)");
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Sender {
+            address: Option<String>,
+            name: Option<String>,
+        }
+        assert_eq!(of::<Sender>(r#"{"adress": "x"}"#), r#""adress" is not a setting here (the settings here: address or name) (line 1, column 9)"#);
         assert_eq!(of::<crate::model::Security>(r#""ssl""#), r#""ssl" is not one of the choices: none, starttls, tls (line 1, column 5)"#);
         // Through a serde_json::Value (how import reads): no line and column.
         assert_eq!(plain(&serde_json::from_value::<u16>(serde_json::json!("abc")).unwrap_err().to_string()), r#"must be a whole number from 0 to 65535, not the text "abc""#);
