@@ -166,10 +166,12 @@ pub fn suggest(text: &str) -> Option<String> {
             return Some(format!("global.{}", f.name));
         }
     }
-    let limit = (text.chars().count() / 5).clamp(1, 3);
+    let len = text.chars().count();
+    let limit = (len / 5).clamp(1, 3);
     candidates
         .into_iter()
-        .filter(|c| c != text)
+        // A length further off than the limit cannot be within it: no table walk for those.
+        .filter(|c| c != text && c.chars().count().abs_diff(len) <= limit)
         .map(|c| (edit_distance(text, &c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)))
