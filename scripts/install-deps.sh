@@ -17,10 +17,11 @@ appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev
 # curl: the BROWSER stand-in of the `login --browser` test; x11-utils: xwininfo reads window
 # titles (the login window names its host); the AppImage runtime's packages:
 # tests/appimage/runtime-test.sh builds it (~13 s to install); s-nail, mutt, git-email: the real
-# programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink.
+# programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink;
+# shellcheck: actionlint checks the release workflow's `run:` scripts with it (scripts/lint-workflows.sh).
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils
-           s-nail mutt git-email python3-venv "${appimage_runtime_pkgs[@]}")
+           s-nail mutt git-email python3-venv shellcheck "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)
 # fuse3: the setuid fusermount3 an ordinary user's AppImage mount goes through; appstream:

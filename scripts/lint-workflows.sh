@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 venv=target/test-venv
 die() { echo "lint: $*" >&2; exit 1; }
 [ -x "$venv/bin/actionlint" ] || die "actionlint is missing: run scripts/install-deps.sh test"
+command -v shellcheck >/dev/null || die "shellcheck is missing (actionlint checks the run: scripts with it): run scripts/install-deps.sh test"
 
 "$venv/bin/actionlint" -no-color .github/workflows/*.yml
 echo "lint: actionlint found no problems in $(ls .github/workflows/*.yml | tr '\n' ' ')"
