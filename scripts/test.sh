@@ -114,6 +114,6 @@ env DISPLAY="$display" XDG_DATA_HOME="$sandbox/data" XDG_CONFIG_HOME="$sandbox/c
     if [ $# -gt 0 ]; then exec "$@"; fi
     # Always --workspace: the same feature set as the build above, so nothing is rebuilt.
     cargo test --workspace --lib --bins
-    cargo test --workspace --test cli --test keychain --test mail --test transfer --test clients --test receiver --test admin --test limits --test oauth --test secret_wipe --test process --test canary --test sendmail --test concurrency --test layers --test facade
+    cargo test --workspace --test cli --test keychain --test mail --test transfer --test clients --test receiver --test admin --test limits --test oauth --test secret_wipe --test process --test canary --test sendmail --test concurrency --test layers --test facade --test monitoring --test fleet
     cargo test --workspace --test e2e -- --test-threads=1
   ' postdesk-tests "$@"

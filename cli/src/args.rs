@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// What `postdesk -h` and `postdesk --help` open with: what the program does for an admin
 /// (the package's description is about how it is built, so it is not used here).
@@ -39,6 +39,11 @@ pub enum Command {
     Check {
         #[arg(long)]
         json: bool,
+        /// Output for monitoring: nagios (one status line with perfdata, exit 0/1/2/3 for
+        /// OK/WARNING/CRITICAL/UNKNOWN; Nagios, Icinga, Checkmk) or prometheus (the node
+        /// exporter's textfile collector format).
+        #[arg(long, value_enum, conflicts_with = "json", value_name = "FORMAT")]
+        format: Option<Format>,
     },
     /// Store or remove a secret in the OS keychain.
     #[command(subcommand)]
@@ -56,6 +61,16 @@ pub enum Command {
         timeout: Option<u64>,
         #[arg(long)]
         json: bool,
+        /// Output for monitoring: nagios (status line, perfdata, exit 0/1/2/3) or prometheus
+        /// (textfile collector format).
+        #[arg(long, value_enum, conflicts_with = "json", value_name = "FORMAT")]
+        format: Option<Format>,
+        /// With --format nagios: WARNING when delivering took at least SECS.
+        #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = threshold)]
+        warning: f64,
+        /// With --format nagios: CRITICAL when delivering took at least SECS.
+        #[arg(long, value_name = "SECS", default_value_t = 15.0, value_parser = threshold)]
+        critical: f64,
     },
     /// Log in to the receiver mailbox (receive-before-send) for real, printing each step.
     ReceiverCheck {
@@ -84,6 +99,11 @@ pub enum Command {
         /// Only print the differences.
         #[arg(long)]
         dry_run: bool,
+        /// Print what changes as one JSON object {"changed", "added", "changed_keys",
+        /// "removed", "secrets"} instead of the differences (for Ansible and other fleet tools;
+        /// a file that changes nothing is not applied).
+        #[arg(long, conflicts_with = "undo")]
+        json: bool,
         /// File holding the passphrase of the encrypted secrets (first line).
         #[arg(long, value_name = "F")]
         passphrase_file: Option<PathBuf>,
@@ -220,7 +240,16 @@ pub enum ConfigCmd {
 #[derive(Subcommand, Debug)]
 pub enum SecretCmd {
     /// Read the secret from stdin (no echo; trailing newline dropped) into the keychain.
-    Set { key: String },
+    Set {
+        key: String,
+        /// Print {"changed": true|false}: whether the keychain held another value (compared
+        /// inside this process; the value is never printed).
+        #[arg(long)]
+        json: bool,
+        /// With --json: only say whether it would change; nothing is stored.
+        #[arg(long, requires = "json")]
+        dry_run: bool,
+    },
     /// Remove it from the keychain.
     Clear { key: String },
 }
@@ -240,6 +269,34 @@ pub enum PresetCmd {
         #[arg(long)]
         variant: Option<String>,
     },
+}
+
+/// How `check` and `test-mail` print their outcome.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Lines for people (the default).
+    Text,
+    /// One JSON object (as --json).
+    Json,
+    /// The monitoring plugin conventions (Nagios, Icinga, Checkmk).
+    Nagios,
+    /// The Prometheus text format, for the node exporter's textfile collector.
+    Prometheus,
+}
+
+impl Format {
+    /// `--format`, or `--json`, or text.
+    pub fn of(json: bool, format: Option<Format>) -> Format {
+        format.unwrap_or(if json { Format::Json } else { Format::Text })
+    }
+}
+
+/// A time threshold in seconds: a positive number of at most a day.
+fn threshold(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err("must be a number of seconds above 0 and at most 86400 (e.g. 2.5)".into()),
+    }
 }
 
 impl Cli {

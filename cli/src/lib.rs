@@ -2,7 +2,7 @@
 //! A thin adapter: parse arguments, call `postdesk_core`, print, map errors to exit codes.
 //!
 //! Rooms: `args` (the clap definitions), `cmd` (one function per command), `output`
-//! (printing, JSON, exit codes), `input` (secrets, passphrases and raw arguments read),
+//! (printing, JSON, exit codes), `monitoring` (`--format nagios|prometheus`), `input` (secrets, passphrases and raw arguments read),
 //! `process` (hardening, starting the window).
 
 use std::path::PathBuf;
@@ -13,10 +13,12 @@ use postdesk_core::Postdesk;
 mod args;
 mod cmd;
 mod input;
+mod monitoring;
 mod output;
 mod process;
 
-pub use args::{as_sendmail, Cli, ClientCmd, Command, ConfigCmd, DneCmd, PresetCmd, RouteCmd, SecretCmd, TemplateCmd};
+pub use args::{as_sendmail, Cli, ClientCmd, Command, ConfigCmd, DneCmd, Format, PresetCmd, RouteCmd, SecretCmd, TemplateCmd};
+pub use monitoring::nagios_usage_error;
 pub use input::{read_passphrase, secret_from_input};
 pub use output::{EXIT_CONFIG, EXIT_FAILED, EXIT_KEYCHAIN};
 pub use process::{harden_process, open_window, WINDOW_PROGRAM};

@@ -235,14 +235,29 @@ impl Postdesk {
         Ok(problems)
     }
 
+    /// Stores a secret unless the keychain already holds that very value: `Ok(true)` when it
+    /// was written (`secret set --json`, so a fleet tool reports "changed" honestly). The
+    /// values are compared here and never leave the process.
+    pub fn set_secret_if_changed(&self, name: &str, secret: &Secret) -> Result<bool, Error> {
+        if !self.secret_differs(name, secret)? {
+            return Ok(false);
+        }
+        self.set_secret(name, secret)?;
+        Ok(true)
+    }
+
+    /// Whether storing `secret` under `name` would change the keychain (a valid secret key and
+    /// value, compared with the stored one here); nothing is stored (`secret set --json
+    /// --dry-run`, a fleet tool's check mode).
+    pub fn secret_differs(&self, name: &str, secret: &Secret) -> Result<bool, Error> {
+        self.secret_key(name)?;
+        check_secret_value(name, secret)?;
+        Ok(self.keychain.get(name)?.is_none_or(|stored| stored != *secret))
+    }
+
     pub fn set_secret(&self, name: &str, secret: &Secret) -> Result<(), Error> {
         let key = self.secret_key(name)?;
-        if secret.expose().is_empty() {
-            return Err(invalid(name, "is empty: use `postdesk secret clear` to remove it"));
-        }
-        if secret.expose().contains(['\r', '\n', '\0']) {
-            return Err(invalid(name, "must not contain line breaks or NUL"));
-        }
+        check_secret_value(name, secret)?;
         // Under the lock: a client or route removed at the same time cannot leave it orphaned.
         let _lock = self.lock()?;
         let config = self.load()?;
@@ -495,6 +510,17 @@ impl Postdesk {
     }
 }
 
+/// A secret value the keychain may hold: not empty, one line.
+fn check_secret_value(name: &str, secret: &Secret) -> Result<(), Error> {
+    if secret.expose().is_empty() {
+        return Err(invalid(name, "is empty: use `postdesk secret clear` to remove it"));
+    }
+    if secret.expose().contains(['\r', '\n', '\0']) {
+        return Err(invalid(name, "must not contain line breaks or NUL"));
+    }
+    Ok(())
+}
+
 /// Where the configuration before the last import is kept (secrets: in the keychain).
 const UNDO_FILE: &str = "undo-import.json";
 const UNDO_PREFIX: &str = "undo-import#";
@@ -550,7 +576,14 @@ impl Postdesk {
     pub fn plan_import(&self, bytes: &[u8], passphrase: Option<&Secret>) -> Result<crate::transfer::ImportPlan, Error> {
         let (config, secrets, secrets_missing) = crate::transfer::parse(bytes, passphrase, today()).map_err(Error::Invalid)?;
         let current = self.load()?;
-        let changes = crate::transfer::diff(&current, &config, &secrets);
+        let mut changes = crate::transfer::diff(&current, &config, &secrets);
+        // A carried secret equal to the stored one changes nothing (compared here, never shown),
+        // so importing the same file twice reports no change the second time.
+        for (key, secret) in &secrets {
+            if self.keychain.get(key)?.is_some_and(|stored| stored == *secret) {
+                changes.retain(|c| !(c.kind == crate::transfer::ChangeKind::SecretSet && &c.key == key));
+            }
+        }
         let carried: Vec<String> = secrets.iter().map(|(k, _)| k.clone()).collect();
         let redirects = self.redirects(&current, &config, &carried);
         Ok(crate::transfer::ImportPlan { config, secrets, secrets_missing, changes, redirects })

@@ -95,14 +95,14 @@ pub use validate::{Problem, Severity};
 pub use secrets::Secret;
 // Settings, forms and saving.
 pub use app::{Form, ImportPreview, Saved, SecretChange};
-pub use ops::{Origin, Shown, ShownKey};
+pub use ops::{Health, Origin, SecretExpiry, Shown, ShownKey};
 pub use clients::{ClientRow, RouteRow, ScopeForm};
 pub use dne::DneView;
 pub use explain::{Explanation, RouteCandidate};
 pub use prefetch::FormPrefetch;
 pub use presets::{Preset, PresetVariant};
 pub use templates::{Rendered, TemplateDraft, TemplateError, TemplatePreview, TemplateView};
-pub use transfer::{Change, ChangeKind, ImportPlan};
+pub use transfer::{Change, ChangeKind, ImportPlan, ImportReport};
 // Sending, diagnoses and their reports.
 pub use diagnosis::{Failure, FailureKind, Progress, Report, ServerSummary, Stage, Step};
 pub use limits::SentLog;

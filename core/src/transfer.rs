@@ -88,6 +88,37 @@ pub struct ImportPlan {
     pub redirects: Vec<crate::redirect::Redirect>,
 }
 
+/// What an import changes, for a configuration-management tool (`import --json`): keys
+/// added, changed and removed, secrets to store (names only), and whether anything changes at
+/// all. The Do-Not-Email list counts as the one key `dne`.
+#[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub changed: bool,
+    pub added: Vec<String>,
+    pub changed_keys: Vec<String>,
+    pub removed: Vec<String>,
+    pub secrets: Vec<String>,
+}
+
+impl ImportReport {
+    /// The report of a plan's changes: each key once, sorted; `changed` is whether there is any.
+    pub fn of(changes: &[Change]) -> ImportReport {
+        let mut sets: [BTreeSet<&str>; 4] = Default::default();
+        for c in changes {
+            let i = match c.kind {
+                _ if c.key == "dne" => 1,
+                ChangeKind::Added => 0,
+                ChangeKind::Changed => 1,
+                ChangeKind::Removed => 2,
+                ChangeKind::SecretSet => 3,
+            };
+            sets[i].insert(c.key.as_str());
+        }
+        let [added, changed_keys, removed, secrets] = sets.map(|s| s.into_iter().map(String::from).collect::<Vec<_>>());
+        ImportReport { changed: !changes.is_empty(), added, changed_keys, removed, secrets }
+    }
+}
+
 /// The JSON Schema of the file format, generated from the Rust types.
 pub fn schema() -> Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(ExportFile)).expect("schema serializes");
@@ -501,6 +532,24 @@ mod tests {
         let summary: Vec<(&str, ChangeKind)> = changes.iter().map(|c| (c.key.as_str(), c.kind)).collect();
         assert_eq!(summary, [("global.host", ChangeKind::Removed), ("global.port", ChangeKind::Changed), ("support.address", ChangeKind::Added), ("global.password", ChangeKind::SecretSet)]);
         assert!(changes.iter().all(|c| c.new.as_deref() != Some("x")));
+    }
+
+    #[test]
+    fn import_report_sorts_each_key_once_by_kind_and_never_carries_values() {
+        let old = sample();
+        let mut new = crate::edits::apply_edits(&old, &[("global.port".to_string(), "465".to_string()), ("global.host".to_string(), String::new()), ("support.address".to_string(), "help@example.com".to_string())].into_iter().collect()).0;
+        new.dne = vec!["*@a.test".into(), "b@b.test".into()];
+        let changes = diff(&old, &new, &[("global.password".into(), Secret::new("canary-report-1"))]);
+        let report = ImportReport::of(&changes);
+        assert!(report.changed);
+        assert_eq!(report.added, ["support.address"]);
+        assert_eq!(report.changed_keys, ["dne", "global.port"]);
+        assert_eq!(report.removed, ["global.host"]);
+        assert_eq!(report.secrets, ["global.password"]);
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("canary-report-1") && !json.contains("465") && !json.contains("help@example.com"), "{json}");
+        assert_eq!(ImportReport::of(&diff(&new, &new, &[])), ImportReport::default(), "the same document: nothing changed");
+        assert!(!ImportReport::of(&[]).changed);
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! `config get|set|unset|show`, `check`, `secret set|clear`.
 
+use std::time::SystemTime;
+
 use postdesk_core::{Error, Origin, Postdesk, Problem};
 use serde_json::json;
+
+use crate::args::Format;
+use crate::monitoring;
 
 use crate::input::read_secret;
 use crate::output::{print_json, print_saved, EXIT_FAILED};
@@ -44,7 +49,13 @@ pub(super) fn show(app: &Postdesk, json: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-pub(super) fn check(app: &Postdesk, json: bool) -> Result<u8, Error> {
+pub(super) fn check(app: &Postdesk, format: Format) -> Result<u8, Error> {
+    let json = match format {
+        Format::Nagios => return Ok(monitoring::check_nagios(app.health())),
+        Format::Prometheus => return Ok(monitoring::check_prometheus(app.health(), SystemTime::now())),
+        Format::Json => true,
+        Format::Text => false,
+    };
     let problems = app.check()?;
     let ok = !problems.iter().any(Problem::is_blocking);
     if json {
@@ -60,10 +71,22 @@ pub(super) fn check(app: &Postdesk, json: bool) -> Result<u8, Error> {
     Ok(if ok { 0 } else { EXIT_FAILED })
 }
 
-pub(super) fn secret_set(app: &Postdesk, key: &str) -> Result<u8, Error> {
+pub(super) fn secret_set(app: &Postdesk, key: &str, json: bool, dry_run: bool) -> Result<u8, Error> {
     let secret = read_secret(key)?;
-    app.set_secret(key, &secret)?;
-    eprintln!("postdesk: {key} stored in the OS keychain");
+    if !json {
+        app.set_secret(key, &secret)?;
+        eprintln!("postdesk: {key} stored in the OS keychain");
+        return Ok(0);
+    }
+    // `--json`: whether the keychain held another value, compared in this process.
+    let changed = if dry_run { app.secret_differs(key, &secret)? } else { app.set_secret_if_changed(key, &secret)? };
+    print_json(&json!({"changed": changed}));
+    let what = match (changed, dry_run) {
+        (true, true) => "would be stored in the OS keychain (dry run: nothing stored)",
+        (true, false) => "stored in the OS keychain",
+        (false, _) => "already holds this value in the OS keychain",
+    };
+    eprintln!("postdesk: {key} {what}");
     Ok(0)
 }
 

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use postdesk_core::{step_line, Error, Postdesk, Progress, Request, Stage, SENDMAIL_USAGE};
 
+use crate::args::Format;
 use crate::input::{invalid_arg, utf8_args};
+use crate::monitoring::{self, Thresholds};
 use crate::output::{present, print_json, Output, EXIT_CONFIG, EXIT_FAILED};
 
-pub(super) fn test_mail(app: &Postdesk, to: String, client: Option<String>, from: Option<String>, timeout: Option<u64>, json: bool) -> Result<u8, Error> {
+#[allow(clippy::too_many_arguments)]
+pub(super) fn test_mail(app: &Postdesk, to: String, client: Option<String>, from: Option<String>, timeout: Option<u64>, format: Format, thresholds: Thresholds) -> Result<u8, Error> {
     let request = Request {
         to: vec![to],
         client,
@@ -17,7 +20,10 @@ pub(super) fn test_mail(app: &Postdesk, to: String, client: Option<String>, from
         sent_log: Some(app.sent_log()),
         ..Default::default()
     };
-    deliver(app, request, Output::steps_or_json(json))
+    match format {
+        Format::Nagios | Format::Prometheus => Ok(monitoring::test_mail(app, request, format, thresholds)),
+        Format::Json | Format::Text => deliver(app, request, Output::steps_or_json(format == Format::Json)),
+    }
 }
 
 /// Sends through the core and reports; exit 0 delivered, 1 failed, 2 settings, 3 keychain.

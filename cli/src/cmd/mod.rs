@@ -4,7 +4,7 @@
 
 use postdesk_core::{Error, Postdesk};
 
-use crate::args::{ClientCmd, Command, ConfigCmd, DneCmd, PresetCmd, RouteCmd, SecretCmd, TemplateCmd};
+use crate::args::{ClientCmd, Command, ConfigCmd, DneCmd, Format, PresetCmd, RouteCmd, SecretCmd, TemplateCmd};
 
 mod config;
 mod lists;
@@ -19,10 +19,12 @@ pub(crate) fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         Command::Config(ConfigCmd::Set { key, value }) => config::set(app, &key, &value),
         Command::Config(ConfigCmd::Unset { key }) => config::unset(app, &key),
         Command::Config(ConfigCmd::Show { json }) => config::show(app, json),
-        Command::Check { json } => config::check(app, json),
-        Command::Secret(SecretCmd::Set { key }) => config::secret_set(app, &key),
+        Command::Check { json, format } => config::check(app, Format::of(json, format)),
+        Command::Secret(SecretCmd::Set { key, json, dry_run }) => config::secret_set(app, &key, json, dry_run),
         Command::Secret(SecretCmd::Clear { key }) => config::secret_clear(app, &key),
-        Command::TestMail { to, client, from, timeout, json } => mail::test_mail(app, to, client, from, timeout, json),
+        Command::TestMail { to, client, from, timeout, json, format, warning, critical } => {
+            mail::test_mail(app, to, client, from, timeout, Format::of(json, format), crate::monitoring::Thresholds { warning, critical })
+        }
         Command::ReceiverCheck { json } => mail::receiver_check(app, json),
         Command::Send { args } => mail::send(app, args),
         Command::Support { client, subject, preview, json } => mail::support(app, client, subject, preview, json),
@@ -36,8 +38,8 @@ pub(crate) fn execute(app: &Postdesk, command: Command) -> Result<u8, Error> {
         Command::Schema => transfer::schema(),
         Command::Export { file, with_secrets, passphrase_file } => transfer::export(app, &file, with_secrets, passphrase_file.as_deref()),
         Command::Import { undo: true, .. } => transfer::undo_import(app),
-        Command::Import { file, dry_run, passphrase_file, allow_redirect, .. } => {
-            transfer::import(app, &file.expect("clap requires FILE"), dry_run, passphrase_file.as_deref(), allow_redirect)
+        Command::Import { file, dry_run, passphrase_file, allow_redirect, json, .. } => {
+            transfer::import(app, &file.expect("clap requires FILE"), dry_run, passphrase_file.as_deref(), allow_redirect, json)
         }
         Command::Template(TemplateCmd::Render { kind, client, vars }) => lists::template_render(app, &kind, client.as_deref(), &vars),
         Command::Dne(DneCmd::Add { addrs }) => lists::dne_add(app, &addrs),

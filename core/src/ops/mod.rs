@@ -3,8 +3,10 @@
 //! their rules, in the layer below).
 
 mod dne;
+mod health;
 mod send;
 mod show;
 mod templates;
 
+pub use health::{Health, SecretExpiry};
 pub use show::{Origin, Shown, ShownKey};
