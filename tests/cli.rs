@@ -70,6 +70,49 @@ fn unknown_key_exits_2() {
 }
 
 #[test]
+fn an_unknown_key_is_named_once_with_the_nearest_known_key() {
+    let d = data();
+    for (args, key, near) in [
+        (&["config", "get", "global.hots"][..], "global.hots", Some("global.host")),
+        (&["config", "set", "global.hots", "x"], "global.hots", Some("global.host")),
+        (&["config", "unset", "global.enable"], "global.enable", Some("global.enabled")),
+        (&["config", "set", "client.acme.hots", "x"], "client.acme.hots", Some("client.acme.host")),
+        (&["config", "set", "route.billing.form", "*@b.test"], "route.billing.form", Some("route.billing.from")),
+        (&["config", "get", "nothing.here"], "nothing.here", None),
+    ] {
+        let r = postdesk(d.path(), args, None);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: one line: {}", r.stderr);
+        assert_eq!(r.stderr.matches(&format!("{key}:")).count(), 1, "{args:?}: the key is named once: {}", r.stderr);
+        assert!(r.stderr.starts_with(&format!("postdesk: {key}: unknown key")), "{args:?}: {}", r.stderr);
+        match near {
+            Some(near) => assert!(r.stderr.contains(&format!("did you mean {near}?")), "{args:?}: {}", r.stderr),
+            None => assert!(!r.stderr.contains("did you mean"), "{args:?}: no guess when nothing is near: {}", r.stderr),
+        }
+        assert!(r.stderr.contains("postdesk config show"), "{args:?}: says where the keys are: {}", r.stderr);
+    }
+    assert!(!d.path().join("config.json").exists());
+}
+
+#[test]
+fn help_opens_with_what_postdesk_does_for_an_admin() {
+    let d = data();
+    for args in [&["--help"][..], &["help"]] {
+        let r = postdesk(d.path(), args, None);
+        assert_eq!(r.code, 0, "{r:?}");
+        let first = r.stdout.lines().next().unwrap_or_default();
+        assert!(first.starts_with("Postdesk: set up, test and ship your organization's outgoing mail"), "{args:?}: {first}");
+        let intro: String = r.stdout.split("Usage:").next().unwrap().to_string();
+        for builder_word in ["adapter", "postdesk-core", "crate", "Tauri", "clap"] {
+            assert!(!intro.contains(builder_word), "{args:?}: the opening speaks of how it is built ({builder_word}): {intro}");
+        }
+    }
+    // -h stays short: the one line that says what it does.
+    let r = postdesk(d.path(), &["-h"], None);
+    assert!(r.stdout.starts_with("Postdesk: set up, test and ship"), "{}", r.stdout);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let d = data();
     assert_eq!(postdesk(d.path(), &["config", "set", "global.host"], None).code, 2);
@@ -116,7 +159,7 @@ fn check_reports_each_problem_and_exit_code() {
     postdesk(d.path(), &["config", "set", "global.username", "it"], None);
     let r = postdesk(d.path(), &["check"], None);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("global.password: not set: enter it under Security"), "{}", r.stdout);
+    assert!(r.stdout.contains("global.password: no password is saved: enter it under Security (or run `postdesk secret set global.password`)"), "{}", r.stdout);
 }
 
 #[test]

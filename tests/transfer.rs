@@ -196,7 +196,8 @@ fn hostile_files_are_refused_with_the_key_named_and_nothing_changed() {
         ("invalid", format!(r#"{{{head}, "global": {{"host": "bad..host", "sender": {{"address": "nope"}}}}}}"#).into_bytes(), &["global.host:", "global.sender.address:"]),
         ("newer", br#"{"format": "postdesk-config", "version": 7}"#.to_vec(), &["newer Postdesk"]),
         ("not ours", br#"{"hello": "world"}"#.to_vec(), &["format: this is not a Postdesk configuration file"]),
-        ("truncated", format!(r#"{{{head}, "global": {{"host": "#).into_bytes(), &["EOF"]),
+        ("truncated", format!(r#"{{{head}, "global": {{"host": "#).into_bytes(), &["file: the file ends too early (line 1, column"]),
+        ("wrong type", format!(r#"{{{head}, "global": {{"port": "587"}}}}"#).into_bytes(), &["global.port: must be a whole number from 0 to 65535, not the text \"587\""]),
         ("huge", vec![b' '; postdesk_core::transfer::MAX_BYTES + 10], &["more than the"]),
     ];
     for (name, bytes, expected) in cases {
@@ -211,6 +212,43 @@ fn hostile_files_are_refused_with_the_key_named_and_nothing_changed() {
         }
         assert!(r.stderr.contains("nothing was changed"), "{name}");
         assert!(!d.path().join("config.json").exists(), "{name}: nothing changed");
+    }
+}
+
+#[test]
+fn unknown_fields_in_a_file_suggest_the_nearest_key() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("typos.json");
+    std::fs::write(
+        &f,
+        r#"{"format": "postdesk-config", "version": 1, "global": {"hots": "smtp.example.com"}, "clients": {"acme": {"hots": "a.acme.test"}}, "colour": "red"}"#,
+    )
+    .unwrap();
+    for args in [&["import", "--dry-run"][..], &["import"]] {
+        let mut args = args.to_vec();
+        args.push(f.to_str().unwrap());
+        let r = postdesk(d.path(), &args, None);
+        assert_eq!(r.code, 1, "{r:?}");
+        for line in [
+            "global.hots: unknown key (not a Postdesk setting); did you mean global.host?",
+            "client.acme.hots: unknown key (not a Postdesk setting); did you mean client.acme.host?",
+            "colour: unknown key (not a Postdesk setting)",
+        ] {
+            assert!(r.stderr.lines().any(|l| l == format!("postdesk: {line}")), "{args:?}: lacks {line:?}: {}", r.stderr);
+        }
+        assert!(!r.stderr.contains("colour: unknown key (not a Postdesk setting); did you mean"), "{}", r.stderr);
+        assert!(!d.path().join("config.json").exists());
+    }
+    // Sections that refuse unknown fields while being read (limits, a sender) say the same.
+    for (section, line) in [
+        (r#""limits": {"max_per_dya": 5}"#, "limits.max_per_dya: unknown key (not a Postdesk setting); did you mean limits.max_per_day?"),
+        (r#""clients": {"acme": {"sender": {"adress": "a@acme.test"}}}"#, "client.acme.sender.adress: unknown key (not a Postdesk setting); did you mean client.acme.sender.address?"),
+    ] {
+        std::fs::write(&f, format!(r#"{{"format": "postdesk-config", "version": 1, {section}}}"#)).unwrap();
+        let r = postdesk(d.path(), &["import", "--dry-run", f.to_str().unwrap()], None);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stderr.lines().any(|l| l == format!("postdesk: {line}")), "lacks {line:?}: {}", r.stderr);
     }
 }
 

@@ -4,10 +4,21 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Postdesk: set up, test and ship your organization's outgoing mail settings.
-/// With no command, opens the settings window.
+/// What `postdesk -h` and `postdesk --help` open with: what the program does for an admin
+/// (the package's description is about how it is built, so it is not used here).
+const ABOUT: &str = "Postdesk: set up, test and ship your organization's outgoing mail configuration.";
+const LONG_ABOUT: &str = "Postdesk: set up, test and ship your organization's outgoing mail configuration.
+
+Point every client and application at the right mail server (SMTP with a password, \
+Microsoft 365 sign-in, sendmail), send a test mail that shows each step, and export the \
+settings to roll them out on other machines. Passwords and tokens are kept in the \
+system's keychain, never in files.
+
+With no command, opens the settings window. Start with `postdesk config show` to see \
+every setting, or `postdesk test-mail --to you@example.com` to try what is saved.";
+
 #[derive(Parser, Debug)]
-#[command(name = "postdesk", version, about)]
+#[command(name = "postdesk", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// Where the configuration lives (default: the OS app-data directory).
     #[arg(long, global = true, env = "POSTDESK_DATA_DIR", value_name = "DIR")]
@@ -37,7 +48,7 @@ pub enum Command {
     /// Store or remove a secret in the OS keychain.
     #[command(subcommand)]
     Secret(SecretCmd),
-    /// Send a test mail through the resolved server, printing each step as it happens.
+    /// Send a test mail through the server that would send it (route, client or global), printing each step as it happens.
     TestMail {
         #[arg(long, value_name = "ADDR")]
         to: String,
@@ -125,7 +136,7 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCmd),
     /// Send a support request (the message is read from stdin) to the support address in
-    /// force, through the resolved route; `--preview` prints exactly what would be sent.
+    /// force, through the server that sends that client's mail; `--preview` prints exactly what would be sent.
     Support {
         #[arg(long, value_name = "ID")]
         client: Option<String>,

@@ -25,7 +25,7 @@ pub fn apply_edits(base: &Config, edits: &BTreeMap<String, String>) -> (Config, 
     for (name, raw) in edits {
         let problem = |message: String| Problem { key: name.clone(), severity: Severity::Error, message };
         match Key::parse(name) {
-            Err(e) => problems.push(problem(e.to_string())),
+            Err(e) => problems.push(problem(e.message())),
             Ok(key) if key.is_secret() => problems.push(problem("is a secret: set it with `postdesk secret set`".into())),
             Ok(key) => match keys::parse_raw(key.field, raw) {
                 Ok(value) => config = key.write(&config, value),

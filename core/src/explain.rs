@@ -43,7 +43,7 @@ pub struct Explanation {
     pub chain: Vec<String>,
 }
 
-pub const GLOBAL_OFF: &str = "The global mail server is off ⇒ nothing is sent (client servers and routes included).";
+pub const GLOBAL_OFF: &str = "The global mail server is off ⇒ nothing is sent (client servers and routes included). Turn on “Use mail server” under Base, or run `postdesk config set global.enabled true`.";
 
 /// Explains which server sends a mail of `client` (none: the organization itself) from `from`
 /// (none: the sender address in force). Errors: unknown client, a From the client may not use.

@@ -6,13 +6,13 @@ use crate::diagnosis::Stage;
 /// `(stage, needles, hint)`: the first row whose stage matches and one of whose needles occurs
 /// (case-insensitively) in the error text wins, so specific rows come before general ones.
 const HINTS: &[(Stage, &[&str], &str)] = &[
-    (Stage::Config, &["global mail server is off"], "No mail is sent at all while the global server is off, client servers included."),
+    (Stage::Config, &["global mail server is off"], "No mail is sent at all while the global mail server is off, client servers and routes included: turn on “Use mail server” under Base, or run `postdesk config set global.enabled true`."),
     (Stage::Config, &["port 25"], "Many networks block port 25 outbound: prefer 587 (STARTTLS) or 465 (TLS)."),
-    (Stage::Config, &["not set in the keychain"], "Enter the secret in the Security section (or `postdesk secret set`), then test again."),
-    (Stage::Config, &["keychain is not available"], "Unlock or start the OS keychain (GNOME Keyring, KWallet), then test again."),
-    (Stage::Limits, &["do-not-email list"], "Remove the address from the Do-Not-Email list if it may get mail again; priority mails can be let through with limits.ignore_dne_for."),
-    (Stage::Limits, &["daily limit reached"], "Wait until older mails leave the 24-hour window, or raise limits.max_per_day."),
-    (Stage::Dns, &["does not resolve", "no address"], "Host name is wrong or not resolvable from this machine."),
+    (Stage::Config, &["no password is saved", "not set in the keychain"], "Enter the secret (the password) in the Security section, or run `postdesk secret set` with the key named above (it asks for the value), then test again."),
+    (Stage::Config, &["keychain is not available"], "Unlock or start the system's keychain (GNOME Keyring, KWallet), then test again."),
+    (Stage::Limits, &["do-not-email list"], "Remove the address from the Do-Not-Email list (its page in the window, or `postdesk dne remove ADDRESS`) if it may get mail again; to let priority mails through anyway, set limits.ignore_dne_for (`postdesk config set limits.ignore_dne_for …`)."),
+    (Stage::Limits, &["daily limit reached"], "Wait until older mails leave the 24-hour window, or raise limits.max_per_day (`postdesk config set limits.max_per_day N`; 0 means no limit)."),
+    (Stage::Dns, &["does not resolve", "no address"], "The host name is wrong or not resolvable from this machine: check the host in the server settings, and this machine's DNS."),
     (Stage::Dns, &["timed out"], "No answer from the DNS server: check this machine's network and DNS settings, or use the server's IP address."),
     (Stage::Connect, &["refused"], "Nothing listens on that port: check host and port; 587 for STARTTLS, 465 for TLS."),
     (Stage::Connect, &["timed out"], "A firewall drops the traffic, or the host is wrong. Many providers block port 25 outbound: use 587 or 465."),
@@ -20,26 +20,26 @@ const HINTS: &[(Stage, &[&str], &str)] = &[
     (Stage::Connect, &["unreachable"], "No route to that address from this machine: check the host, VPN and firewall."),
     (Stage::Banner, &["no greeting"], "The port answers but does not speak SMTP, or expects implicit TLS (try TLS on 465)."),
     (Stage::Banner, &["not an smtp reply"], "This port is not an SMTP server."),
-    (Stage::Banner, &["421 "], "The server refuses service now: retry later or check its limits."),
+    (Stage::Banner, &["421 "], "The server refuses service now: test again later, or check the server's connection limits."),
     (Stage::Banner, &["554 "], "The server refuses this client: check the server's IP allowlist or blocklists."),
-    (Stage::Tls, &["does not offer starttls"], "Choose TLS (465) or none, or enable STARTTLS on the server."),
+    (Stage::Tls, &["does not offer starttls"], "Set Security to TLS (port 465) or none, or enable STARTTLS on the server."),
     (Stage::Tls, &["expired"], "The server's certificate has expired: renew it on the server. Do not turn verification off."),
     (Stage::Tls, &["not valid for"], "The certificate is for another name: use the host name on the certificate."),
     (Stage::Tls, &["unknown issuer behind a proxy"], "A TLS-inspecting proxy signs with the organization's CA: add that CA to the operating system's certificate store."),
-    (Stage::Tls, &["unknown issuer", "unknownissuer"], "Signed by a CA this machine does not trust: add the CA file in this server's settings."),
+    (Stage::Tls, &["unknown issuer", "unknownissuer"], "Signed by a certificate authority this machine does not trust: add the CA file (PEM) in this server's Security settings, or `postdesk config set global.ca_file PATH` for the global server."),
     (Stage::Tls, &["no greeting", "timed out", "handshake"], "The TLS handshake did not complete: the port may not speak TLS (465 is TLS, 587 is STARTTLS)."),
-    (Stage::Ehlo, &["smtputf8"], "The server cannot take internationalized addresses: turn UTF-8 headers off or use another server."),
+    (Stage::Ehlo, &["smtputf8"], "The server cannot take internationalized addresses: turn UTF-8 headers off (`postdesk config set global.utf8_headers false`) or use another server."),
     (Stage::Auth, &["token rejected", "does not expect a challenge"], "The access token was refused: wrong scope, wrong account, or SMTP.Send not consented."),
     (Stage::Auth, &["5.7.139"], "SMTP AUTH is disabled for the tenant or mailbox: enable Authenticated SMTP in Microsoft 365 admin, or use Graph."),
-    (Stage::Auth, &["5.7.3 "], "Wrong user/password, or basic auth is blocked (security defaults): use OAuth."),
-    (Stage::Auth, &["5.7.8 ", "5.7.0 ", "535 "], "Username or password not accepted."),
+    (Stage::Auth, &["5.7.3 "], "Wrong user name or password, or basic auth is blocked (Microsoft's security defaults): sign in with Microsoft 365 (OAuth) instead."),
+    (Stage::Auth, &["5.7.8 ", "5.7.0 ", "535 "], "Username or password not accepted: check the user name under Base and enter the password again under Security."),
     (Stage::Auth, &["no auth", "offers no login"], "The server offers no login here: TLS may be required first, or auth is not enabled on this port."),
     (Stage::MailFrom, &["5.7.60", "5.2.252", "sendasdenied"], "This account may not send as that From address: grant Send As, or make From equal to the authenticated user (XOAUTH2 requires it)."),
     (Stage::MailFrom, &["552 ", "5.3.4"], "The message exceeds the server's size limit."),
     (Stage::RcptTo, &["5.1.1"], "The recipient does not exist."),
     (Stage::RcptTo, &["5.7.1 ", "relay"], "The server does not relay for this sender: authenticate, or allowlist this IP."),
     (Stage::Data, &["552 ", "5.3.4", "too large"], "The message exceeds the server's size limit."),
-    (Stage::Data, &["no reply to the end of the message"], "The server has the whole message but did not confirm it in time (a slow content filter?): it may still be delivered, so check the recipient's mailbox or the server's log before sending it again; raise data_timeout_secs for a server that is always this slow."),
+    (Stage::Data, &["no reply to the end of the message"], "The server has the whole message but did not confirm it in time (a slow content filter?): it may still be delivered, so check the recipient's mailbox or the server's log before sending it again; for a server that is always this slow raise its data timeout (`postdesk config set global.data_timeout_secs 600`, or the client's or route's own key)."),
     (Stage::Proxy, &["answered 407"], "The proxy wants credentials: set `proxy.username` and the proxy password (`postdesk secret set proxy.password`)."),
     (Stage::Proxy, &["answered 403"], "The proxy's policy denies this host: ask for `login.microsoftonline.com` and `graph.microsoft.com` (or your cloud's hosts) on port 443 to be allowed, or add them to `proxy.no_proxy` if they are reachable directly."),
     (Stage::Proxy, &["answered 502", "answered 503", "answered 504"], "The proxy cannot reach the host: check the host name and the proxy's own internet access."),
@@ -162,6 +162,26 @@ mod tests {
         // Behind a TLS-inspecting proxy, an unknown issuer names the organization's CA.
         assert!(hint_for(Stage::Token, "TLS with login.microsoftonline.com through the proxy p:1 failed: invalid peer certificate: UnknownIssuer").unwrap().contains("TLS-inspecting"));
         assert!(hint_for(Stage::Graph, "the proxy p:1 answered 403 to CONNECT graph.microsoft.com:443 through the proxy").unwrap().contains("policy"));
+    }
+
+    #[test]
+    fn hints_that_need_an_action_name_it() {
+        let off = hint_for(Stage::Config, "the global mail server is off: no mail is sent at all, client servers included").unwrap();
+        assert!(off.contains("“Use mail server” under Base") && off.contains("`postdesk config set global.enabled true`"), "{off}");
+        let password = hint_for(Stage::Config, "global.password: no password is saved for this server").unwrap();
+        assert!(password.contains("Security section") && password.contains("`postdesk secret set`"), "{password}");
+        assert!(hint_for(Stage::Limits, "daily limit reached (100 mails in 24 hours)").unwrap().contains("`postdesk config set limits.max_per_day N`"));
+        assert!(hint_for(Stage::Limits, "x@example.com is on the Do-Not-Email list").unwrap().contains("`postdesk dne remove ADDRESS`"));
+        assert!(hint_for(Stage::Data, "no reply to the end of the message within 10 s").unwrap().contains("`postdesk config set global.data_timeout_secs"));
+        assert!(hint_for(Stage::Tls, "invalid peer certificate: UnknownIssuer").unwrap().contains("CA file"));
+        // The keys a hint names are real keys.
+        for row in HINTS.iter().chain(RECEIVER_HINTS) {
+            for word in row.2.split(['`', ' ', '(', ')', ',', ':']) {
+                if ["global.", "limits.", "proxy."].iter().any(|p| word.starts_with(p)) && word.len() > 7 {
+                    assert!(crate::keys::Key::parse(word.trim_end_matches('.')).is_ok(), "{word} in {:?}", row.2);
+                }
+            }
+        }
     }
 
     #[test]

@@ -94,10 +94,119 @@ pub struct Key {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("{}: unknown key (see `postdesk config show` for the keys)", shown(.0))]
+    /// Shown as `global.hots: unknown key; did you mean global.host? …` (see [`suggest`]).
+    #[error("{}: {}", shown(.0), self.message())]
     Unknown(String),
-    #[error("{}: {ID_GRAMMAR}", shown(.0))]
+    #[error("{}: {}", shown(.0), self.message())]
     BadId(String),
+}
+
+impl KeyError {
+    /// The message without the key in front, for places that show the key apart (a
+    /// [`crate::Problem`] on that key): the key is named once.
+    pub fn message(&self) -> String {
+        match self {
+            KeyError::Unknown(text) => unknown_key_message(text),
+            KeyError::BadId(_) => ID_GRAMMAR.to_string(),
+        }
+    }
+}
+
+/// "unknown key", with the nearest known key when there is one close enough, and where to
+/// find them all. Used by `config get/set/unset` (through [`KeyError`]) and import.
+pub fn unknown_key_message(text: &str) -> String {
+    // A section alone (`global`, `client.acme`): say so, with one of its keys.
+    let example = match text.split('.').collect::<Vec<_>>().as_slice() {
+        ["global"] | ["receiver"] => Some(format!("{text}.host")),
+        ["support"] => Some("support.address".to_string()),
+        ["limits"] => Some("limits.max_per_day".to_string()),
+        ["send"] => Some("send.local_domain".to_string()),
+        ["templates"] => Some("templates.power.subject".to_string()),
+        ["templates", kind] if valid_id(kind) => Some(format!("{text}.subject")),
+        ["client" | "route", id] if valid_id(id) => Some(format!("{text}.host")),
+        _ => None,
+    };
+    if let Some(example) = example {
+        return format!("names a section, not a setting: `postdesk config show` lists its keys (such as {example})");
+    }
+    match suggest(text) {
+        Some(near) => format!("unknown key; did you mean {near}? (`postdesk config show` lists the keys)"),
+        None => "unknown key (`postdesk config show` lists the keys)".to_string(),
+    }
+}
+
+/// The known key nearest to `text` (a mistyped key), if one is close enough to be what was
+/// meant: the smallest edit distance (insertions, deletions, substitutions and swaps of
+/// neighbouring letters) over the declared key tables, with the client ID, route name or
+/// template type taken from `text` itself (`client.acme.hots` → `client.acme.host`).
+/// A key that is only a field name (`host`) suggests the global one.
+pub fn suggest(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 200 {
+        return None;
+    }
+    let mut candidates: Vec<String> = Vec::new();
+    let mut add = |prefix: &str, tables: &[&'static [Field]]| {
+        for table in tables {
+            candidates.extend(table.iter().map(|f| format!("{prefix}{}", f.name)));
+        }
+    };
+    add("global.", &[&*SERVER_FIELDS]);
+    add("support.", &[&*SUPPORT_FIELDS]);
+    add("receiver.", &[&*RECEIVER_FIELDS]);
+    add("limits.", &[&*LIMIT_FIELDS]);
+    add("send.", &[&*SEND_FIELDS]);
+    let parts: Vec<&str> = text.split('.').collect();
+    // Scopes named by an ID: the ID (and template type) as typed, when it is a valid one.
+    if let Some(id) = parts.get(1).filter(|id| valid_id(id)) {
+        add(&format!("client.{id}."), &[&*CLIENT_FIELDS, &*SERVER_FIELDS]);
+        add(&format!("route.{id}."), &[&*ROUTE_FIELDS, &*SERVER_FIELDS]);
+        add(&format!("templates.{id}."), &[&*TEMPLATE_FIELDS]);
+        if let Some(kind) = parts.get(3).filter(|k| valid_id(k)) {
+            add(&format!("client.{id}.templates.{kind}."), &[&*TEMPLATE_FIELDS]);
+        }
+    }
+    // Only a field name: the global server's key of that name (`host` → `global.host`).
+    if !text.contains('.') {
+        if let Some(f) = SERVER_FIELDS.iter().find(|f| f.name == text) {
+            return Some(format!("global.{}", f.name));
+        }
+    }
+    let len = text.chars().count();
+    let limit = (len / 5).clamp(1, 3);
+    candidates
+        .into_iter()
+        // A length further off than the limit cannot be within it: no table walk for those.
+        .filter(|c| c != text && c.chars().count().abs_diff(len) <= limit)
+        .map(|c| (edit_distance(text, &c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)))
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+/// neighbouring characters each count 1 (`hots` → `host` is 1).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1).min(d[i * width + j - 1] + 1).min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
 }
 
 /// The grammar of client IDs, route names and template types, typed or imported.
@@ -426,6 +535,47 @@ mod tests {
             assert_eq!(Key::parse(bad).unwrap_err(), KeyError::Unknown(bad.into()));
         }
         assert!(matches!(Key::parse("client.a b.host"), Err(KeyError::BadId(_))));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_once_with_the_nearest_known_key() {
+        let shown = |k: &str| Key::parse(k).unwrap_err().to_string();
+        assert_eq!(shown("global.hots"), "global.hots: unknown key; did you mean global.host? (`postdesk config show` lists the keys)");
+        assert_eq!(Key::parse("global.hots").unwrap_err().message(), "unknown key; did you mean global.host? (`postdesk config show` lists the keys)");
+        // Client and route keys keep their ID; a scope's own keys are found as well as the server's.
+        assert_eq!(suggest("client.acme.hots").as_deref(), Some("client.acme.host"));
+        assert_eq!(suggest("client.acme.sender.adress").as_deref(), Some("client.acme.sender.address"));
+        assert_eq!(suggest("route.billing.form").as_deref(), Some("route.billing.from"));
+        assert_eq!(suggest("client.acme.templates.power.subjet").as_deref(), Some("client.acme.templates.power.subject"));
+        assert_eq!(suggest("templates.power.bdy").as_deref(), Some("templates.power.body"));
+        // A mistyped scope, a scope's field, a bare field name.
+        assert_eq!(suggest("globl.port").as_deref(), Some("global.port"));
+        assert_eq!(suggest("limits.max_per_dya").as_deref(), Some("limits.max_per_day"));
+        assert_eq!(suggest("receiver.hots").as_deref(), Some("receiver.host"));
+        assert_eq!(suggest("host").as_deref(), Some("global.host"));
+        assert_eq!(suggest("global.enable").as_deref(), Some("global.enabled"));
+        // Nothing near: no guess, and the message says where the keys are.
+        assert_eq!(suggest("support.host"), None);
+        assert_eq!(suggest("nothing.at.all"), None);
+        assert_eq!(shown("nothing.host"), "nothing.host: unknown key (`postdesk config show` lists the keys)");
+        // A section alone is not a setting: said so, with one of its keys.
+        assert_eq!(shown("global"), "global: names a section, not a setting: `postdesk config show` lists its keys (such as global.host)");
+        assert_eq!(shown("client.acme"), "client.acme: names a section, not a setting: `postdesk config show` lists its keys (such as client.acme.host)");
+        assert!(shown("templates.power").ends_with("(such as templates.power.subject)"));
+        // Hostile text: no panic, nothing echoed raw.
+        assert_eq!(suggest(&"x".repeat(10_000)), None);
+        assert!(!shown("global.\u{1b}[31mhots").contains('\u{1b}'));
+        // Every declared key is its own nearest: a suggestion is always a key that parses.
+        let config = Key::parse("client.acme.name").unwrap().write(&Config::default(), Some("A".into()));
+        let config = Key::parse("route.r1.from").unwrap().write(&config, Some("*@a.test".into()));
+        for key in all_keys(&config) {
+            let name = key.name();
+            let mut typo = name.clone();
+            typo.push('x');
+            if let Some(near) = suggest(&typo) {
+                assert!(Key::parse(&near).is_ok(), "{typo} → {near}");
+            }
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ internal!(
     templates;
     transfer;
     validate;
+    wording;
 );
 mod clouds;
 #[cfg(test)]

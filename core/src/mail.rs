@@ -340,7 +340,7 @@ fn prepare(config: &Config, secrets: SecretLookup<'_>, request: &Request) -> Res
         AuthMethod::Password if server.email_type == EmailType::Smtp => {
             let key = format!("{}.password", server.prefix);
             let password = lookup(secrets, &key)?.or(if server.prefix != "global" { lookup(secrets, "global.password")? } else { None });
-            let password = password.ok_or_else(|| format!("{key}: not set in the keychain"))?;
+            let password = password.ok_or_else(|| format!("{key}: no password is saved for this server"))?;
             Some(Credentials::Password { username: server.username.clone(), password })
         }
         _ => None,
@@ -738,7 +738,7 @@ mod tests {
         assert!(report.error.unwrap().starts_with("the OS keychain is not available: the OS keychain is not available (locked)"));
         let report = rt.block_on(send(&config, &Empty, request(), &mut sink, std::future::pending()));
         assert_eq!((report.failed_stage, report.failure_kind), (Some(Stage::Config), Some(FailureKind::Config)), "{report:?}");
-        assert_eq!(report.error.as_deref(), Some("global.password: not set in the keychain"));
+        assert_eq!(report.error.as_deref(), Some("global.password: no password is saved for this server"));
     }
 
     fn to(list: &[&str]) -> Vec<String> {

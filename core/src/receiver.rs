@@ -73,7 +73,7 @@ pub fn login_from(config: &Config, secrets: &dyn Vault) -> Result<Option<Login>,
     let password = secrets
         .get("receiver.password")
         .map_err(|e| Failure::new(Stage::Config, FailureKind::KeychainUnavailable, format!("the OS keychain is not available: {e}")))?;
-    let password = password.ok_or_else(|| config_error("receiver.password: not set in the keychain"))?;
+    let password = password.ok_or_else(|| config_error("receiver.password: no password is saved for the mailbox (enter it under Security, “Receiver (log in before sending)”, or `postdesk secret set receiver.password`)"))?;
     let protocol = r.protocol.unwrap_or_default();
     let timeout_secs = crate::keys::Key::parse("global.timeout_secs").expect("key").effective(config).and_then(|v| v.parse().ok()).unwrap_or(10);
     Ok(Some(Login {

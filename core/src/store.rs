@@ -273,7 +273,7 @@ fn parse(bytes: &[u8]) -> Result<Config, Unreadable> {
             return Ok(config);
         }
     }
-    let mut doc: Value = serde_json::from_slice(bytes).map_err(|e| Unreadable::Invalid(e.to_string()))?;
+    let mut doc: Value = serde_json::from_slice(bytes).map_err(|e| Unreadable::Invalid(crate::wording::plain(&e.to_string())))?;
     let version = doc
         .get("version")
         .and_then(Value::as_u64)
@@ -282,7 +282,7 @@ fn parse(bytes: &[u8]) -> Result<Config, Unreadable> {
         return Err(Unreadable::TooNew(version));
     }
     migrate(&mut doc, version).map_err(Unreadable::Invalid)?;
-    serde_json::from_value(doc).map_err(|e| Unreadable::Invalid(e.to_string()))
+    serde_json::from_value(doc).map_err(|e| Unreadable::Invalid(crate::wording::plain(&e.to_string())))
 }
 
 // Pure, so the import path (a pure rule) shares it without reaching up to the disk layer.

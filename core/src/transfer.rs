@@ -203,7 +203,7 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
         return Err(one("file", format!("is {} bytes, more than the {MAX_BYTES} a configuration file may have", bytes.len())));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| one("file", format!("is not UTF-8 text (invalid byte at offset {})", e.valid_up_to())))?;
-    let value = strict_json(text).map_err(|e| one("file", e))?;
+    let value = strict_json(text).map_err(|e| one("file", crate::wording::plain(&e)))?;
     let Value::Object(top) = &value else { return Err(one("file", "is not a JSON object".into())) };
     if top.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(one("format", format!("this is not a Postdesk configuration file (\"format\" must be \"{FORMAT}\")")));
@@ -219,7 +219,11 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
     let typed = |e: serde_path_to_error::Error<serde_json::Error>, prefix: &str| {
         let path = e.path().to_string();
         let path = if path == "." { prefix.trim_end_matches('.').to_string() } else { format!("{prefix}{path}") };
-        one(&key_of_path(&path), first_line(&e.inner().to_string()))
+        let (key, inner) = (key_of_path(&path), e.inner().to_string());
+        // A section that refuses unknown fields (`sender`) says so through serde: the same
+        // words as every other unknown key.
+        let message = if inner.starts_with("unknown field ") { unknown_in_file(&key) } else { crate::wording::plain(&inner) };
+        one(&key, message)
     };
     let mut settings = value.clone();
     let extras = settings.as_object_mut().expect("checked above");
@@ -239,7 +243,16 @@ pub fn parse(bytes: &[u8], passphrase: Option<&Secret>, today: time::Date) -> Re
     let file = ExportFile { schema: schema_ref, format: FORMAT.into(), config, secrets: secrets_section };
     let unknown = unknown_keys(&value, &serde_json::to_value(&file).expect("json"), "");
     if !unknown.is_empty() {
-        return Err(unknown.into_iter().map(|k| problem(key_of_path(&k), "unknown key (not a Postdesk setting)")).collect());
+        // A nearest key for the first few only: a hostile file may hold thousands.
+        return Err(unknown
+            .into_iter()
+            .enumerate()
+            .map(|(n, k)| {
+                let key = key_of_path(&k);
+                let message = if n < 50 { unknown_in_file(&key) } else { "unknown key (not a Postdesk setting)".to_string() };
+                problem(key, message)
+            })
+            .collect());
     }
     let mut problems: Vec<Problem> = validate(&file.config, &Context { today, secrets_set: None }).into_iter().filter(Problem::is_blocking).collect();
     let known_secrets: BTreeSet<String> = crate::edits::secret_keys(&file.config).into_iter().collect();
@@ -300,8 +313,12 @@ pub fn diff(old: &Config, new: &Config, secrets: &[(String, Secret)]) -> Vec<Cha
     changes
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().to_string()
+/// An unknown key of an imported file, with the nearest known key when one is close.
+fn unknown_in_file(key: &str) -> String {
+    match keys::suggest(key) {
+        Some(near) => format!("unknown key (not a Postdesk setting); did you mean {near}?"),
+        None => "unknown key (not a Postdesk setting)".to_string(),
+    }
 }
 
 /// `clients.acme.host` → `client.acme.host`, like the CLI keys.
@@ -484,8 +501,15 @@ mod tests {
         assert!(key_of(&vec![b' '; MAX_BYTES + 1]).message.contains("more than"));
         let unknown = br#"{"format":"postdesk-config","version":1,"global":{"hots":"x"},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(unknown).key, "global.hots", "{:?}", key_of(unknown));
+        assert_eq!(key_of(unknown).message, "unknown key (not a Postdesk setting); did you mean global.host?");
         let client_unknown = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"colour":"red"}},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(client_unknown).key, "client.acme.colour");
+        assert_eq!(key_of(client_unknown).message, "unknown key (not a Postdesk setting)", "nothing near: no guess");
+        let client_typo = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"hots":"x"}},"secrets":{"needed":[]}}"#;
+        assert_eq!(key_of(client_typo).message, "unknown key (not a Postdesk setting); did you mean client.acme.host?");
+        // In a section that refuses unknown fields itself (serde's "unknown field"), the same words.
+        let sender_typo = br#"{"format":"postdesk-config","version":1,"clients":{"acme":{"sender":{"adress":"a@acme.test"}}}}"#;
+        assert_eq!((key_of(sender_typo).key.as_str(), key_of(sender_typo).message.as_str()), ("client.acme.sender.adress", "unknown key (not a Postdesk setting); did you mean client.acme.sender.address?"));
         let wrong_type = br#"{"format":"postdesk-config","version":1,"global":{"port":"587"},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(wrong_type).key, "global.port");
         let newer = br#"{"format":"postdesk-config","version":99,"secrets":{"needed":[]}}"#;
@@ -496,7 +520,11 @@ mod tests {
         assert_eq!(key_of(zero).key, "version");
         let invalid = br#"{"format":"postdesk-config","version":1,"global":{"host":"bad..host"},"secrets":{"needed":[]}}"#;
         assert_eq!(key_of(invalid).key, "global.host");
-        assert!(key_of(b"{\"format\": \"postdesk-config\", ").message.contains("EOF"));
+        assert!(key_of(b"{\"format\": \"postdesk-config\", ").message.starts_with("the file ends too early (line 1, column 30)"), "{:?}", key_of(b"{\"format\": \"postdesk-config\", "));
+        // A value of the wrong type is said in words, not in Rust types.
+        assert_eq!(key_of(wrong_type).message, r#"must be a whole number from 0 to 65535, not the text "587""#);
+        let wrong_choice = br#"{"format":"postdesk-config","version":1,"global":{"security":"ssl"}}"#;
+        assert_eq!((key_of(wrong_choice).key.as_str(), key_of(wrong_choice).message.as_str()), ("global.security", r#""ssl" is not one of the choices: none, starttls, tls"#));
     }
 
     #[test]

@@ -150,7 +150,7 @@ fn check_server(s: &ServerSettings, prefix: &str, is_global: bool, ctx: &Context
         AuthMethod::None => {}
         AuthMethod::Password => {
             missing(out, "username", "required for password authentication");
-            secret_missing(out, "password", "not set: enter it under Security (or run `postdesk secret set`)");
+            secret_missing(out, "password", &format!("no password is saved: enter it under Security (or run `postdesk secret set {}`)", k("password")));
             if security == Security::None {
                 out.push(Problem::new(k("security"), Severity::Warning, "the password is sent unencrypted: choose STARTTLS or TLS"));
             }
@@ -159,7 +159,7 @@ fn check_server(s: &ServerSettings, prefix: &str, is_global: bool, ctx: &Context
             missing(out, "m365.tenant", "required for Microsoft 365");
             missing(out, "m365.client_id", "required for Microsoft 365");
             if s.m365.flow() == M365Flow::App {
-                secret_missing(out, "m365.client_secret", "required for the app-only flow");
+                secret_missing(out, "m365.client_secret", &format!("required for the app-only flow and not saved: enter it under Security (or run `postdesk secret set {}`)", k("m365.client_secret")));
             }
             if auth == AuthMethod::M365Smtp && security == Security::None {
                 out.push(Problem::new(k("security"), Severity::Error, "Microsoft 365 SMTP needs STARTTLS (smtp.office365.com, port 587)"));
@@ -292,7 +292,7 @@ fn check_receiver(config: &Config, ctx: &Context, out: &mut Vec<Problem>) {
     }
     if let Some(set) = &ctx.secrets_set {
         if !set.contains("receiver.password") {
-            out.push(Problem::new("receiver.password", Severity::Missing, "not set: enter it under Security (or run `postdesk secret set`)"));
+            out.push(Problem::new("receiver.password", Severity::Missing, "no password is saved for the mailbox: enter it under Security (or run `postdesk secret set receiver.password`)"));
         }
     }
     if matches!(r.protocol, Some(ReceiverProtocol::Imap | ReceiverProtocol::Pop3)) {
@@ -372,6 +372,28 @@ mod tests {
 
     fn ctx() -> Context {
         Context { today: time::macros::date!(2026 - 11 - 23), secrets_set: Some(BTreeSet::new()) }
+    }
+
+    #[test]
+    fn a_missing_secret_says_where_to_enter_it_and_the_command_with_its_key() {
+        let config = config_with(&[
+            ("global.enabled", "true"),
+            ("global.host", "smtp.example.com"),
+            ("global.sender.address", "it@example.com"),
+            ("global.auth", "password"),
+            ("global.username", "it"),
+            ("client.acme.enabled", "true"),
+            ("client.acme.auth", "m365-graph"),
+            ("client.acme.m365.tenant", "contoso.onmicrosoft.com"),
+            ("client.acme.m365.client_id", "00000000-0000-0000-0000-000000000001"),
+            ("client.acme.m365.flow", "app"),
+        ]);
+        let said = |key: &str| validate(&config, &ctx()).into_iter().find(|p| p.key == key).map(|p| p.message).unwrap_or_default();
+        assert_eq!(said("global.password"), "no password is saved: enter it under Security (or run `postdesk secret set global.password`)");
+        assert_eq!(
+            said("client.acme.m365.client_secret"),
+            "required for the app-only flow and not saved: enter it under Security (or run `postdesk secret set client.acme.m365.client_secret`)"
+        );
     }
 
     fn config_with(pairs: &[(&str, &str)]) -> Config {

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "model", "model_de", "keys", "validate", "resolve", "explain", "templates", "dne", "message", "hints",
             "redirect", "transfer", "presets", "sendmail_args", "identity", "edits", "migrate", "clouds", "fixtures", "proxy",
+            "wording",
         ],
     ),
     // 3. Protocol clients and the edges (disk, network), each usable alone.

@@ -216,7 +216,7 @@ mod tests {
     /// declares and the capability that grants it name exactly the commands declared.
     #[test]
     fn the_capability_grants_exactly_the_declared_commands() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json")).unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src-tauri/capabilities/default.json")).unwrap();
         let cap: serde_json::Value = serde_json::from_str(&text).unwrap();
         let mut granted: Vec<String> = cap["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()).filter_map(|p| p.strip_prefix("allow-")).map(String::from).collect();
         let mut declared: Vec<String> = COMMANDS.iter().map(|c| c.replace('_', "-")).collect();
