@@ -1356,11 +1356,14 @@ async fn a_key_locked_by_the_organizations_policy_is_shown_disabled_with_its_not
     std::fs::write(
         home.path().join("policy.json"),
         r#"{"set": {"global.enabled": "true", "global.host": "smtp.policy.example", "global.port": "587", "global.security": "starttls"},
-            "lock": ["global.host", "global.port", "global.security"]}"#,
+            "lock": ["global.host", "global.port", "global.security", "client.*.host"]}"#,
     )
     .unwrap();
     // The user's own settings: the sender (the policy leaves it open).
-    postdesk_tests::configure(data.path(), &[("global.sender.address", "it@example.test"), ("global.sender.name", "IT Service Desk")]);
+    postdesk_tests::configure(
+        data.path(),
+        &[("global.sender.address", "it@example.test"), ("global.sender.name", "IT Service Desk"), ("client.acme.name", "ACME")],
+    );
     let driver = TauriDriver::start(data.path(), home.path());
     let c = driver.session().await;
     find(&c, "[data-ready=\"true\"]").await;
@@ -1390,6 +1393,13 @@ async fn a_key_locked_by_the_organizations_policy_is_shown_disabled_with_its_not
     section(&c, "security").await;
     let security = find(&c, "select[data-key=\"global.security\"]").await;
     assert_eq!(security.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    // A client's key locked by a pattern: its value in force with the lock, no Override.
+    click(&c, "[data-view=\"clients\"]").await;
+    click(&c, "[data-client=\"acme\"]").await;
+    wait_text(&c, "[data-lock=\"client.acme.host\"]", "Set by your organization").await;
+    wait_content(&c, "[data-locked-value=\"client.acme.host\"]", "smtp.policy.example").await;
+    assert!(c.find(Locator::Css("[data-override=\"client.acme.host\"]")).await.is_err(), "a locked client key offers Override");
+    find(&c, "[data-override=\"client.acme.port\"]").await;
     c.close().await.unwrap();
     let file = std::fs::read_to_string(data.path().join("config.json")).unwrap_or_default();
     assert!(!file.contains("evil.example.org") && !file.contains("smtp.policy.example"), "{file}");

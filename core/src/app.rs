@@ -886,6 +886,22 @@ mod policy_tests {
     }
 
     #[test]
+    fn a_client_editor_names_the_keys_the_policy_locks_in_its_scope() {
+        let (_dir, app) = app_with_policy(r#"{"lock": ["client.*.host", "route.*"]}"#);
+        app.add_client("acme", "Acme").unwrap();
+        let form = app.scope_form("client.acme").unwrap();
+        assert_eq!(form.locked, ["client.acme.host"]);
+        assert!(form.lock_reason.contains("policy.json"), "{}", form.lock_reason);
+        let Err(Error::Locked { keys, .. }) = app.set("client.acme.host", "evil.example.org") else { panic!("a locked client key was changed") };
+        assert_eq!(keys, ["client.acme.host"]);
+        // Without a lock in the scope, nothing is named.
+        let (_dir, app) = app_with_policy(r#"{"lock": ["global.host"]}"#);
+        app.add_client("acme", "Acme").unwrap();
+        let form = app.scope_form("client.acme").unwrap();
+        assert!(form.locked.is_empty() && form.lock_reason.is_empty());
+    }
+
+    #[test]
     fn an_invalid_policy_locks_everything_and_check_reports_it() {
         let (_dir, app) = app_with_policy(r#"{"set": {"global.port": "0"}}"#);
         assert!(matches!(app.set("global.host", "smtp.example.org"), Err(Error::Locked { .. })));

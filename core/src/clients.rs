@@ -53,6 +53,10 @@ pub struct ScopeForm {
     pub secrets: BTreeMap<String, bool>,
     pub global_secrets: BTreeMap<String, bool>,
     pub problems: Vec<Problem>,
+    /// This scope's keys the organization's policy locks: shown, not editable (the core refuses
+    /// a change anyway); `lock_reason` says by which policy.
+    pub locked: Vec<String>,
+    pub lock_reason: String,
 }
 
 /// Rows whose ID or name contains `query` (case-insensitive), in ID order. (The window filters
@@ -209,12 +213,17 @@ impl Postdesk {
         let scope = scope_of(prefix)?;
         let (mut values, mut inherited, mut inherited_from) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let mut secret_names = Vec::new();
+        let policy = self.policy();
+        let mut locked = Vec::new();
         for key in scope_keys(&scope) {
             let name = key.name();
             if key.is_secret() {
                 secret_names.push(name.clone());
                 secret_names.push(format!("global.{}", key.field.name));
                 continue;
+            }
+            if policy.is_locked(&name) {
+                locked.push(name.clone());
             }
             values.insert(name.clone(), key.get(&config).map(|v| v.into_owned()).unwrap_or_default());
             let (from, value) = match key.parent().filter(|_| key.field.inherited) {
@@ -239,7 +248,8 @@ impl Postdesk {
             .into_iter()
             .filter(|p| p.key.starts_with(&format!("{prefix}.")))
             .collect();
-        Ok(ScopeForm { prefix: prefix.into(), values, inherited, inherited_from, secrets, global_secrets, problems })
+        let lock_reason = if locked.is_empty() { String::new() } else { policy.reason() };
+        Ok(ScopeForm { prefix: prefix.into(), values, inherited, inherited_from, secrets, global_secrets, problems, locked, lock_reason })
     }
 
     /// Saves edits (full keys, `""` resets to inherited) and secret changes of one client or

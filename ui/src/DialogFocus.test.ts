@@ -208,6 +208,8 @@ describe('confirmation dialogs of the Clients and Routes views', () => {
       secrets: {},
       global_secrets: {},
       problems: [],
+      locked: [],
+      lock_reason: '',
     }));
     mocked.explain.mockResolvedValue({ sends: true, source: 'global', server: null, from: '', route: null, candidates: [], reason: '', chain: [] } as never);
   });

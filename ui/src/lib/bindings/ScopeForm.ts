@@ -24,4 +24,9 @@ inherited_from: { [key in string]: string },
 /**
  * Whether each secret key holds its own value; `global_secrets`: the global one.
  */
-secrets: { [key in string]: boolean }, global_secrets: { [key in string]: boolean }, problems: Array<Problem>, };
+secrets: { [key in string]: boolean }, global_secrets: { [key in string]: boolean }, problems: Array<Problem>, 
+/**
+ * This scope's keys the organization's policy locks: shown, not editable (the core refuses
+ * a change anyway); `lock_reason` says by which policy.
+ */
+locked: Array<string>, lock_reason: string, };

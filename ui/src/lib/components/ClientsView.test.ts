@@ -22,6 +22,8 @@ const scope = (host = ''): ScopeForm => ({
   secrets: {},
   global_secrets: {},
   problems: [],
+  locked: [],
+  lock_reason: '',
 });
 
 const explanation = (source: string): Explanation => ({
@@ -84,6 +86,23 @@ describe('Clients view', () => {
     await waitFor(() => expect(q('[data-explain-source]')?.dataset.explainSource).toBe('client:c00001'));
     await user.click(q('[data-reset="client.c00001.host"]')!);
     expect(q('[data-inherited="client.c00001.host"]')).not.toBeNull();
+  });
+
+  it("shows a key the organization's policy locks with its value and the lock, without Override or Reset", async () => {
+    const user = userEvent.setup();
+    mocked.scopeForm.mockResolvedValue({ ...scope('smtp.acme.test'), locked: ['client.c00001.host'], lock_reason: 'set by your organization (policy /etc/postdesk/policy.json)' });
+    render(ClientsView);
+    await waitFor(() => expect(q('[data-client="c00001"]')).not.toBeNull());
+    await user.click(q('[data-client="c00001"]')!);
+    await waitFor(() => expect(q('[data-lock="client.c00001.host"]')).not.toBeNull());
+    expect(q('[data-lock="client.c00001.host"]')!.textContent).toContain('Set by your organization');
+    expect(q('[data-lock="client.c00001.host"]')!.getAttribute('title')).toContain('policy.json');
+    expect(q('[data-locked-value="client.c00001.host"]')!.textContent).toContain('smtp.acme.test');
+    expect(q('[data-override="client.c00001.host"]')).toBeNull();
+    expect(q('[data-reset="client.c00001.host"]')).toBeNull();
+    expect(q('[data-key="client.c00001.host"]')).toBeNull();
+    // Keys the policy leaves open stay editable.
+    expect(q('[data-override="client.c00001.port"]')).not.toBeNull();
   });
 
   it('removes a client only after confirmation', async () => {
