@@ -191,6 +191,23 @@ fn corrupt_file_exits_2_and_is_kept_and_named() {
 }
 
 #[test]
+fn a_damaged_file_kept_aside_stays_reported_by_check_until_settings_are_saved() {
+    require_keychain();
+    let d = data();
+    std::fs::write(d.path().join("config.json"), "{ this is not json").unwrap();
+    assert_eq!(postdesk(d.path(), &["config", "get", "global.host"], None).code, 2);
+    // The next runs load the defaults, but check does not call that fine.
+    for _ in 0..2 {
+        let r = postdesk(d.path(), &["check"], None);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains("the settings file was damaged and kept as") && r.stdout.contains("config.json.corrupt-"), "{r:?}");
+    }
+    assert_eq!(postdesk(d.path(), &["config", "set", "global.host", "smtp.example.com"], None).code, 0);
+    let r = postdesk(d.path(), &["check"], None);
+    assert!(!r.stdout.contains("damaged"), "{r:?}");
+}
+
+#[test]
 fn config_show_masks_secrets() {
     require_keychain();
     let d = data();

@@ -152,6 +152,10 @@ fn check_nagios_unknown_when_the_settings_cannot_be_read_or_the_arguments_are_wr
     nagios(&r, "UNKNOWN", 3);
     assert!(r.stdout.contains("cannot read the configuration"), "{r:?}");
     assert_eq!(r.stdout.lines().count(), 1, "{r:?}");
+    // The damaged file was kept aside: the next check runs on the defaults and says so.
+    let r = postdesk(d.path(), &["check", "--format", "nagios"], None);
+    nagios(&r, "CRITICAL", 2);
+    assert!(r.stdout.contains("damaged and kept as"), "{r:?}");
 
     let fine = tempfile::tempdir().unwrap();
     for args in [

@@ -315,6 +315,7 @@ impl Postdesk {
         let mut problems = validate(&config, &Context { today: today(), secrets_set: Some(secrets_set) });
         problems.extend(check_files(&config));
         problems.extend(policy_problem(&self.policy()));
+        problems.extend(kept_aside_problem(&self.store));
         Ok(problems)
     }
 
@@ -810,6 +811,21 @@ impl Postdesk {
         crate::store::write_atomic(dir, &name, text.as_bytes())?;
         Ok(())
     }
+}
+
+/// A damaged settings file kept aside with nothing saved since: the defaults are in force
+/// (no mail is sent), and `check` says so until settings are saved or imported again.
+fn kept_aside_problem(store: &Store) -> Option<Problem> {
+    let kept = store.kept_aside()?;
+    Some(Problem {
+        key: "config".into(),
+        severity: Severity::Error,
+        message: format!(
+            "the settings file was damaged and kept as {}; the defaults are in force until it is repaired and moved back to {}, or settings are saved or imported again",
+            kept.display(),
+            store.path().display()
+        ),
+    })
 }
 
 /// A policy that cannot be used, as a problem of `check` and the window (key `policy`).

@@ -90,6 +90,23 @@ impl Store {
         }
     }
 
+    /// The damaged file kept aside last, while no settings file has been saved since: until
+    /// then the defaults are in force, and `check` keeps saying so (a corrupt file is reported,
+    /// not silently replaced by defaults on the next run).
+    pub fn kept_aside(&self) -> Option<PathBuf> {
+        if self.path().exists() {
+            return None;
+        }
+        let prefix = format!("{CONFIG_FILE}.corrupt-");
+        fs::read_dir(&self.dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+            // The names carry a UTC timestamp: the greatest is the latest.
+            .max()
+    }
+
     /// Moves an unreadable file out of the way under a name that says what happened.
     fn keep_aside(&self, path: &Path) -> Result<PathBuf, StoreError> {
         let stamp = time::OffsetDateTime::now_utc()
@@ -337,6 +354,22 @@ mod tests {
         let StoreError::Corrupt { kept_as: second, .. } = store.load().unwrap_err() else { panic!() };
         assert_ne!(&second, kept_as);
         assert!(kept_as.exists() && second.exists());
+    }
+
+    #[test]
+    fn a_file_kept_aside_is_named_until_settings_are_saved_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        assert_eq!(store.kept_aside(), None);
+        fs::write(store.path(), "{ not json").unwrap();
+        assert_eq!(store.kept_aside(), None, "the file is still in place");
+        let Err(StoreError::Corrupt { kept_as, .. }) = store.load() else { panic!("not reported") };
+        assert_eq!(store.kept_aside(), Some(kept_as.clone()));
+        assert!(matches!(store.load(), Ok(_)), "the next load runs on the defaults");
+        assert_eq!(store.kept_aside(), Some(kept_as), "and the damaged file is still named");
+        let lock = store.lock().unwrap();
+        store.save(&Config::default(), &lock).unwrap();
+        assert_eq!(store.kept_aside(), None, "saved settings replace it");
     }
 
     #[test]
