@@ -191,6 +191,14 @@ fn request_error(e: &reqwest::Error, host: &str, port: u16, tls: bool, proxy: Op
         return error(FailureKind::Tls, format!("TLS with {host}{via} failed: {r}"));
     }
     let io = causes.iter().find_map(|c| c.downcast_ref::<std::io::Error>());
+    // hyper-util's `ConnectError` ("dns error", "tcp connect error", …; not exported either)
+    // marks a failure to reach the host or proxy; any other connect error of reqwest's is
+    // the TLS handshake (hyper-rustls hands its io::Error up bare, e.g. "tls handshake eof").
+    let tcp_stage = causes.iter().map(|c| c.to_string()).any(|t| t.starts_with("dns error") || (t.starts_with("tcp ") && t.contains(" error")));
+    if e.is_connect() && !tcp_stage && !causes.iter().any(|c| c.to_string().starts_with("tunnel error: ")) {
+        let why = io.map(|io| io.to_string()).unwrap_or_else(|| innermost(e));
+        return error(FailureKind::Tls, format!("TLS with {host}{via} failed: {why}"));
+    }
     if let Some(p) = proxy {
         let target = if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         // hyper-util's `TunnelError` is not exported: its text is what can be matched.
@@ -372,6 +380,88 @@ mod tests {
             });
             let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5), None).await.err().unwrap();
             assert_eq!(e.kind, FailureKind::Closed, "{e}");
+        });
+    }
+
+    /// A server on loopback that reads one request head and answers `answer`; the port.
+    async fn answers(answer: &'static str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+        port
+    }
+
+    fn proxy_at(port: u16, user: Option<&str>) -> Choice {
+        Choice { url: crate::proxy::ProxyUrl { host: "127.0.0.1".into(), port }, user: user.map(String::from), password: None, source: crate::proxy::Source::Settings }
+    }
+
+    #[test]
+    fn the_tunnels_answers_keep_their_kind() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            // 407: reqwest's tunnel says so; the message names it like the proxy step does.
+            let port = answers("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n").await;
+            let e = send("GET", "https://login.entra.test/x", &[], None, Duration::from_secs(5), Some(&proxy_at(port, None))).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Auth, "{e}");
+            assert!(e.message.contains("answered 407 to CONNECT login.entra.test:443 (no credentials sent)"), "{e}");
+            // 403: refused, the code is not passed on by reqwest.
+            let port = answers("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").await;
+            let e = send("GET", "https://login.entra.test/x", &[], None, Duration::from_secs(5), Some(&proxy_at(port, Some("alice")))).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Rejected, "{e}");
+            assert!(e.message.contains(&format!("the proxy 127.0.0.1:{port} refused CONNECT login.entra.test:443")), "{e}");
+            // No proxy listening.
+            let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = closed.local_addr().unwrap().port();
+            drop(closed);
+            let e = send("GET", "https://login.entra.test/x", &[], None, Duration::from_secs(5), Some(&proxy_at(port, None))).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Refused, "{e}");
+            assert!(e.message.starts_with(&format!("cannot connect to the proxy 127.0.0.1:{port} (from proxy.url): ")), "{e}");
+            // TLS to something that does not speak it, through a tunnel that opened.
+            let port = answers("HTTP/1.1 200 Connection established\r\n\r\nnot TLS at all\r\n").await;
+            let e = send("GET", "https://login.entra.test/x", &[], None, Duration::from_secs(5), Some(&proxy_at(port, None))).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Tls, "{e}");
+            assert!(e.message.starts_with(&format!("TLS with login.entra.test through the proxy 127.0.0.1:{port} failed: ")), "{e}");
+            // The same straight to a host, and a host that does not resolve (not a TLS failure).
+            let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = plain.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let (mut stream, _) = plain.accept().await.unwrap();
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+                let _ = stream.shutdown().await;
+            });
+            let e = send("GET", &format!("https://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5), None).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Tls, "{e}");
+            assert!(e.message.starts_with("TLS with 127.0.0.1 failed: "), "{e}");
+            let e = send("GET", "https://no-such-host.invalid/", &[], None, Duration::from_secs(10), None).await.err().unwrap();
+            assert!(e.kind != FailureKind::Tls && e.message.starts_with("cannot connect to no-such-host.invalid:443: "), "{e}");
+        });
+    }
+
+    #[test]
+    fn an_answer_is_read_whole_and_a_huge_one_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let port = answers("HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\nhello").await;
+            let r = send("POST", &format!("http://127.0.0.1:{port}/"), &[("authorization", "Bearer x")], Some(("text/plain", b"body".to_vec())), Duration::from_secs(5), None).await.unwrap();
+            assert_eq!((r.status, r.text().as_str()), (202, "hello"));
+            let huge: &'static str = Box::leak(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", MAX_BODY + 1, "x".repeat(MAX_BODY + 1)).into_boxed_str());
+            let port = answers(huge).await;
+            let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5), None).await.err().unwrap();
+            assert_eq!(e.kind, FailureKind::Protocol, "{e}");
         });
     }
 }

@@ -814,4 +814,64 @@ mod tests {
         assert_eq!(html.code, None);
         assert!(html.to_string().contains("HTTP 502"));
     }
+
+    /// A token endpoint on loopback that answers one request with `answer`; the settings.
+    async fn endpoint(answer: String) -> M365 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head and the form body (small: one read after the head is enough here).
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+        let mut s = m(M365Flow::App, Transport::Graph, M365Cloud::Global);
+        s.authority = format!("http://127.0.0.1:{port}");
+        s.proxy.no_proxy = Some("*".into());
+        s
+    }
+
+    fn http(status: &str, content_type: &str, body: &str) -> String {
+        format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[test]
+    fn token_answers_map_as_before_through_oauth2() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let secret = Secret::new("s3cret");
+            // Entra's error JSON: AADSTS code and description, the status.
+            let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2","error_codes":[7000215],"trace_id":"1","correlation_id":"2"}"#;
+            let e = app_token(&endpoint(http("401 Unauthorized", "application/json; charset=utf-8", body)).await, &secret).await.unwrap_err();
+            let OAuthError::Token(t) = &e else { panic!("{e:?}") };
+            assert_eq!((t.status, t.code, t.error.as_str()), (401, Some(7000215), "invalid_client"));
+            assert_eq!(e.to_string(), "AADSTS7000215: Invalid client secret provided. (invalid_client, HTTP 401)");
+            assert!(crate::hints::hint_for(crate::diagnosis::Stage::Token, &e.to_string()).unwrap().contains("Value, not its ID"));
+            // A gateway's HTML page: the status and the text.
+            let e = app_token(&endpoint(http("502 Bad Gateway", "text/html", "<html>bad gateway</html>")).await, &secret).await.unwrap_err();
+            assert_eq!(e.to_string(), "<html>bad gateway</html> (HTTP 502, HTTP 502)");
+            // 200 without a token, 200 that is not JSON.
+            let e = app_token(&endpoint(http("200 OK", "application/json", r#"{"token_type":"Bearer"}"#)).await, &secret).await.unwrap_err();
+            assert!(matches!(e, OAuthError::NoAccessToken), "{e:?}");
+            let e = app_token(&endpoint(http("200 OK", "application/json", "{not json")).await, &secret).await.unwrap_err();
+            assert!(matches!(e, OAuthError::NotJson(_)), "{e:?}");
+            let e = app_token(&endpoint(http("200 OK", "text/html", "<html>portal</html>")).await, &secret).await.unwrap_err();
+            assert!(matches!(e, OAuthError::Endpoint(_)) && e.to_string().contains("Content-Type"), "{e:?}");
+            // A token with a quoted lifetime; nothing of it in Debug.
+            let t = app_token(&endpoint(http("200 OK", "application/json", r#"{"token_type":"Bearer","expires_in":"3599","access_token":"tok-123"}"#)).await, &secret).await.unwrap();
+            assert_eq!((t.access.expose(), t.expires_in), ("tok-123", Duration::from_secs(3599)));
+            let parsed: EntraTokens = serde_json::from_str(r#"{"access_token":"tok-123","refresh_token":"rt-456","expires_in":1}"#).unwrap();
+            let shown = format!("{parsed:?}");
+            assert!(!shown.contains("tok-123") && !shown.contains("rt-456"), "{shown}");
+        });
+    }
 }
