@@ -175,7 +175,7 @@ async fn the_redirect(listeners: &[TcpListener], port: u16, sign_in: &SignIn, re
         }
         let seen = if !sign_in.is_redirect(&url) {
             Seen::Stray
-        } else if !has_state(&url, &sign_in.state) {
+        } else if !has_state(&url, sign_in.state.secret()) {
             Seen::Refused("the sign-in answer does not belong to this sign-in (state mismatch)".into())
         } else {
             Seen::Answer(sign_in.code_from_redirect(&url).map(|_| url.clone()))

@@ -194,6 +194,9 @@ pub enum OAuthError {
     Token(TokenError),
     #[error("the token endpoint answered something that is not JSON: {0}")]
     NotJson(serde_json::Error),
+    /// `oauth2` refused the answer before reading it (not JSON by its Content-Type, empty).
+    #[error("the token endpoint's answer cannot be used: {0}")]
+    Endpoint(String),
     #[error("the token endpoint's answer has no access_token")]
     NoAccessToken,
     #[error(transparent)]
@@ -265,12 +268,51 @@ pub struct TokenError {
     pub description: String,
 }
 
+/// Entra's error JSON, as the `oauth2` crate reads an error answer of the token endpoint.
+/// Lenient: a field of another type makes `oauth2` fail to parse it, and the body is then
+/// read by [`TokenError::parse`] the same way.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct EntraError {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub error_description: String,
+    #[serde(default)]
+    pub error_codes: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+impl std::fmt::Display for EntraError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.error_description)
+    }
+}
+
+impl oauth2::ErrorResponse for EntraError {}
+
 impl TokenError {
+    /// An error answer's body (JSON in Entra's shape, or anything else).
     pub fn parse(status: u16, body: &[u8]) -> TokenError {
-        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let error = v["error"].as_str().unwrap_or("").to_string();
-        let full = v["error_description"].as_str().unwrap_or("").to_string();
-        let code = v["error_codes"].as_array().and_then(|a| a.first()).and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok()).or_else(|| {
+        let entra = serde_json::from_slice::<Value>(body).ok().map(|v| EntraError {
+            error: v["error"].as_str().unwrap_or("").to_string(),
+            error_description: v["error_description"].as_str().unwrap_or("").to_string(),
+            error_codes: v["error_codes"].as_array().cloned().unwrap_or_default(),
+            correlation_id: None,
+            trace_id: None,
+        });
+        TokenError::from_entra(status, &entra.unwrap_or_default(), body)
+    }
+
+    /// Entra's error answer: the first AADSTS code (from `error_codes`, else the description),
+    /// the description up to its trace/correlation IDs; `body` is shown when neither `error`
+    /// nor a description says anything.
+    pub fn from_entra(status: u16, e: &EntraError, body: &[u8]) -> TokenError {
+        let error = e.error.clone();
+        let full = e.error_description.as_str();
+        let code = e.error_codes.first().and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok()).or_else(|| {
             let rest = full.strip_prefix("AADSTS")?;
             rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
         });
@@ -323,29 +365,113 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-async fn token_request(m: &M365, pairs: &[(&str, &str)]) -> Result<Tokens, OAuthError> {
-    let body = crate::http::form(pairs);
-    let url = m.token_url();
-    let proxy = m.proxy_for(&url).map_err(OAuthError::Http)?;
-    let resp = crate::http::request("POST", &url, &[("accept", "application/json")], Some(("application/x-www-form-urlencoded", body)), HTTP_TIMEOUT, proxy.as_ref()).await.map_err(OAuthError::Http)?;
-    if resp.status != 200 {
-        return Err(OAuthError::Token(TokenError::parse(resp.status, &resp.body)));
+/// Entra's token answer as the `oauth2` crate reads it: the tokens in types that cannot be
+/// printed, `expires_in` as sent (see [`token_lifetime`]), the id token for the account.
+#[derive(serde::Deserialize, serde::Serialize)]
+pub struct EntraTokens {
+    access_token: oauth2::AccessToken,
+    #[serde(default)]
+    token_type: EntraTokenType,
+    #[serde(default)]
+    expires_in: Value,
+    #[serde(default)]
+    refresh_token: Option<oauth2::RefreshToken>,
+    #[serde(default)]
+    id_token: Option<Value>,
+}
+
+impl std::fmt::Debug for EntraTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntraTokens").field("token_type", &self.token_type).field("expires_in", &self.expires_in).finish_non_exhaustive()
     }
-    let mut body = zeroize::Zeroizing::new(resp.body);
-    let mut v: Value = serde_json::from_slice(&body).map_err(OAuthError::NotJson)?;
-    body.clear();
-    // The tokens are moved out of the parsed answer into `Secret`s (wiped when dropped), not copied.
-    let mut take = |name: &str| match v.get_mut(name) {
-        Some(Value::String(s)) => Some(Secret::new(std::mem::take(s))),
-        _ => None,
+}
+
+/// `token_type` as sent (Entra: `Bearer`; not checked, as before).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct EntraTokenType(Value);
+
+impl oauth2::TokenType for EntraTokenType {}
+
+impl oauth2::TokenResponse for EntraTokens {
+    type TokenType = EntraTokenType;
+    fn access_token(&self) -> &oauth2::AccessToken {
+        &self.access_token
+    }
+    fn token_type(&self) -> &EntraTokenType {
+        &self.token_type
+    }
+    fn expires_in(&self) -> Option<Duration> {
+        Some(token_lifetime(&self.expires_in))
+    }
+    fn refresh_token(&self) -> Option<&oauth2::RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+    fn scopes(&self) -> Option<&Vec<oauth2::Scope>> {
+        None
+    }
+}
+
+/// The `oauth2` client of a server's token (and authorize) endpoint. The client ID (and the
+/// secret, app-only) go in the request body, as Entra documents it.
+type EntraClient<HasAuth> = oauth2::Client<
+    EntraError,
+    EntraTokens,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    HasAuth,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn entra_client(m: &M365) -> Result<EntraClient<oauth2::EndpointNotSet>, OAuthError> {
+    let url = m.token_url();
+    let token_url = oauth2::TokenUrl::new(url.clone()).map_err(|e| OAuthError::Http(format!("{url}: {e}")))?;
+    Ok(oauth2::Client::new(oauth2::ClientId::new(m.client_id.clone())).set_auth_type(oauth2::AuthType::RequestBody).set_token_uri(token_url))
+}
+
+fn scopes(m: &M365) -> Vec<oauth2::Scope> {
+    m.scope().split_whitespace().map(|s| oauth2::Scope::new(s.into())).collect()
+}
+
+/// The HTTP client of a token request: through the proxy chosen for the token URL.
+fn token_http(m: &M365) -> Result<crate::http::OAuthHttp, OAuthError> {
+    let proxy = m.proxy_for(&m.token_url()).map_err(OAuthError::Http)?;
+    Ok(crate::http::OAuthHttp::new(proxy, HTTP_TIMEOUT))
+}
+
+/// A token request's outcome as before the move to `oauth2`: an error answer becomes a
+/// [`TokenError`] (Entra's JSON, else the body), a 200 that is not a token answer `NotJson` or
+/// `NoAccessToken`, no answer the HTTP error's text.
+fn token_result(m: &M365, http: &crate::http::OAuthHttp, r: Result<EntraTokens, oauth2::RequestTokenError<crate::http::Error, EntraError>>) -> Result<Tokens, OAuthError> {
+    use oauth2::RequestTokenError as R;
+    let (status, body) = http.last().unwrap_or((0, Vec::new()));
+    let t = match r {
+        Ok(t) => t,
+        Err(R::Request(e)) => return Err(OAuthError::Http(e.message)),
+        Err(R::ServerResponse(e)) => return Err(OAuthError::Token(TokenError::from_entra(status, &e, &body))),
+        Err(_) if status != 200 => return Err(OAuthError::Token(TokenError::parse(status, &body))),
+        Err(R::Parse(e, body)) => {
+            let body = zeroize::Zeroizing::new(body);
+            return Err(match serde_json::from_slice::<Value>(&body) {
+                Err(_) => OAuthError::NotJson(e.into_inner()),
+                Ok(v) if !v["access_token"].is_string() => OAuthError::NoAccessToken,
+                Ok(_) => OAuthError::NotJson(e.into_inner()),
+            });
+        }
+        Err(R::Other(why)) => return Err(OAuthError::Endpoint(why)),
     };
-    let access = take("access_token").ok_or(OAuthError::NoAccessToken)?;
-    let refresh = take("refresh_token");
-    let expires_in = token_lifetime(&v["expires_in"]);
-    let account = match v["id_token"].as_str() {
+    // The tokens are moved out of the answer into `Secret`s (wiped when dropped), not copied.
+    let expires_in = token_lifetime(&t.expires_in);
+    let account = match t.id_token.as_ref().and_then(Value::as_str) {
         Some(id) => Some(account_from_id_token(m, id)?),
         None => None,
     };
+    let refresh = t.refresh_token.map(|r| Secret::new(r.into_secret()));
+    let access = Secret::new(t.access_token.into_secret());
     Ok(Tokens { access, expires_in, refresh, account })
 }
 
@@ -389,14 +515,21 @@ pub fn account_from_id_token(m: &M365, id_token: &str) -> Result<String, IdToken
 
 /// App-only: client credentials with the client secret.
 pub async fn app_token(m: &M365, secret: &Secret) -> Result<Tokens, OAuthError> {
-    let scope = m.scope();
-    token_request(m, &[("client_id", &m.client_id), ("client_secret", secret.expose()), ("scope", &scope), ("grant_type", "client_credentials")]).await
+    let client = entra_client(m)?.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
+    let http = token_http(m)?;
+    let r = client.exchange_client_credentials().add_scopes(scopes(m)).request_async(&http).await;
+    token_result(m, &http, r)
 }
 
 /// Delegated: redeems a refresh token; Entra answers with a new one (rotation).
 pub async fn refresh(m: &M365, refresh_token: &Secret) -> Result<Tokens, OAuthError> {
-    let scope = m.scope();
-    token_request(m, &[("client_id", &m.client_id), ("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose()), ("scope", &scope)]).await
+    let client = entra_client(m)?;
+    let http = token_http(m)?;
+    let rt = oauth2::RefreshToken::new(refresh_token.expose().to_string());
+    let r = client.exchange_refresh_token(&rt).add_scopes(scopes(m)).request_async(&http).await;
+    // `oauth2`'s secret types hold a plain String: this copy is wiped here.
+    drop(zeroize::Zeroizing::new(rt.into_secret()));
+    token_result(m, &http, r)
 }
 
 /// One cached access token: for the credential with this fingerprint, usable until `until`.
@@ -511,45 +644,37 @@ fn vault_get(vault: &dyn Vault, key: &str) -> Result<Option<Secret>, OAuthError>
 pub struct SignIn {
     pub m: M365,
     pub url: String,
-    pub state: String,
+    pub state: oauth2::CsrfToken,
     pub redirect_uri: String,
-    verifier: Secret,
+    verifier: oauth2::PkceCodeVerifier,
 }
 
-fn random_token(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).expect("system random");
-    B64URL.encode(b)
-}
-
-/// S256 code challenge of a PKCE verifier (RFC 7636).
+/// S256 code challenge of a PKCE verifier (RFC 7636), as `oauth2` makes it (checked against RFC 7636 in the tests).
+#[cfg(test)]
 pub fn pkce_challenge(verifier: &str) -> String {
-    B64URL.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()))
+    oauth2::PkceCodeChallenge::from_code_verifier_sha256(&oauth2::PkceCodeVerifier::new(verifier.into())).as_str().to_string()
 }
 
 impl SignIn {
     /// Starts a sign-in with a fresh PKCE verifier (32 random bytes) and state (16).
     pub fn begin(m: &M365, redirect_uri: &str, login_hint: Option<&str>) -> SignIn {
-        let verifier = random_token(32);
-        let state = random_token(16);
-        let scope = m.scope();
-        let challenge = pkce_challenge(&verifier);
-        let mut pairs = vec![
-            ("client_id", m.client_id.as_str()),
-            ("response_type", "code"),
-            ("redirect_uri", redirect_uri),
-            ("response_mode", "query"),
-            ("scope", scope.as_str()),
-            ("state", state.as_str()),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-            ("prompt", "select_account"),
-        ];
-        if let Some(h) = login_hint {
-            pairs.push(("login_hint", h));
-        }
-        let query = String::from_utf8(crate::http::form(&pairs)).expect("ascii");
-        SignIn { m: m.clone(), url: format!("{}?{query}", m.authorize_url()), state, redirect_uri: redirect_uri.into(), verifier: Secret::new(verifier) }
+        let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+        let state = oauth2::CsrfToken::new_random();
+        let given = state.clone();
+        // The authorize URL is built from the server's settings (validated URLs); a URL that
+        // does not parse gives an authorize URL that does not either (shown, not followed).
+        let url = match (oauth2::AuthUrl::new(m.authorize_url()), oauth2::RedirectUrl::new(redirect_uri.into()), entra_client(m)) {
+            (Ok(auth), Ok(redirect), Ok(client)) => {
+                let client = client.set_auth_uri(auth).set_redirect_uri(redirect);
+                let mut req = client.authorize_url(move || given).add_scopes(scopes(m)).set_pkce_challenge(challenge).add_extra_param("response_mode", "query").add_extra_param("prompt", "select_account");
+                if let Some(h) = login_hint {
+                    req = req.add_extra_param("login_hint", h.to_string());
+                }
+                req.url().0.to_string()
+            }
+            _ => m.authorize_url(),
+        };
+        SignIn { m: m.clone(), url, state, redirect_uri: redirect_uri.into(), verifier }
     }
 
     /// Whether a URL is the redirect this sign-in waits for (same scheme, host, port, path).
@@ -563,7 +688,7 @@ impl SignIn {
     pub fn code_from_redirect(&self, url: &str) -> Result<String, OAuthError> {
         let parsed = url::Url::parse(url).map_err(OAuthError::BadRedirect)?;
         let q: HashMap<String, String> = parsed.query_pairs().into_owned().collect();
-        if q.get("state").map(String::as_str) != Some(self.state.as_str()) {
+        if q.get("state").map(String::as_str) != Some(self.state.secret().as_str()) {
             return Err(OAuthError::StateMismatch);
         }
         if let Some(error) = q.get("error") {
@@ -576,16 +701,12 @@ impl SignIn {
 
     /// Redeems the code with the PKCE verifier.
     pub async fn redeem(&self, code: &str) -> Result<Tokens, OAuthError> {
-        let scope = self.m.scope();
-        let t = token_request(&self.m, &[
-            ("client_id", &self.m.client_id),
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &self.redirect_uri),
-            ("code_verifier", self.verifier.expose()),
-            ("scope", &scope),
-        ])
-        .await?;
+        let redirect = oauth2::RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| OAuthError::Http(format!("{}: {e}", self.redirect_uri)))?;
+        let client = entra_client(&self.m)?.set_redirect_uri(redirect);
+        let http = token_http(&self.m)?;
+        let verifier = oauth2::PkceCodeVerifier::new(self.verifier.secret().clone());
+        let r = client.exchange_code(oauth2::AuthorizationCode::new(code.into())).set_pkce_verifier(verifier).add_extra_param("scope", self.m.scope()).request_async(&http).await;
+        let t = token_result(&self.m, &http, r)?;
         if t.refresh.is_none() {
             return Err(OAuthError::NoRefreshToken);
         }
@@ -596,7 +717,7 @@ impl SignIn {
     /// token in memory. Returns the account.
     pub async fn finish(&self, redirect_url: &str, vault: &dyn Vault) -> Result<String, OAuthError> {
         let code = self.code_from_redirect(redirect_url)?;
-        let t = SignIn { m: self.m.with_proxy_password(vault)?, url: String::new(), state: String::new(), redirect_uri: self.redirect_uri.clone(), verifier: self.verifier.clone() }.redeem(&code).await?;
+        let t = SignIn { m: self.m.with_proxy_password(vault)?, url: String::new(), state: self.state.clone(), redirect_uri: self.redirect_uri.clone(), verifier: oauth2::PkceCodeVerifier::new(self.verifier.secret().clone()) }.redeem(&code).await?;
         let rt = t.refresh.as_ref().expect("checked in redeem");
         vault.set(&self.m.refresh_key(), rt).map_err(|source| OAuthError::Store { what: "the refresh token could not be stored in the keychain", source })?;
         let account = t.account.clone().unwrap_or_default();
@@ -631,14 +752,14 @@ mod tests {
         let u = url::Url::parse(&s.url).unwrap();
         let q: HashMap<String, String> = u.query_pairs().into_owned().collect();
         assert_eq!(q["code_challenge_method"], "S256");
-        assert_eq!(q["code_challenge"], pkce_challenge(s.verifier.expose()));
-        assert_eq!(q["state"], s.state);
+        assert_eq!(q["code_challenge"], pkce_challenge(s.verifier.secret()));
+        assert_eq!(&q["state"], s.state.secret());
         assert_eq!(q["redirect_uri"], "http://localhost/postdesk/callback");
-        assert!(s.verifier.expose().len() >= 43);
+        assert!(s.verifier.secret().len() >= 43);
         let other = SignIn::begin(&s.m, &s.redirect_uri, None);
-        assert_ne!(other.state, s.state);
-        assert!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", other.state)).unwrap_err().to_string().contains("state mismatch"));
-        assert_eq!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", s.state)).unwrap(), "abc");
+        assert_ne!(other.state.secret(), s.state.secret());
+        assert!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", other.state.secret())).unwrap_err().to_string().contains("state mismatch"));
+        assert_eq!(s.code_from_redirect(&format!("http://localhost/postdesk/callback?code=abc&state={}", s.state.secret())).unwrap(), "abc");
         assert!(s.is_redirect("http://localhost/postdesk/callback?code=1"));
         assert!(!s.is_redirect("http://localhost/other"));
     }
@@ -692,5 +813,65 @@ mod tests {
         let html = TokenError::parse(502, b"<html>bad gateway</html>");
         assert_eq!(html.code, None);
         assert!(html.to_string().contains("HTTP 502"));
+    }
+
+    /// A token endpoint on loopback that answers one request with `answer`; the settings.
+    async fn endpoint(answer: String) -> M365 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head and the form body (small: one read after the head is enough here).
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+        let mut s = m(M365Flow::App, Transport::Graph, M365Cloud::Global);
+        s.authority = format!("http://127.0.0.1:{port}");
+        s.proxy.no_proxy = Some("*".into());
+        s
+    }
+
+    fn http(status: &str, content_type: &str, body: &str) -> String {
+        format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[test]
+    fn token_answers_map_as_before_through_oauth2() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let secret = Secret::new("s3cret");
+            // Entra's error JSON: AADSTS code and description, the status.
+            let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2","error_codes":[7000215],"trace_id":"1","correlation_id":"2"}"#;
+            let e = app_token(&endpoint(http("401 Unauthorized", "application/json; charset=utf-8", body)).await, &secret).await.unwrap_err();
+            let OAuthError::Token(t) = &e else { panic!("{e:?}") };
+            assert_eq!((t.status, t.code, t.error.as_str()), (401, Some(7000215), "invalid_client"));
+            assert_eq!(e.to_string(), "AADSTS7000215: Invalid client secret provided. (invalid_client, HTTP 401)");
+            assert!(crate::hints::hint_for(crate::diagnosis::Stage::Token, &e.to_string()).unwrap().contains("Value, not its ID"));
+            // A gateway's HTML page: the status and the text.
+            let e = app_token(&endpoint(http("502 Bad Gateway", "text/html", "<html>bad gateway</html>")).await, &secret).await.unwrap_err();
+            assert_eq!(e.to_string(), "<html>bad gateway</html> (HTTP 502, HTTP 502)");
+            // 200 without a token, 200 that is not JSON.
+            let e = app_token(&endpoint(http("200 OK", "application/json", r#"{"token_type":"Bearer"}"#)).await, &secret).await.unwrap_err();
+            assert!(matches!(e, OAuthError::NoAccessToken), "{e:?}");
+            let e = app_token(&endpoint(http("200 OK", "application/json", "{not json")).await, &secret).await.unwrap_err();
+            assert!(matches!(e, OAuthError::NotJson(_)), "{e:?}");
+            let e = app_token(&endpoint(http("200 OK", "text/html", "<html>portal</html>")).await, &secret).await.unwrap_err();
+            assert!(matches!(e, OAuthError::Endpoint(_)) && e.to_string().contains("Content-Type"), "{e:?}");
+            // A token with a quoted lifetime; nothing of it in Debug.
+            let t = app_token(&endpoint(http("200 OK", "application/json", r#"{"token_type":"Bearer","expires_in":"3599","access_token":"tok-123"}"#)).await, &secret).await.unwrap();
+            assert_eq!((t.access.expose(), t.expires_in), ("tok-123", Duration::from_secs(3599)));
+            let parsed: EntraTokens = serde_json::from_str(r#"{"access_token":"tok-123","refresh_token":"rt-456","expires_in":1}"#).unwrap();
+            let shown = format!("{parsed:?}");
+            assert!(!shown.contains("tok-123") && !shown.contains("rt-456"), "{shown}");
+        });
     }
 }
