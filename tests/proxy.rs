@@ -319,3 +319,55 @@ fn the_origin_certificate_is_verified_through_the_tunnel() {
     assert!(r["error"].as_str().unwrap().contains("UnknownIssuer"), "{r}");
     assert!(f.sent().is_empty());
 }
+
+/// `postdesk login --browser` behind the proxy: the "browser" (curl, as a person's browser
+/// would, through the proxy: the sign-in host resolves nowhere else) signs in, and Postdesk's
+/// own token exchange after the loopback redirect goes through `proxy.url` too.
+#[test]
+fn the_system_browser_sign_in_exchanges_its_code_through_the_proxy() {
+    let (ca, f) = fake();
+    let sq = squid(false, &[]);
+    let d = graph_dir(&f.url(), &[("global.m365.flow", "delegated"), ("proxy.url", &sq.url())]);
+    let scratch = tempfile::tempdir().unwrap();
+    let browser = scratch.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            r#"#!/bin/sh
+set -eu
+url="$1"
+via="--proxy {proxy} --cacert {ca} --noproxy localhost,127.0.0.1,::1"
+page=$(curl -sf $via "$url")
+echo "$page" | grep -q 'id="accept"' || {{ echo "no sign-in form" >&2; exit 1; }}
+location=$(curl -s $via -o /dev/null -w '%{{redirect_url}}' --data "${{url#*\?}}" --data-urlencode "login={user}" \
+  --data-urlencode "passwd=pw" --data consent=accept "${{url%%\?*}}")
+echo "$location" >"{dir}/redirect"
+curl -s $via "$location" >"{dir}/answer" || true
+"#,
+            proxy = sq.url(),
+            ca = ca.ca_file.display(),
+            user = SENDER,
+            dir = scratch.path().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tunnels = |log: &str| log.lines().filter(|l| l.contains("TCP_TUNNEL/200") && l.contains(&format!("CONNECT {HOST}:"))).count();
+
+    let run = cli(d.path(), &["login", "--browser", "--timeout", "20"], None, &[("BROWSER", browser.to_str().unwrap())], Some(&ca.ca_file));
+    assert_eq!(run.code, 0, "{run:?} {:?}", std::fs::read_to_string(scratch.path().join("answer")));
+    assert_eq!(run.stdout.trim(), format!("Signed in as {SENDER}"));
+    let redirect = std::fs::read_to_string(scratch.path().join("redirect")).unwrap();
+    assert!(redirect.starts_with("http://localhost:") && redirect.contains("code="), "{redirect}");
+    // The browser's two requests (page, form) and Postdesk's code exchange: three tunnels.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tunnels(&sq.access_log()) < 3 {
+        assert!(std::time::Instant::now() < deadline, "{}", sq.access_log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The refresh token it stored works through the proxy too.
+    let (run, r) = test_mail(d.path(), &ca, &[]);
+    assert_eq!(r["ok"], true, "{run:?}");
+    assert_eq!(f.sent().len(), 1);
+}
