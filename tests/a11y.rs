@@ -6,152 +6,16 @@
 //! `make test` provides the display, the D-Bus session with gnome-keyring and tauri-driver;
 //! run with `-- --test-threads=1` after `make ui`.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use postdesk_tests::{postdesk_bin, require_keychain, root};
+use fantoccini::Client;
+use postdesk_tests::root;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// tauri-driver in front of WebKitWebDriver; stopped with SIGTERM so WebKitWebDriver goes too.
-struct TauriDriver {
-    child: Child,
-    port: u16,
-}
-
-impl TauriDriver {
-    fn start(data: &Path, home: &Path) -> TauriDriver {
-        let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
-            .envs(sandbox_env(data, home))
-            .env("NO_AT_BRIDGE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{bin} does not start ({e}): `make test` installs it with cargo install tauri-driver"));
-        TauriDriver { child, port }
-    }
-
-    async fn session(&self) -> Client {
-        let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), json!({ "application": postdesk_bin(), "args": Vec::<String>::new() }));
-        caps.insert("browserName".into(), json!("wry"));
-        let url = format!("http://127.0.0.1:{}", self.port);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return client,
-                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-                Err(e) => panic!("no WebDriver session with the app: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for TauriDriver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
-
-/// The app's data directory and its XDG directories, all in throwaway folders; the debug
-/// build's file-dialog hook (src-tauri/src/files.rs) answers native dialogs from a file.
-fn sandbox_env(data: &Path, home: &Path) -> Vec<(&'static str, PathBuf)> {
-    vec![
-        ("POSTDESK_DATA_DIR", data.to_path_buf()),
-        ("XDG_DATA_HOME", home.join("data")),
-        ("XDG_CONFIG_HOME", home.join("config")),
-        ("XDG_CACHE_HOME", home.join("cache")),
-        ("POSTDESK_E2E_FILE_DIALOG", home.join("dialog-answer")),
-    ]
-}
-
-/// The next native file dialog (export, import) answers `path`.
-fn answer_dialog(home: &Path, path: &Path) {
-    std::fs::write(home.join("dialog-answer"), format!("{}\n", path.display())).unwrap();
-}
-
-fn require_window() {
-    require_keychain();
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: `make test` runs this under Xvfb");
-}
-
-fn css(selector: &str) -> Locator<'_> {
-    Locator::Css(selector)
-}
-
-async fn find(c: &Client, selector: &str) -> fantoccini::elements::Element {
-    c.wait().at_most(WAIT).for_element(css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"))
-}
-
-async fn click(c: &Client, selector: &str) {
-    let el = find(c, selector).await;
-    if el.click().await.is_err() {
-        c.execute("arguments[0].click()", vec![serde_json::to_value(&el).unwrap()]).await.unwrap();
-    }
-}
-
-async fn type_into(c: &Client, selector: &str, value: &str) {
-    let el = find(c, selector).await;
-    el.clear().await.unwrap();
-    el.send_keys(value).await.unwrap();
-}
-
-async fn wait_gone(c: &Client, selector: &str) {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if c.find(css(selector)).await.is_err() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{selector} is still there");
-}
-
-async fn wait_content(c: &Client, selector: &str, expected: &str) {
-    let deadline = Instant::now() + WAIT;
-    let mut last = json!(null);
-    while Instant::now() < deadline {
-        last = c.execute("const e = document.querySelector(arguments[0]); return e ? e.textContent : null", vec![json!(selector)]).await.unwrap();
-        if last.as_str().is_some_and(|t| t.contains(expected)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{selector} never held {expected:?}; last: {last}");
-}
-
-async fn screenshot(c: &Client, name: &str) {
-    c.execute_async("requestAnimationFrame(() => requestAnimationFrame(() => arguments[0]()))", vec![]).await.unwrap();
-    // Without GL compositing an idle page never paints again, and WebKitWebDriver waits for a
-    // paint: repaint an invisible outline until the screenshot is taken (as tests/e2e.rs does).
-    c.execute(
-        "const s = document.documentElement.style; \
-         window.__pdRepaint = setInterval(() => { s.outline = s.outline ? '' : '1px solid transparent'; }, 50)",
-        vec![],
-    )
-    .await
-    .unwrap();
-    let png = c.screenshot().await.unwrap();
-    c.execute("clearInterval(window.__pdRepaint); document.documentElement.style.outline = ''", vec![]).await.unwrap();
-    let dir = std::env::var_os("POSTDESK_SCREENSHOTS").map(PathBuf::from).unwrap_or_else(|| root().join("target/screenshots"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
+mod window;
+use window::*;
 
 // --- The keyboard, through WebDriver key actions -----------------------------------------
 
