@@ -349,7 +349,7 @@ fn host_of(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -384,8 +384,10 @@ mod tests {
     }
 
     /// A server on loopback that reads one request head and answers `answer`; the port.
-    async fn answers(answer: &'static str) -> u16 {
+    /// (Also `oauth`'s token endpoint in its tests.)
+    pub(crate) async fn answers(answer: impl Into<String>) -> u16 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let answer = answer.into();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -458,7 +460,7 @@ mod tests {
             let port = answers("HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\nhello").await;
             let r = send("POST", &format!("http://127.0.0.1:{port}/"), &[("authorization", "Bearer x")], Some(("text/plain", b"body".to_vec())), Duration::from_secs(5), None).await.unwrap();
             assert_eq!((r.status, r.text().as_str()), (202, "hello"));
-            let huge: &'static str = Box::leak(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", MAX_BODY + 1, "x".repeat(MAX_BODY + 1)).into_boxed_str());
+            let huge = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", MAX_BODY + 1, "x".repeat(MAX_BODY + 1));
             let port = answers(huge).await;
             let e = send("GET", &format!("http://127.0.0.1:{port}/"), &[], None, Duration::from_secs(5), None).await.err().unwrap();
             assert_eq!(e.kind, FailureKind::Protocol, "{e}");

@@ -817,23 +817,7 @@ mod tests {
 
     /// A token endpoint on loopback that answers one request with `answer`; the settings.
     async fn endpoint(answer: String) -> M365 {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 4096];
-            // The head and the form body (small: one read after the head is enough here).
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = stream.write_all(answer.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        });
+        let port = crate::http::tests::answers(answer).await;
         let mut s = m(M365Flow::App, Transport::Graph, M365Cloud::Global);
         s.authority = format!("http://127.0.0.1:{port}");
         s.proxy.no_proxy = Some("*".into());
